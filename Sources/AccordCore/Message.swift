@@ -1,0 +1,91 @@
+/// The protocol version this build speaks; `hello` carries it.
+public let accordProtocolVersion: UInt16 = 1
+
+/// What a node says on a link. Each message is one frame; its kind byte says which.
+public enum Message: Sendable, Equatable {
+    /// The first message each side sends after the TLS handshake.
+    case hello(Hello)
+    case ping(Ping)
+    case pong(Ping)
+    /// Sent before closing on purpose, with the reason (shown in the peer's log).
+    case goodbye(reason: String)
+
+    public enum Kind: UInt8, Sendable, CaseIterable {
+        case hello = 0x01
+        case ping = 0x02
+        case pong = 0x03
+        case goodbye = 0x04
+    }
+
+    public var kind: Kind {
+        switch self {
+        case .hello: .hello
+        case .ping: .ping
+        case .pong: .pong
+        case .goodbye: .goodbye
+        }
+    }
+
+    public var frame: Frame {
+        var writer = WireWriter()
+        switch self {
+        case .hello(let hello):
+            writer.u16(hello.protocolVersion)
+            writer.raw(hello.nodeID.bytes)
+            writer.string(hello.name)
+            writer.u8(hello.purpose.rawValue)
+        case .ping(let ping), .pong(let ping):
+            writer.u64(ping.sequence)
+            writer.u64(ping.sentAtNanoseconds)
+        case .goodbye(let reason):
+            writer.string(reason)
+        }
+        return Frame(kind: kind.rawValue, payload: writer.bytes)
+    }
+
+    public init(_ frame: Frame) throws(MessageError) {
+        guard let kind = Kind(rawValue: frame.kind) else { throw .unknownKind(frame.kind) }
+        var reader = WireReader(frame.payload, reading: "\(kind)")
+        switch kind {
+        case .hello:
+            let version = try reader.u16()
+            let id = NodeID(digest: try reader.raw(32))
+            let name = try reader.string()
+            let purposeByte = try reader.u8()
+            guard let purpose = Hello.Purpose(rawValue: purposeByte) else {
+                throw .malformed("hello", "unknown purpose \(purposeByte)")
+            }
+            self = .hello(Hello(protocolVersion: version, nodeID: id, name: name, purpose: purpose))
+        case .ping, .pong:
+            let ping = Ping(sequence: try reader.u64(), sentAtNanoseconds: try reader.u64())
+            self = kind == .ping ? .ping(ping) : .pong(ping)
+        case .goodbye:
+            self = .goodbye(reason: try reader.string())
+        }
+        try reader.finish()
+    }
+}
+
+public struct Hello: Sendable, Equatable {
+    /// Why the connection was opened: a long-lived link between nodes, or a one-off probe (`accord ping`).
+    public enum Purpose: UInt8, Sendable { case link = 0, probe = 1 }
+
+    public var protocolVersion: UInt16
+    public var nodeID: NodeID
+    public var name: String
+    public var purpose: Purpose
+
+    public init(protocolVersion: UInt16 = accordProtocolVersion, nodeID: NodeID, name: String, purpose: Purpose) {
+        (self.protocolVersion, self.nodeID, self.name, self.purpose) = (protocolVersion, nodeID, name, purpose)
+    }
+}
+
+public struct Ping: Sendable, Equatable {
+    public var sequence: UInt64
+    /// The sender's monotonic clock; the pong echoes it so the sender can compute the round trip.
+    public var sentAtNanoseconds: UInt64
+
+    public init(sequence: UInt64, sentAtNanoseconds: UInt64) {
+        (self.sequence, self.sentAtNanoseconds) = (sequence, sentAtNanoseconds)
+    }
+}

@@ -1,0 +1,82 @@
+/// Big-endian primitives for message bodies. The reader checks every bound and throws; it never traps.
+public struct WireWriter: Sendable {
+    public private(set) var bytes: [UInt8] = []
+
+    public init() {}
+
+    public mutating func u8(_ value: UInt8) { bytes.append(value) }
+    public mutating func u16(_ value: UInt16) { bytes.append(UInt8(value >> 8)); bytes.append(UInt8(value & 0xFF)) }
+    public mutating func u32(_ value: UInt32) {
+        for shift in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(value >> UInt32(shift) & 0xFF)) }
+    }
+    public mutating func u64(_ value: UInt64) {
+        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(value >> UInt64(shift) & 0xFF)) }
+    }
+    /// Length-prefixed (u32) bytes.
+    public mutating func data(_ value: [UInt8]) { u32(UInt32(value.count)); bytes += value }
+    /// Length-prefixed (u32) UTF-8.
+    public mutating func string(_ value: String) { data(Array(value.utf8)) }
+    /// Bytes of a fixed, known size (no prefix).
+    public mutating func raw(_ value: [UInt8]) { bytes += value }
+}
+
+public struct WireReader: Sendable {
+    private let bytes: [UInt8]
+    private var offset = 0
+    private let what: String
+
+    /// - Parameter what: the message being read, for error messages.
+    public init(_ bytes: [UInt8], reading what: String) { (self.bytes, self.what) = (bytes, what) }
+
+    public var remaining: Int { bytes.count - offset }
+
+    public mutating func u8() throws(MessageError) -> UInt8 { try take(1)[0] }
+    public mutating func u16() throws(MessageError) -> UInt16 {
+        let b = try take(2)
+        return UInt16(b[0]) << 8 | UInt16(b[1])
+    }
+    public mutating func u32() throws(MessageError) -> UInt32 {
+        try take(4).reduce(0) { $0 << 8 | UInt32($1) }
+    }
+    public mutating func u64() throws(MessageError) -> UInt64 {
+        try take(8).reduce(0) { $0 << 8 | UInt64($1) }
+    }
+    public mutating func data() throws(MessageError) -> [UInt8] {
+        let count = try u32()
+        return Array(try take(Int(count)))
+    }
+    public mutating func string() throws(MessageError) -> String {
+        let raw = try data()
+        guard let text = String(validating: raw, as: UTF8.self) else {
+            throw MessageError.malformed(what, "a text field is not valid UTF-8")
+        }
+        return text
+    }
+    public mutating func raw(_ count: Int) throws(MessageError) -> [UInt8] { Array(try take(count)) }
+
+    /// Throws unless every byte was read: trailing bytes mean the peer and we disagree on the format.
+    public func finish() throws(MessageError) {
+        guard remaining == 0 else { throw MessageError.malformed(what, "\(remaining) unexpected bytes at the end") }
+    }
+
+    private mutating func take(_ count: Int) throws(MessageError) -> ArraySlice<UInt8> {
+        guard count >= 0, count <= remaining else {
+            throw MessageError.malformed(what, "it ends early (needs \(count) more bytes, \(remaining) left)")
+        }
+        defer { offset += count }
+        return bytes[offset..<offset + count]
+    }
+}
+
+/// A frame that is not a valid message. Each closes the connection with this reason.
+public enum MessageError: Error, Sendable, Equatable, CustomStringConvertible {
+    case unknownKind(UInt8)
+    case malformed(String, String)
+
+    public var description: String {
+        switch self {
+        case .unknownKind(let kind): "unknown message kind 0x\(String(kind, radix: 16, uppercase: true))"
+        case .malformed(let what, let detail): "malformed \(what): \(detail)"
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import AccordCore
+import AccordCrypto
+import Testing
+
+@testable import AccordNet
+
+@Suite("Mutual TLS 1.3 links with pinned node IDs")
+struct TLSLinkTests {
+    @Test func pinnedPeersExchangeFramesBothWays() async throws {
+        let (firm, partner) = (try Party("firm"), try Party("partner"))
+        let server = try TestServer(firm, pinning: [partner])
+        let loop = try EventLoop(name: "client")
+        let client = try await Connection.connect(
+            to: server.endpoint,
+            loop: loop,
+            context: partner.context(.client, trusting: [firm])
+        )
+        #expect(client.peerID == firm.id)
+        #expect(client.tlsVersion == "TLSv1.3")
+        try await client.send(Frame(kind: 7, payload: Array("hello".utf8)))
+        let accepted = try #require(await server.log.waitForConnection())
+        #expect(accepted.peerID == partner.id)
+        #expect(try await accepted.receive() == Frame(kind: 7, payload: Array("hello".utf8)))
+        try await accepted.send(Frame(kind: 8, payload: []))
+        #expect(try await client.receive() == Frame(kind: 8, payload: []))
+        client.close(reason: "test done")
+        await #expect(throws: NetError.self) { try await accepted.receive() }
+        await server.stop()
+        await loop.shutdown()
+    }
+
+    @Test func unpinnedClientIsRefusedAndTheReasonNamesItsID() async throws {
+        let (firm, partner, rogue) = (try Party("firm"), try Party("partner"), try Party("rogue"))
+        let server = try TestServer(firm, pinning: [partner])
+        let loop = try EventLoop(name: "client")
+        // TLS 1.3: the client's handshake may finish before the server judges its certificate.
+        let error = await #expect(throws: NetError.self) {
+            let connection = try await Connection.connect(
+                to: server.endpoint,
+                loop: loop,
+                context: rogue.context(.client, trusting: [firm])
+            )
+            _ = try await connection.receive()
+        }
+        #expect(error?.description.contains("refused our certificate") == true)
+        let refusal = try #require(await server.log.waitForRefusal())
+        #expect(refusal.code == .handshake)
+        #expect(refusal.description.contains("not pinned"))
+        #expect(refusal.description.contains(rogue.id.description))
+        await server.stop()
+        await loop.shutdown()
+    }
+}
