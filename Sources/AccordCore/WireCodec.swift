@@ -30,10 +30,9 @@ public struct WireReader: Sendable {
 
     public var remaining: Int { bytes.count - offset }
 
-    public mutating func u8() throws(MessageError) -> UInt8 { try take(1)[0] }
+    public mutating func u8() throws(MessageError) -> UInt8 { try take(1).first! }
     public mutating func u16() throws(MessageError) -> UInt16 {
-        let b = try take(2)
-        return UInt16(b[0]) << 8 | UInt16(b[1])
+        try take(2).reduce(0) { $0 << 8 | UInt16($1) }
     }
     public mutating func u32() throws(MessageError) -> UInt32 {
         try take(4).reduce(0) { $0 << 8 | UInt32($1) }

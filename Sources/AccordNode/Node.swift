@@ -1,0 +1,318 @@
+public import AccordCore
+import AccordCrypto
+import AccordNet
+import Dispatch
+import Foundation
+
+/// A running Accord node: listens for pinned peers, dials each of them, keeps the links up.
+public actor Node {
+    public let identity: NodeIdentity
+    public let settings: NodeSettings
+    private let directory: NodeDirectory
+    private let book: PeerBook
+    private let log: NodeLog
+    private let options: NodeOptions
+    private let pins: PinSet
+    private let loop: EventLoop
+    private let serverContext: TLSContext
+    private let clientContext: TLSContext
+
+    private enum State { case idle, running, stopped }
+    private var state = State.idle
+    private var listener: Listener?
+    private var peers: [NodeID: PeerEntry]
+    private var links: [NodeID: Link] = [:]
+    private var dialers: [NodeID: Task<Void, Never>] = [:]
+    private var background: [Task<Void, Never>] = []
+    private var linkEndWaiters: [NodeID: [CheckedContinuation<Void, Never>]] = [:]
+
+    private struct Link {
+        let connection: Connection
+        let name: String
+        let since: ContinuousClock.Instant
+        var lastReceived: ContinuousClock.Instant
+        var pingSequence: UInt64 = 0
+        var lastRoundTrip: Duration?
+    }
+
+    /// Loads the node folder. Fails with a one-line reason if the identity, settings or a peer file is bad.
+    public init(directory: NodeDirectory, log: NodeLog? = nil, options: NodeOptions = NodeOptions()) throws {
+        let identity = try directory.loadIdentity()
+        let settings = try directory.loadSettings()
+        let book = PeerBook(directory)
+        let pinned = try book.all()
+        let pins = PinSet(book: book, ids: Set(pinned.map(\.id)))
+        self.serverContext = try TLSContext(role: .server, key: identity.key, certificate: identity.certificate) {
+            pins.contains($0)
+        }
+        self.clientContext = try TLSContext(role: .client, key: identity.key, certificate: identity.certificate) {
+            pins.contains($0)
+        }
+        self.loop = try EventLoop(name: "accord-\(settings.name)")
+        self.directory = directory
+        self.identity = identity
+        self.settings = settings
+        self.book = book
+        self.pins = pins
+        self.options = options
+        self.log = log ?? NodeLog.standardOutput(name: settings.name)
+        self.peers = Dictionary(pinned.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Starts listening and dialing. Returns the port listened on.
+    @discardableResult
+    public func start() throws -> UInt16 {
+        precondition(state == .idle, "a Node starts once")
+        let endpoint = options.listenOverride ?? settings.listen
+        let listener: Listener
+        do {
+            listener = try Listener.start(
+                on: endpoint,
+                loop: loop,
+                context: serverContext,
+                options: options.connection,
+                onConnection: { [self] connection in Task { await self.run(connection, dialed: nil) } },
+                onRefusal: { [log] remote, error in log("refused connection from \(remote): \(error)") }
+            )
+        } catch {
+            throw NodeError("cannot listen on \(endpoint): \(error)")
+        }
+        self.listener = listener
+        state = .running
+        log("listening on \(Endpoint(host: endpoint.host, port: listener.port)) as \(settings.name) (node ID \(identity.id))")
+        for peer in peers.values.sorted(by: { $0.name < $1.name }) { startDialing(peer) }
+        background.append(Task { await self.keepLinksAlive() })
+        background.append(Task { await self.watchPeers() })
+        return listener.port
+    }
+
+    /// Says goodbye to every peer, closes every link and stops. Idempotent.
+    public func stop() async {
+        guard state == .running else { return }
+        state = .stopped
+        for task in background + Array(dialers.values) { task.cancel() }
+        listener?.close()
+        for link in links.values {
+            try? await link.connection.send(Message.goodbye(reason: "\(settings.name) is shutting down").frame)
+            link.connection.close(reason: "node stopping")
+        }
+        for waiters in linkEndWaiters.values { for waiter in waiters { waiter.resume() } }
+        linkEndWaiters = [:]
+        try? await Task.sleep(for: .milliseconds(50))  // let close_notify go out
+        await loop.shutdown()
+        log("stopped")
+    }
+
+    /// Names of the peers with an established link, sorted.
+    public var linkedPeers: [String] { links.values.map(\.name).sorted() }
+
+    // MARK: Dialing
+
+    private func startDialing(_ peer: PeerEntry) {
+        guard dialers[peer.id] == nil else { return }
+        dialers[peer.id] = Task { await self.dial(peer.id) }
+    }
+
+    private func dial(_ id: NodeID) async {
+        var backoff = options.backoff
+        while state == .running, !Task.isCancelled, let peer = peers[id] {
+            if links[id] != nil {
+                await waitForLinkToEnd(id)
+                continue
+            }
+            do {
+                let connection = try await Connection.connect(
+                    to: peer.address,
+                    loop: loop,
+                    context: clientContext,
+                    options: options.connection
+                )
+                let started = ContinuousClock.now
+                let linked = await run(connection, dialed: peer)
+                if linked, ContinuousClock.now - started > options.keepaliveInterval { backoff.reset() }
+                if links[id] != nil { continue }  // we lost a duplicate race to the peer's own dial: that link stands
+            } catch {
+                guard state == .running, !Task.isCancelled else { return }
+                let delay = backoff.nextDelay(unit: Double.random(in: 0..<1))
+                log("cannot reach \(peer.name) at \(peer.address): \(error); retrying in \(Self.seconds(delay))")
+                try? await Task.sleep(for: delay)
+                continue
+            }
+            let delay = backoff.nextDelay(unit: Double.random(in: 0..<1))
+            try? await Task.sleep(for: delay)
+        }
+    }
+
+    private func waitForLinkToEnd(_ id: NodeID) async {
+        guard links[id] != nil, state == .running else { return }
+        await withCheckedContinuation { linkEndWaiters[id, default: []].append($0) }
+    }
+
+    // MARK: A link
+
+    /// Runs one authenticated connection until it ends. Returns true if it became a link.
+    @discardableResult
+    private func run(_ connection: Connection, dialed expected: PeerEntry?) async -> Bool {
+        guard state == .running else {
+            connection.close(reason: "node stopping")
+            return false
+        }
+        let id = connection.peerID
+        let direction = expected == nil ? "inbound" : "outbound"
+        if let expected, expected.id != id {
+            log("closing connection to \(expected.address): expected \(expected.name) (\(expected.id.shortForm)) but found node \(id)")
+            connection.close(reason: "unexpected node")
+            return false
+        }
+        let name = peers[id]?.name ?? expected?.name ?? id.shortForm
+        let hello: Hello
+        do {
+            try await connection.send(
+                Message.hello(Hello(nodeID: identity.id, name: settings.name, purpose: .link)).frame
+            )
+            hello = try await receiveHello(on: connection)
+        } catch {
+            log("no link with \(name) (\(direction), \(connection.remoteAddress)): \(error)")
+            connection.close(reason: "\(error)")
+            return false
+        }
+        if hello.purpose == .probe {
+            log("ping probe from \(name) at \(connection.remoteAddress)")
+            await serveMessages(on: connection, name: name)
+            return false
+        }
+        guard register(connection, name: name) else { return false }
+        log("linked with \(name) (\(id.shortForm)) at \(connection.remoteAddress), \(direction), \(connection.tlsVersion)")
+        let reason = await serveMessages(on: connection, name: name)
+        if links[id]?.connection === connection {
+            links[id] = nil
+            log("link with \(name) closed: \(reason)")
+            for waiter in linkEndWaiters.removeValue(forKey: id) ?? [] { waiter.resume() }
+        }
+        return true
+    }
+
+    /// The first message must be a hello from the authenticated node, in our protocol version.
+    private func receiveHello(on connection: Connection) async throws -> Hello {
+        let timeout = Task { [options] in
+            try await Task.sleep(for: options.helloTimeout)
+            connection.close(reason: "no hello within \(options.helloTimeout)")
+        }
+        defer { timeout.cancel() }
+        let frame = try await connection.receive()
+        guard case .hello(let hello) = try Message(frame) else {
+            throw NodeError("protocol violation: the first message was not a hello")
+        }
+        guard hello.protocolVersion == accordProtocolVersion else {
+            throw NodeError("protocol version mismatch: the peer speaks \(hello.protocolVersion), this node \(accordProtocolVersion)")
+        }
+        guard hello.nodeID == connection.peerID else {
+            throw NodeError("protocol violation: hello names node \(hello.nodeID), the certificate \(connection.peerID)")
+        }
+        return hello
+    }
+
+    /// Keeps one link per peer. When both sides dialed at once, both keep the connection dialed
+    /// by the smaller node ID; a newer connection from the same dialer replaces a stale one.
+    private func register(_ connection: Connection, name: String) -> Bool {
+        let id = connection.peerID
+        if let existing = links[id] {
+            let dialerOfNew = connection.initiatedLocally ? identity.id : id
+            let dialerOfOld = existing.connection.initiatedLocally ? identity.id : id
+            if dialerOfNew == dialerOfOld || dialerOfNew < dialerOfOld {
+                log("one link per peer: \(name)'s link dialed by \(dialerOfOld.shortForm) gives way to the one dialed by \(dialerOfNew.shortForm)")
+                links[id] = nil
+                existing.connection.close(reason: "replaced by the link dialed by \(dialerOfNew.shortForm)")
+            } else {
+                connection.close(reason: "duplicate link; keeping the one dialed by \(dialerOfOld.shortForm)")
+                return false
+            }
+        }
+        links[id] = Link(connection: connection, name: name, since: .now, lastReceived: .now)
+        return true
+    }
+
+    /// Answers pings and reads pongs until the connection ends; returns why it ended.
+    @discardableResult
+    private func serveMessages(on connection: Connection, name: String) async -> String {
+        while true {
+            let message: Message
+            do {
+                message = try Message(try await connection.receive())
+            } catch let error as MessageError {
+                log("closing connection with \(name): \(error)")
+                connection.close(reason: error.description)
+                return error.description
+            } catch {
+                return "\(error)"
+            }
+            links[connection.peerID]?.lastReceived = .now
+            switch message {
+            case .ping(let ping):
+                try? await connection.send(Message.pong(ping).frame)
+            case .pong(let ping):
+                let now = monotonicNanoseconds()
+                if ping.sentAtNanoseconds <= now {
+                    links[connection.peerID]?.lastRoundTrip = .nanoseconds(Int64(now - ping.sentAtNanoseconds))
+                }
+            case .goodbye(let reason):
+                connection.close(reason: "goodbye received")
+                return "\(name) said goodbye: \(reason)"
+            case .hello:
+                log("closing connection with \(name): protocol violation: a second hello")
+                connection.close(reason: "protocol violation: a second hello")
+                return "protocol violation: a second hello"
+            }
+        }
+    }
+
+    // MARK: Housekeeping
+
+    private func keepLinksAlive() async {
+        while state == .running, !Task.isCancelled {
+            try? await Task.sleep(for: options.keepaliveInterval)
+            guard state == .running, !Task.isCancelled else { return }
+            let now = ContinuousClock.now
+            for (id, link) in links {
+                if now - link.lastReceived > options.keepaliveInterval * 3 {
+                    link.connection.close(reason: "no traffic for \(Self.seconds(now - link.lastReceived))")
+                    continue
+                }
+                links[id]?.pingSequence += 1
+                let ping = Ping(sequence: link.pingSequence + 1, sentAtNanoseconds: monotonicNanoseconds())
+                try? await link.connection.send(Message.ping(ping).frame)
+            }
+        }
+    }
+
+    /// Picks up peers added to or removed from Peers/ while running.
+    private func watchPeers() async {
+        while state == .running, !Task.isCancelled {
+            try? await Task.sleep(for: options.peerRescanInterval)
+            guard state == .running, let current = try? book.all() else { continue }
+            let fresh = Dictionary(current.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+            pins.replace(with: Set(fresh.keys))
+            for (id, peer) in peers where fresh[id] == nil {
+                log("\(peer.name) was unpinned; closing its link")
+                dialers.removeValue(forKey: id)?.cancel()
+                links[id]?.connection.close(reason: "unpinned")
+                for waiter in linkEndWaiters.removeValue(forKey: id) ?? [] { waiter.resume() }
+            }
+            let added = fresh.values.filter { peers[$0.id] == nil }
+            peers = fresh
+            for peer in added.sorted(by: { $0.name < $1.name }) {
+                log("\(peer.name) was pinned; dialing \(peer.address)")
+                startDialing(peer)
+            }
+        }
+    }
+
+    static func seconds(_ duration: Duration) -> String {
+        let (seconds, attoseconds) = duration.components
+        let tenths = attoseconds / 100_000_000_000_000_000
+        return "\(seconds).\(tenths) s"
+    }
+}
+
+/// Monotonic nanoseconds since boot: what pings carry, so the pong tells the round trip.
+func monotonicNanoseconds() -> UInt64 { DispatchTime.now().uptimeNanoseconds }

@@ -1,0 +1,19 @@
+public import AccordCore
+public import AccordNet
+
+/// Timings of a running node. The defaults suit production; tests shorten them.
+public struct NodeOptions: Sendable {
+    /// A link with no traffic gets a ping this often; three intervals of silence close it.
+    public var keepaliveInterval: Duration = .seconds(15)
+    /// The peer's hello must arrive within this after the TLS handshake.
+    public var helloTimeout: Duration = .seconds(10)
+    /// How often Peers/ is re-read for added or removed peers.
+    public var peerRescanInterval: Duration = .seconds(2)
+    /// Redial delays after a failed or lost link.
+    public var backoff = Backoff()
+    public var connection = ConnectionOptions()
+    /// Listen here instead of node.conf's address (tests use port 0).
+    public var listenOverride: Endpoint?
+
+    public init() {}
+}

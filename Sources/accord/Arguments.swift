@@ -1,0 +1,87 @@
+/// A command's parsed arguments: `--name value`, `--name=value`, `--flag`, and positionals.
+struct Arguments: Sendable {
+    private(set) var values: [String: String] = [:]
+    private(set) var flags: Set<String> = []
+    private(set) var positionals: [String] = []
+
+    /// - Parameters:
+    ///   - valued: options that take a value (without the leading `--`).
+    ///   - flags: options that take none.
+    init(_ words: [String], valued: Set<String>, flags allowedFlags: Set<String>, command: String) throws(UsageError) {
+        var index = 0
+        while index < words.count {
+            let word = words[index]
+            index += 1
+            guard word.hasPrefix("--"), word.count > 2 else {
+                positionals.append(word)
+                continue
+            }
+            var name = String(word.dropFirst(2))
+            var inlineValue: String?
+            if let equals = name.firstIndex(of: "=") {
+                inlineValue = String(name[name.index(after: equals)...])
+                name = String(name[..<equals])
+            }
+            if allowedFlags.contains(name) {
+                guard inlineValue == nil else { throw UsageError(command, "--\(name) takes no value") }
+                flags.insert(name)
+            } else if valued.contains(name) {
+                guard values[name] == nil else { throw UsageError(command, "--\(name) is given twice") }
+                if let inlineValue {
+                    values[name] = inlineValue
+                } else {
+                    guard index < words.count, !words[index].hasPrefix("--") else {
+                        throw UsageError(command, "--\(name) needs a value")
+                    }
+                    values[name] = words[index]
+                    index += 1
+                }
+            } else {
+                let known = valued.union(allowedFlags)
+                let hint = known.min { editDistance($0, name) < editDistance($1, name) }
+                    .flatMap { editDistance($0, name) <= 2 ? " (did you mean --\($0)?)" : nil } ?? ""
+                throw UsageError(command, "unknown option --\(name)\(hint)")
+            }
+        }
+    }
+
+    subscript(name: String) -> String? { values[name] }
+
+    func required(_ name: String, _ command: String) throws(UsageError) -> String {
+        guard let value = values[name], !value.isEmpty else { throw UsageError(command, "--\(name) is required") }
+        return value
+    }
+
+    func positional(_ index: Int, named what: String, _ command: String) throws(UsageError) -> String {
+        guard index < positionals.count else { throw UsageError(command, "\(what) is missing") }
+        return positionals[index]
+    }
+
+    func noMorePositionals(than count: Int, _ command: String) throws(UsageError) {
+        guard positionals.count <= count else {
+            throw UsageError(command, "unexpected argument '\(positionals[count])'")
+        }
+    }
+}
+
+/// The command line was wrong. Printed with the command's usage line; exit code 2.
+struct UsageError: Error {
+    let command: String
+    let detail: String
+    init(_ command: String, _ detail: String) { (self.command, self.detail) = (command, detail) }
+}
+
+private func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a)
+    let b = Array(b)
+    guard !a.isEmpty else { return b.count }
+    var previous = Array(0...b.count)
+    for i in 1...a.count {
+        var current = [i] + Array(repeating: 0, count: b.count)
+        for j in 1...max(1, b.count) where !b.isEmpty {
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        }
+        previous = current
+    }
+    return previous[b.count]
+}
