@@ -1,0 +1,89 @@
+import Testing
+
+@testable import AccordCore
+
+@Suite("Frames and messages")
+struct WireTests {
+    static let messages: [Message] = [
+        .hello(Hello(nodeID: NodeID(digest: Array(0..<32)), name: "firm", purpose: .link)),
+        .hello(Hello(protocolVersion: 9, nodeID: NodeID(digest: Array(repeating: 1, count: 32)), name: "", purpose: .probe)),
+        .ping(Ping(sequence: 1, sentAtNanoseconds: 42)),
+        .pong(Ping(sequence: .max, sentAtNanoseconds: 0)),
+        .goodbye(reason: "shutting down — 再见"),
+    ]
+
+    @Test(arguments: messages)
+    func messagesRoundTripThroughFrames(message: Message) throws {
+        var decoder = FrameDecoder()
+        decoder.append(message.frame.encoded)
+        let frame = try #require(try decoder.next())
+        #expect(try Message(frame) == message)
+        #expect(decoder.bufferedCount == 0)
+    }
+
+    /// A stream cut at every possible place yields the same frames.
+    @Test func framesSurviveEverySplitOfTheStream() throws {
+        let stream = Self.messages.flatMap { $0.frame.encoded }
+        for cut in 0...stream.count {
+            var decoder = FrameDecoder()
+            var frames: [Frame] = []
+            decoder.append(Array(stream[..<cut]))
+            while let frame = try decoder.next() { frames.append(frame) }
+            decoder.append(Array(stream[cut...]))
+            while let frame = try decoder.next() { frames.append(frame) }
+            #expect(frames == Self.messages.map(\.frame))
+            try decoder.finish()
+        }
+    }
+
+    @Test func oversizedFrameIsRefusedBeforeItsPayloadArrives() {
+        var decoder = FrameDecoder()
+        decoder.append([0x00, 0x40, 0x00, 0x01])  // declares 4 MiB + 1
+        #expect(throws: FrameError.oversized(declared: Frame.maximumLength + 1)) { try decoder.next() }
+    }
+
+    @Test func emptyFrameIsRefused() {
+        var decoder = FrameDecoder()
+        decoder.append([0, 0, 0, 0])
+        #expect(throws: FrameError.empty) { try decoder.next() }
+    }
+
+    @Test func streamEndingInsideAFrameIsTruncated() throws {
+        var decoder = FrameDecoder()
+        decoder.append(Array(Message.goodbye(reason: "bye").frame.encoded.dropLast()))
+        #expect(try decoder.next() == nil)
+        let error = #expect(throws: FrameError.self) { try decoder.finish() }
+        #expect(error?.description.contains("truncated frame") == true)
+    }
+
+    @Test func unknownKindIsNamed() {
+        let error = #expect(throws: MessageError.self) { try Message(Frame(kind: 0x7F, payload: [])) }
+        #expect(error?.description == "unknown message kind 0x7F")
+    }
+
+    @Test(arguments: [
+        Frame(kind: 0x02, payload: [1, 2, 3]),  // short ping
+        Frame(kind: 0x02, payload: Array(repeating: 0, count: 17)),  // trailing byte
+        Frame(kind: 0x04, payload: [0xFF, 0xFF, 0xFF, 0xFF]),  // length beyond the frame
+        Frame(kind: 0x04, payload: [0, 0, 0, 2, 0xC3, 0x28]),  // invalid UTF-8
+        Frame(kind: 0x01, payload: [0, 1] + Array(repeating: 0, count: 32) + [0, 0, 0, 0, 9]),  // unknown purpose
+    ])
+    func malformedBodiesThrowNeverTrap(frame: Frame) {
+        let error = #expect(throws: MessageError.self) { try Message(frame) }
+        #expect(error?.description.hasPrefix("malformed") == true)
+    }
+}
+
+@Suite("Reconnect backoff")
+struct BackoffTests {
+    @Test func growsExponentiallyWithinJitterAndIsCapped() {
+        var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(1))
+        let expectedCeilings: [Duration] = [.milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800), .seconds(1), .seconds(1)]
+        for ceiling in expectedCeilings {
+            #expect(backoff.nextDelay(unit: 0) == ceiling / 2)
+        }
+        backoff.reset()
+        #expect(backoff.nextDelay(unit: 0.999) < .milliseconds(100))
+        #expect(backoff.nextDelay(unit: 0.5) == .milliseconds(150))
+    }
+}
