@@ -164,6 +164,7 @@ public actor Node {
             connection.close(reason: "unexpected node")
             return false
         }
+        if peers[id] == nil { refreshPeers() }  // pinned a moment ago: the handshake saw it, we haven't yet
         let name = peers[id]?.name ?? expected?.name ?? id.shortForm
         let hello: Hello
         do {
@@ -289,21 +290,26 @@ public actor Node {
     private func watchPeers() async {
         while state == .running, !Task.isCancelled {
             try? await Task.sleep(for: options.peerRescanInterval)
-            guard state == .running, let current = try? book.all() else { continue }
-            let fresh = Dictionary(current.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-            pins.replace(with: Set(fresh.keys))
-            for (id, peer) in peers where fresh[id] == nil {
-                log("\(peer.name) was unpinned; closing its link")
-                dialers.removeValue(forKey: id)?.cancel()
-                links[id]?.connection.close(reason: "unpinned")
-                for waiter in linkEndWaiters.removeValue(forKey: id) ?? [] { waiter.resume() }
-            }
-            let added = fresh.values.filter { peers[$0.id] == nil }
-            peers = fresh
-            for peer in added.sorted(by: { $0.name < $1.name }) {
-                log("\(peer.name) was pinned; dialing \(peer.address)")
-                startDialing(peer)
-            }
+            refreshPeers()
+        }
+    }
+
+    /// Re-reads Peers/: dials newly pinned peers, cuts off unpinned ones.
+    private func refreshPeers() {
+        guard state == .running, let current = try? book.all() else { return }
+        let fresh = Dictionary(current.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        pins.replace(with: Set(fresh.keys))
+        for (id, peer) in peers where fresh[id] == nil {
+            log("\(peer.name) was unpinned; closing its link")
+            dialers.removeValue(forKey: id)?.cancel()
+            links[id]?.connection.close(reason: "unpinned")
+            for waiter in linkEndWaiters.removeValue(forKey: id) ?? [] { waiter.resume() }
+        }
+        let added = fresh.values.filter { peers[$0.id] == nil }
+        peers = fresh
+        for peer in added.sorted(by: { $0.name < $1.name }) {
+            log("\(peer.name) was pinned; dialing \(peer.address)")
+            startDialing(peer)
         }
     }
 

@@ -1,0 +1,85 @@
+import AccordCore
+import AccordCrypto
+import AccordNet
+import Foundation
+import Synchronization
+import Testing
+
+@testable import AccordNode
+
+@Suite("A node under many peers and bad input")
+struct ProtocolAbuseTests {
+    /// 50 pinned peers connect at once and all ping; the node's single event loop serves them
+    /// all while Swift's cooperative pool (2 threads here) stays free.
+    @Test func fiftyConcurrentPeersAllGetTheirPongs() async throws {
+        let sandbox = try Sandbox()
+        let firmDir = try sandbox.makeNode("firm")
+        let firm = try Node(directory: firmDir, log: NodeLog(name: "firm", sink: { _ in }), options: fastOptions())
+        let port = try await firm.start()
+        let peerDirs = try (0..<50).map { index in try sandbox.makeNode("peer\(index)") }
+        for (index, peerDir) in peerDirs.enumerated() {
+            try pin(peerDir, in: firmDir, name: "peer\(index)", port: 1)
+            try pin(firmDir, in: peerDir, name: "firm", port: port)
+        }
+        let started = ContinuousClock.now
+        let roundTrips = try await withThrowingTaskGroup(of: [Duration].self) { group in
+            for peerDir in peerDirs {
+                group.addTask { try await Probe(directory: peerDir).ping("firm", count: 5, interval: .milliseconds(20)).roundTrips }
+            }
+            return try await group.reduce(into: [Duration]()) { $0 += $1 }
+        }
+        #expect(roundTrips.count == 250)
+        #expect(ContinuousClock.now - started < .seconds(20))
+        await firm.stop()
+    }
+
+    @Test func unknownMessageKindClosesThatLinkAndIsLogged() async throws {
+        let sandbox = try Sandbox()
+        let (firmDir, partnerDir, vendorDir) = (try sandbox.makeNode("firm"), try sandbox.makeNode("partner"), try sandbox.makeNode("vendor"))
+        let firmLog = LogRecorder()
+        let firm = try Node(directory: firmDir, log: NodeLog(name: "firm", sink: firmLog.sink), options: fastOptions())
+        let port = try await firm.start()
+        try pin(partnerDir, in: firmDir, name: "partner", port: 1)
+        try pin(vendorDir, in: firmDir, name: "vendor", port: 1)
+        try pin(firmDir, in: vendorDir, name: "firm", port: port)
+
+        let partner = try partnerDir.loadIdentity()
+        let firmID = try firmDir.loadIdentity().id
+        let loop = try EventLoop(name: "partner")
+        let context = try TLSContext(role: .client, key: partner.key, certificate: partner.certificate) { $0 == firmID }
+        let connection = try await Connection.connect(to: Endpoint(host: "127.0.0.1", port: port), loop: loop, context: context)
+        try await connection.send(Message.hello(Hello(nodeID: partner.id, name: "partner", purpose: .link)).frame)
+        guard case .hello = try Message(try await connection.receive()) else { Issue.record("no hello"); return }
+        try await connection.send(Frame(kind: 0x7F, payload: [1, 2, 3]))
+        await #expect(throws: NetError.self) {
+            while true { _ = try await connection.receive() }
+        }
+        #expect(await eventually { firmLog.contains("closing connection with partner: unknown message kind 0x7F") })
+        // The node still serves others.
+        let result = try await Probe(directory: vendorDir).ping("firm", count: 1)
+        #expect(result.roundTrips.count == 1)
+        await loop.shutdown()
+        await firm.stop()
+    }
+
+    @Test func helloFromAnotherNodeThanTheCertificateIsRefused() async throws {
+        let sandbox = try Sandbox()
+        let (firmDir, partnerDir) = (try sandbox.makeNode("firm"), try sandbox.makeNode("partner"))
+        let firmLog = LogRecorder()
+        let firm = try Node(directory: firmDir, log: NodeLog(name: "firm", sink: firmLog.sink), options: fastOptions())
+        let port = try await firm.start()
+        try pin(partnerDir, in: firmDir, name: "partner", port: 1)
+        let partner = try partnerDir.loadIdentity()
+        let firmID = try firmDir.loadIdentity().id
+        let loop = try EventLoop(name: "partner")
+        let context = try TLSContext(role: .client, key: partner.key, certificate: partner.certificate) { $0 == firmID }
+        let connection = try await Connection.connect(to: Endpoint(host: "127.0.0.1", port: port), loop: loop, context: context)
+        try await connection.send(Message.hello(Hello(nodeID: firmID, name: "partner", purpose: .link)).frame)
+        await #expect(throws: NetError.self) {
+            while true { _ = try await connection.receive() }
+        }
+        #expect(await eventually { firmLog.contains("hello names node") })
+        await loop.shutdown()
+        await firm.stop()
+    }
+}
