@@ -1,0 +1,97 @@
+import CSQLite
+
+/// `SQLITE_TRANSIENT` is a cast macro Swift cannot import: SQLite copies bound values at once.
+let SQLITE_TRANSIENT = unsafeBitCast(-1 as Int, to: sqlite3_destructor_type.self)
+
+/// A SQLite failure, with SQLite's extended code and message.
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    public let code: Int32
+    public let message: String
+    public var description: String { message }
+}
+
+/// One SQLite connection in WAL mode with a versioned schema.
+///
+/// Not `Sendable`: a connection belongs to one thread or actor at a time.
+public final class Database {
+    let handle: OpaquePointer  // sqlite3 *
+
+    /// Opens (or creates) the database at `path`, switches it to WAL and applies `migrations`:
+    /// `migrations[i]` takes the schema from version i to i + 1, each in its own transaction.
+    public init(path: String, migrations: [String] = []) throws(StoreError) {
+        var db: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
+        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        guard rc == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            sqlite3_close_v2(db)
+            throw StoreError(code: rc, message: "cannot open \(path): \(message)")
+        }
+        handle = db
+        sqlite3_busy_timeout(db, 5_000)
+        do throws(StoreError) {
+            let mode = try text("PRAGMA journal_mode=WAL")
+            guard mode == "wal" || path == ":memory:" else {
+                throw StoreError(code: SQLITE_ERROR, message: "\(path): cannot switch to WAL (journal mode is \(mode ?? "unknown"))")
+            }
+        } catch {
+            throw StoreError(code: error.code, message: "\(path) is not an Accord store: \(error.message)")
+        }
+        try execute("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON")
+        try migrate(migrations)
+    }
+
+    deinit { sqlite3_close_v2(handle) }
+
+    /// The schema version (`PRAGMA user_version`).
+    public func schemaVersion() throws(StoreError) -> Int { Int(try text("PRAGMA user_version") ?? "0") ?? 0 }
+
+    private func migrate(_ migrations: [String]) throws(StoreError) {
+        let current = try schemaVersion()
+        guard current <= migrations.count else {
+            throw StoreError(
+                code: SQLITE_ERROR,
+                message: "the store has schema version \(current), newer than this accord (\(migrations.count)); upgrade accord"
+            )
+        }
+        for version in current..<migrations.count {
+            try execute("BEGIN IMMEDIATE")
+            do throws(StoreError) {
+                try execute(migrations[version])
+                try execute("PRAGMA user_version = \(version + 1)")
+                try execute("COMMIT")
+            } catch {
+                try? execute("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    public func execute(_ sql: String) throws(StoreError) {
+        var message: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, sql, nil, nil, &message)
+        guard rc == SQLITE_OK else {
+            let text = message.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(handle))
+            sqlite3_free(message)
+            throw StoreError(code: rc, message: text)
+        }
+    }
+
+    /// The first column of the first row, as text.
+    public func text(_ sql: String) throws(StoreError) -> String? {
+        var statement: OpaquePointer?
+        guard sqlite3_prepare_v2(handle, sql, -1, &statement, nil) == SQLITE_OK, let statement else { throw lastError() }
+        defer { sqlite3_finalize(statement) }
+        let rc = sqlite3_step(statement)
+        guard rc == SQLITE_ROW || rc == SQLITE_DONE else { throw lastError() }
+        guard rc == SQLITE_ROW, let value = sqlite3_column_text(statement, 0) else { return nil }
+        return String(cString: value)
+    }
+
+    private func lastError() -> StoreError {
+        StoreError(code: sqlite3_extended_errcode(handle), message: String(cString: sqlite3_errmsg(handle)))
+    }
+}
+
+@available(*, unavailable)
+extension Database: Sendable {}

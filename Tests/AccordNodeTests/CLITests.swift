@@ -1,0 +1,199 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs the built `accord` executable as a user would.
+struct CLI {
+    static let executable: URL = {
+        // The test runner sits in the build products folder, next to the executable.
+        let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var folder = runner.deletingLastPathComponent()
+        while folder.path != "/" {
+            let candidate = folder.appendingPathComponent("accord")
+            var isFolder: ObjCBool = false
+            if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isFolder), !isFolder.boolValue {
+                return candidate
+            }
+            folder.deleteLastPathComponent()
+        }
+        fatalError("the accord executable was not built next to \(runner.path)")
+    }()
+
+    struct Outcome {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    @discardableResult
+    static func run(_ arguments: String...) throws -> Outcome { try run(arguments) }
+
+    static func run(_ arguments: [String]) throws -> Outcome {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        let (out, err) = (Pipe(), Pipe())
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Outcome(
+            status: process.terminationStatus,
+            stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self)
+        )
+    }
+
+    /// Starts `accord serve` in the background; its output goes to `log`.
+    static func serve(_ dir: String, log: URL) throws -> Process {
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = ["serve", "--dir", dir]
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        return process
+    }
+}
+
+
+@Suite("The accord command line")
+struct CLITests {
+    @Test func initMakesAPrivateKeyAndRefusesToOverwrite() throws {
+        let sandbox = try Sandbox()
+        let dir = sandbox.path("firm")
+        let created = try CLI.run("init", "--dir", dir, "--name", "firm", "--role", "firm", "--jurisdiction", "CN")
+        #expect(created.status == 0, "\(created.stderr)")
+        #expect(created.stdout.contains("node ID"))
+        let key = try FileManager.default.attributesOfItem(atPath: dir + "/Certs/node.key")
+        #expect((key[.posixPermissions] as? Int) == 0o600)
+        let id = try CLI.run("id", "--dir", dir)
+        #expect(id.status == 0)
+        #expect(created.stdout.contains(id.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+
+        let again = try CLI.run("init", "--dir", dir, "--name", "other")
+        #expect(again.status == 1)
+        #expect(again.stderr.contains("refusing to overwrite its identity"))
+        #expect(try CLI.run("id", "--dir", dir).stdout == id.stdout)  // identity untouched
+    }
+
+    @Test func peerCommandsCheckWhatTheyAreGiven() throws {
+        let sandbox = try Sandbox()
+        let (firm, partner) = (sandbox.path("firm"), sandbox.path("partner"))
+        try CLI.run("init", "--dir", firm, "--name", "firm")
+        try CLI.run("init", "--dir", partner, "--name", "partner")
+        let partnerID = try CLI.run("id", "--dir", partner).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        var typo = Array(partnerID)
+        typo[3] = typo[3] == "A" ? "B" : "A"
+
+        let cases: [([String], Int32, String)] = [
+            (["--name", "partner", "--id", String(typo), "--address", "127.0.0.1:7402"], 1, "check character does not match in groups 1–2"),
+            (["--name", "partner", "--id", "ABC", "--address", "127.0.0.1:7402"], 1, "has 3 characters"),
+            (["--name", "partner", "--id", partnerID, "--address", "127.0.0.1"], 1, "the port is missing"),
+            (["--name", "Partner Co", "--id", partnerID, "--address", "127.0.0.1:7402"], 1, "not a valid name"),
+            (["--name", "partner", "--id", partnerID], 2, "--address is required"),
+            (["--name", "partner", "--id", partnerID, "--adress", "x"], 2, "unknown option --adress (did you mean --address?)"),
+        ]
+        for (arguments, status, message) in cases {
+            let outcome = try CLI.run(["peer", "add", "--dir", firm] + arguments)
+            #expect(outcome.status == status, "\(arguments)")
+            #expect(outcome.stderr.contains(message), "\(outcome.stderr)")
+            #expect(outcome.stderr.split(separator: "\n").count <= 2, "one line of reason (plus usage for usage errors)")
+        }
+        #expect(try CLI.run("peer", "list", "--dir", firm).stdout.contains("No peers pinned yet"))
+
+        let added = try CLI.run("peer", "add", "--dir", firm, "--name", "partner", "--id", partnerID.lowercased(), "--address", "127.0.0.1:7402", "--role", "partner")
+        #expect(added.status == 0, "\(added.stderr)")
+        let duplicate = try CLI.run("peer", "add", "--dir", firm, "--name", "partner", "--id", partnerID, "--address", "127.0.0.1:7402")
+        #expect(duplicate.status == 1)
+        #expect(duplicate.stderr.contains("already pinned"))
+        let own = try CLI.run("id", "--dir", firm).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let selfPin = try CLI.run("peer", "add", "--dir", firm, "--name", "me", "--id", own, "--address", "127.0.0.1:7401")
+        #expect(selfPin.stderr.contains("this node's own ID"))
+
+        let list = try CLI.run("peer", "list", "--dir", firm)
+        #expect(list.stdout.contains("partner") && list.stdout.contains(partnerID))
+        #expect(try CLI.run("peer", "remove", "--dir", firm, "partner").status == 0)
+        let missing = try CLI.run("peer", "remove", "--dir", firm, "partner")
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("no pinned peer named 'partner'"))
+    }
+
+    @Test func helpAndBadCommandsExitAsDocumented() throws {
+        let help = try CLI.run("--help")
+        #expect(help.status == 0)
+        for command in ["init", "id", "peer add", "serve", "ping"] { #expect(help.stdout.contains(command)) }
+        let initHelp = try CLI.run("init", "--help")
+        #expect(initHelp.status == 0)
+        #expect(initHelp.stdout.contains("Usage: accord init"))
+        let unknown = try CLI.run("frobnicate")
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr.contains("unknown command 'frobnicate'"))
+        let group = try CLI.run("peer")
+        #expect(group.status == 2)
+        #expect(group.stderr.contains("add, list, remove"))
+        let noNode = try CLI.run("id", "--dir", "/nonexistent/accord-node")
+        #expect(noNode.status == 1)
+        #expect(noNode.stderr.contains("no node at /nonexistent/accord-node"))
+    }
+
+    /// Two `accord serve` processes link up; `accord ping` works; SIGTERM stops them cleanly.
+    @Test func serveAndPingAcrossProcesses() async throws {
+        let sandbox = try Sandbox()
+        let (firm, partner) = (sandbox.path("firm"), sandbox.path("partner"))
+        let (firmPort, partnerPort) = try (freePort(), freePort())
+        try CLI.run("init", "--dir", firm, "--name", "firm", "--listen", "127.0.0.1:\(firmPort)")
+        try CLI.run("init", "--dir", partner, "--name", "partner", "--listen", "127.0.0.1:\(partnerPort)")
+        let firmID = try CLI.run("id", "--dir", firm).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let partnerID = try CLI.run("id", "--dir", partner).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try CLI.run("peer", "add", "--dir", firm, "--name", "partner", "--id", partnerID, "--address", "127.0.0.1:\(partnerPort)")
+        try CLI.run("peer", "add", "--dir", partner, "--name", "firm", "--id", firmID, "--address", "127.0.0.1:\(firmPort)")
+
+        let down = try CLI.run("ping", "--dir", firm, "partner")
+        #expect(down.status == 1)
+        #expect(down.stderr.contains("Connection refused (is `accord serve` running there?)"))
+
+        let firmLog = sandbox.root.appendingPathComponent("firm.log")
+        let partnerLog = sandbox.root.appendingPathComponent("partner.log")
+        let firmProcess = try CLI.serve(firm, log: firmLog)
+        let partnerProcess = try CLI.serve(partner, log: partnerLog)
+        defer { for process in [firmProcess, partnerProcess] where process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        let linked = await eventually {
+            (try? String(contentsOf: firmLog, encoding: .utf8))?.contains("linked with partner") == true
+        }
+        #expect(linked)
+        let ping = try CLI.run("ping", "--dir", firm, "partner", "--count", "2")
+        #expect(ping.status == 0, "\(ping.stderr)")
+        #expect(ping.stdout.contains("TLSv1.3, mutual authentication, protocol 1, node name 'partner'"))
+        #expect(ping.stdout.contains("2 pings: rtt min/avg/max"))
+
+        for process in [firmProcess, partnerProcess] { kill(process.processIdentifier, SIGTERM) }
+        for process in [firmProcess, partnerProcess] { process.waitUntilExit() }
+        #expect(firmProcess.terminationStatus == 0)
+        #expect(partnerProcess.terminationStatus == 0)
+        let text = try String(contentsOf: firmLog, encoding: .utf8)
+        #expect(text.contains("received SIGTERM; stopping"))
+        #expect(text.contains("stopped"))
+        #expect(!text.contains("Fatal error"))
+    }
+}
+
+/// A port that was free a moment ago (bind to 0, read it, close).
+func freePort() throws -> UInt16 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = INADDR_LOOPBACK.bigEndian
+    var size = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, size) } }
+    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &size) } }
+    return UInt16(bigEndian: address.sin_port)
+}

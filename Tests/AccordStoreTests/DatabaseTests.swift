@@ -1,0 +1,38 @@
+import Foundation
+import Testing
+
+@testable import AccordStore
+
+@Suite("SQLite store foundation")
+struct DatabaseTests {
+    func temporaryPath() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("accord-\(UUID()).sqlite").path
+    }
+
+    @Test func opensInWALAndMigratesStepByStep() throws {
+        let path = temporaryPath()
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let v1 = ["CREATE TABLE t(a INTEGER) STRICT"]
+        #expect(try Database(path: path, migrations: v1).schemaVersion() == 1)
+        let v2 = v1 + ["ALTER TABLE t ADD COLUMN b TEXT"]
+        let database = try Database(path: path, migrations: v2)
+        #expect(try database.schemaVersion() == 2)
+        #expect(try database.text("PRAGMA journal_mode") == "wal")
+        try database.execute("INSERT INTO t(a, b) VALUES (1, 'x')")
+        #expect(try database.text("SELECT b FROM t") == "x")
+    }
+
+    @Test func newerSchemaAndForeignFilesAreClearErrors() throws {
+        let path = temporaryPath()
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        _ = try Database(path: path, migrations: ["CREATE TABLE t(a)", "CREATE TABLE u(a)"])
+        let newer = #expect(throws: StoreError.self) { try Database(path: path, migrations: ["CREATE TABLE t(a)"]) }
+        #expect(newer?.description.contains("newer than this accord") == true)
+
+        let foreign = temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: foreign) }
+        try Data("this is not a database, just some text that is long enough to have a header".utf8).write(to: URL(fileURLWithPath: foreign))
+        let error = #expect(throws: StoreError.self) { try Database(path: foreign) }
+        #expect(error?.description.contains("is not an Accord store") == true, "\(String(describing: error))")
+    }
+}
