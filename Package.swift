@@ -38,7 +38,7 @@ let package = Package(
             dependencies: ["AccordCore", "AccordCrypto", "AccordNet", "AccordStore"],
             swiftSettings: strict
         ),
-        .executableTarget(name: "accord", dependencies: ["AccordNode"], swiftSettings: strict),
+        .executableTarget(name: "accord", dependencies: ["AccordNode", "AccordNet"], swiftSettings: strict),
         .executableTarget(
             name: "accord-bench",
             dependencies: ["AccordCore", "AccordCrypto", "AccordNet", "AccordNode"],

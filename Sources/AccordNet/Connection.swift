@@ -57,6 +57,15 @@ public final class Connection: Sendable {
         try await send(encoded: frame.encoded)
     }
 
+    /// Queues several frames at once: one hand-off to the event loop instead of one per frame,
+    /// which is what bulk senders (sync batches) should use.
+    public func send(_ frames: [Frame]) async throws(NetError) {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(frames.reduce(0) { $0 + Frame.headerSize + $1.payload.count })
+        for frame in frames { frame.appendEncoded(to: &bytes) }
+        try await send(encoded: bytes)
+    }
+
     /// Sends bytes as they are, framed or not: for tests that play a misbehaving peer.
     package func sendRaw(_ bytes: [UInt8]) async throws(NetError) {
         try await send(encoded: bytes)
@@ -116,6 +125,16 @@ public final class Connection: Sendable {
         } catch {
             throw error as? NetError ?? NetError(.closedLocally, "\(error)")
         }
+    }
+
+    /// Every frame received so far (at least one), in order: one wake-up for many frames.
+    /// - Throws: ``NetError`` when the connection has closed and nothing is left to take.
+    public func receiveBatch() async throws(NetError) -> [Frame] {
+        var batch = [try await receive()]
+        inbox.withLock { state in
+            while let frame = take(&state) { batch.append(frame) }
+        }
+        return batch
     }
 
     private func take(_ state: inout Inbox) -> Frame? {

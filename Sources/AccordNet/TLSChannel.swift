@@ -20,6 +20,10 @@ final class TLSChannel: EventSource, @unchecked Sendable {
     let options: ConnectionOptions
     let remoteAddress: String
     private let ssl: OpaquePointer  // SSL *
+    /// OpenSSL reads ciphertext from `incoming` and writes it to `outgoing`: memory BIOs, so one
+    /// read(2) or write(2) carries many TLS records (the SSL owns both).
+    private let incoming: OpaquePointer  // BIO *
+    private let outgoing: OpaquePointer  // BIO *
     private var fd: Int32
     private let note = HandshakeNote()
     private var state: State
@@ -27,22 +31,26 @@ final class TLSChannel: EventSource, @unchecked Sendable {
     private(set) weak var connection: Connection?
 
     private var decoder = FrameDecoder()
-    private var readBuffer = [UInt8](repeating: 0, count: 128 << 10)
+    private var plaintext = [UInt8](repeating: 0, count: 64 << 10)
     private var readPaused = false
+    private var peerClosed = false
     private var lastRead = ContinuousClock.now
     private var stallTimer: TimerHeap.ID?
     private var handshakeTimer: TimerHeap.ID?
     private var closeTimer: TimerHeap.ID?
     private var pendingClose: NetError?
 
+    /// Frames (plaintext) not yet handed to SSL_write.
     private var outbound: [[UInt8]] = []
     private var outboundHead = 0
     private var outboundOffset = 0
-    private var writeWantsReadable = false
-    private var readWantsWritable = false
-    private var handshakeWantsWritable = false
-    private var writeBlocked = false
+    /// Ciphertext not yet accepted by the socket.
+    private var ciphertext = ByteQueue()
+    private var socketWritable = true
     private var registeredEvents: UInt32 = 0
+
+    /// The most ciphertext kept waiting for the socket before SSL_write pauses.
+    private static let ciphertextLimit = 512 << 10
 
     init(
         loop: EventLoop,
@@ -54,11 +62,14 @@ final class TLSChannel: EventSource, @unchecked Sendable {
         onHandshake: @escaping (Result<Connection, NetError>) -> Void
     ) throws(NetError) {
         ERR_clear_error()
-        guard let ssl = SSL_new(context.ctx) else {
+        guard let ssl = SSL_new(context.ctx), let incoming = BIO_new(BIO_s_mem()), let outgoing = BIO_new(BIO_s_mem()) else {
             Glibc.close(fd)
             throw NetError(.handshake, CryptoError.drain("SSL_new").description)
         }
+        SSL_set_bio(ssl, incoming, outgoing)  // the SSL now owns both BIOs
         self.ssl = ssl
+        self.incoming = incoming
+        self.outgoing = outgoing
         self.fd = fd
         self.loop = loop
         self.context = context
@@ -66,7 +77,6 @@ final class TLSChannel: EventSource, @unchecked Sendable {
         self.remoteAddress = remoteAddress
         self.onHandshake = onHandshake
         self.state = connecting ? .connecting : .handshaking
-        SSL_set_fd(ssl, fd)  // a socket BIO with BIO_NOCLOSE: we close the fd ourselves
         _ = copenssl_SSL_set_app_data(ssl, Unmanaged.passUnretained(note).toOpaque())
         if context.role == .server { SSL_set_accept_state(ssl) } else { SSL_set_connect_state(ssl) }
     }
@@ -84,24 +94,90 @@ final class TLSChannel: EventSource, @unchecked Sendable {
             let phase = state == .connecting ? "TCP connect" : "TLS handshake"
             close(NetError(.timeout, "\(phase) with \(remoteAddress) did not finish within \(options.handshakeTimeout)"))
         }
-        if state == .handshaking { advanceHandshake() }
-        updateInterest()
+        if state == .handshaking { process() }
     }
 
     func handle(events: UInt32) {
-        switch state {
-        case .connecting:
-            finishConnect()
-        case .handshaking:
-            advanceHandshake()
-        case .open, .closing:
-            if events & EPOLLOUT.rawValue != 0 || writeWantsReadable { flush() }
-            if state == .open || state == .closing { readAvailable() }
-        case .closed:
-            return
+        if state == .connecting { return finishConnect() }
+        if events & EPOLLOUT.rawValue != 0 { socketWritable = true }
+        if events & (EPOLLIN.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 { readSocket() }
+        process()
+    }
+
+    /// Moves everything as far as it can go: handshake, received records to frames, queued
+    /// frames to records, records to the socket. Called after every event and every enqueue.
+    private func process() {
+        if state == .handshaking { advanceHandshake() }
+        if state == .open || state == .closing { readPlaintext() }
+        // Encrypt, then write, while the socket takes it. After a bounded number of rounds the
+        // rest continues on a later turn of the loop, so one busy peer cannot starve the others.
+        var rounds = 0
+        while true {
+            let encrypted = (state == .open || state == .closing) && writePlaintext()
+            let sent = flushCiphertext()
+            guard encrypted || sent > 0, hasOutbound, socketWritable, state != .closed else { break }
+            rounds += 1
+            if rounds == 16 {
+                loop.enqueue { [self] in if state != .closed { process() } }
+                break
+            }
         }
+        if peerClosed, state != .closed { peerEnded() }
         updateInterest()
     }
+
+    // MARK: Socket
+
+    private func readSocket() {
+        var total = 0
+        let scratch = loop.readBuffer
+        while !peerClosed, !readPaused, total < 4 * scratch.count {
+            let count = Glibc.read(fd, scratch.baseAddress, scratch.count)
+            if count > 0 {
+                BIO_write(incoming, scratch.baseAddress, Int32(count))
+                total += count
+                lastRead = .now
+            } else if count == 0 {
+                peerClosed = true
+            } else {
+                switch errno {
+                case EAGAIN, EWOULDBLOCK: return
+                case EINTR: continue
+                case ECONNRESET: peerClosed = true
+                default: return close(NetError.system("read from \(remoteAddress)", errno))
+                }
+            }
+        }
+    }
+
+    /// Moves ciphertext from OpenSSL to the socket; returns the bytes the socket took.
+    @discardableResult
+    private func flushCiphertext() -> Int {
+        let pending = Int(BIO_ctrl_pending(outgoing))
+        if pending > 0 {
+            ciphertext.append(upTo: pending) { Int(BIO_read(outgoing, $0, Int32(pending))) }
+        }
+        var sent = 0
+        while socketWritable, !ciphertext.isEmpty {
+            var failure: Int32 = 0
+            let written = ciphertext.consume { bytes in
+                let written = Glibc.write(fd, bytes.baseAddress, bytes.count)
+                failure = written < 0 ? errno : 0
+                return written
+            }
+            if written > 0 {
+                sent += written
+            } else if failure == EAGAIN || failure == EWOULDBLOCK {
+                socketWritable = false
+            } else if failure != EINTR {
+                peerClosed = true  // EPIPE, ECONNRESET: what is unsent can never arrive
+                ciphertext.removeAll()
+            }
+        }
+        return sent
+    }
+
+    private var ciphertextPending: Int { ciphertext.count + Int(BIO_ctrl_pending(outgoing)) }
 
     // MARK: Connect and handshake
 
@@ -113,7 +189,7 @@ final class TLSChannel: EventSource, @unchecked Sendable {
             return close(NetError(.system, "cannot connect to \(remoteAddress): \(String(cString: strerror(error)))"))
         }
         state = .handshaking
-        advanceHandshake()
+        process()
     }
 
     private func advanceHandshake() {
@@ -121,34 +197,29 @@ final class TLSChannel: EventSource, @unchecked Sendable {
         let rc = SSL_do_handshake(ssl)
         if rc == 1 { return handshakeCompleted() }
         let code = SSL_get_error(ssl, rc)
-        switch code {
-        case SSL_ERROR_WANT_READ: handshakeWantsWritable = false
-        case SSL_ERROR_WANT_WRITE: handshakeWantsWritable = true
-        default: close(NetError(.handshake, failureReason(code: code, duringHandshake: true)))
+        guard code == SSL_ERROR_WANT_READ || code == SSL_ERROR_WANT_WRITE else {
+            return close(NetError(.handshake, failureReason(code: code, duringHandshake: true)))
         }
     }
 
     private func handshakeCompleted() {
-        handshakeWantsWritable = false
         if let timer = handshakeTimer { loop.cancel(timer) }
         handshakeTimer = nil
         guard let peer = SSL_get0_peer_certificate(ssl) else {
             return close(NetError(.handshake, "the peer presented no certificate"))
         }
         state = .open
-        let version = String(cString: SSL_get_version(ssl))
         let connection = Connection(
             channel: self,
             peerID: note.peerID ?? Certificate.nodeID(of: peer),
             remoteAddress: remoteAddress,
-            tlsVersion: version,
+            tlsVersion: String(cString: SSL_get_version(ssl)),
             initiatedLocally: context.role == .client
         )
         self.connection = connection
         let callback = onHandshake
         onHandshake = nil
         callback?(.success(connection))
-        readAvailable()  // application data may have arrived with the last handshake flight
     }
 
     // MARK: Reading
@@ -156,37 +227,30 @@ final class TLSChannel: EventSource, @unchecked Sendable {
     func resumeReading() {
         guard readPaused, state == .open || state == .closing else { return }
         readPaused = false
-        readAvailable()
-        updateInterest()
+        readSocket()
+        process()
     }
 
-    private func readAvailable() {
+    private func readPlaintext() {
         while state == .open || state == .closing, !readPaused {
             var count = 0
             ERR_clear_error()
-            let rc = readBuffer.withUnsafeMutableBytes { SSL_read_ex(ssl, $0.baseAddress, $0.count, &count) }
+            let rc = plaintext.withUnsafeMutableBytes { SSL_read_ex(ssl, $0.baseAddress, $0.count, &count) }
             if rc == 1 {
-                lastRead = .now
-                readBuffer.withUnsafeBytes { decoder.append(UnsafeRawBufferPointer(rebasing: $0.prefix(count))) }
+                plaintext.withUnsafeBytes { decoder.append(UnsafeRawBufferPointer(rebasing: $0.prefix(count))) }
                 deliverFrames()
                 continue
             }
             let code = SSL_get_error(ssl, rc)
             switch code {
-            case SSL_ERROR_WANT_READ:
-                readWantsWritable = false
+            case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
                 armStallTimerIfNeeded()
-                return
-            case SSL_ERROR_WANT_WRITE:
-                readWantsWritable = true
-                return
             case SSL_ERROR_ZERO_RETURN:
-                return peerEnded(cleanly: true)
-            case SSL_ERROR_SYSCALL where ERR_peek_error() == 0:
-                return peerEnded(cleanly: false)
+                peerClosed = true  // close_notify: the peer ended the session
             default:
-                return close(NetError(.protocolViolation, failureReason(code: code, duringHandshake: false)))
+                close(NetError(.protocolViolation, failureReason(code: code, duringHandshake: false)))
             }
+            return
         }
     }
 
@@ -201,10 +265,15 @@ final class TLSChannel: EventSource, @unchecked Sendable {
         }
     }
 
-    private func peerEnded(cleanly: Bool) {
+    /// The socket reached end of stream (or was reset) and every record before it was read.
+    private func peerEnded() {
+        guard state != .handshaking else {
+            return close(NetError(.handshake, failureReason(code: SSL_ERROR_SYSCALL, duringHandshake: true)))
+        }
+        guard !readPaused else { return }  // frames before the end still wait to be taken
         do {
             try decoder.finish()
-            close(NetError(.closedByPeer, cleanly ? "the peer closed the connection" : "the peer dropped the connection"))
+            close(NetError(.closedByPeer, "the peer closed the connection"))
         } catch {
             close(NetError(.protocolViolation, error.description))
         }
@@ -237,58 +306,57 @@ final class TLSChannel: EventSource, @unchecked Sendable {
             return
         }
         outbound.append(bytes)
-        flush()
-        updateInterest()
+        process()
     }
 
-    private func flush() {
-        writeWantsReadable = false
-        writeBlocked = false
-        while outboundHead < outbound.count {
+    /// Hands queued frames to SSL_write while little ciphertext waits; returns true if any went in.
+    private func writePlaintext() -> Bool {
+        var accepted = 0
+        while outboundHead < outbound.count, ciphertextPending < Self.ciphertextLimit {
             let chunk = outbound[outboundHead]
             var written = 0
             ERR_clear_error()
             let rc = chunk.withUnsafeBytes { raw in
                 SSL_write_ex(ssl, raw.baseAddress! + outboundOffset, raw.count - outboundOffset, &written)
             }
-            if rc == 1 {
-                outboundOffset += written
-                if outboundOffset == chunk.count {
-                    outboundHead += 1
-                    outboundOffset = 0
+            guard rc == 1 else {
+                let code = SSL_get_error(ssl, rc)
+                if code != SSL_ERROR_WANT_READ && code != SSL_ERROR_WANT_WRITE {
+                    close(NetError(.system, failureReason(code: code, duringHandshake: false)))
                 }
-                connection?.didWrite(written)
-                continue
+                break
             }
-            let code = SSL_get_error(ssl, rc)
-            switch code {
-            case SSL_ERROR_WANT_WRITE: writeBlocked = true
-            case SSL_ERROR_WANT_READ: writeWantsReadable = true
-            default: close(NetError(.system, failureReason(code: code, duringHandshake: false)))
+            outboundOffset += written
+            accepted += written
+            if outboundOffset == chunk.count {
+                outboundHead += 1
+                outboundOffset = 0
             }
-            break
         }
+        if accepted > 0 { connection?.didWrite(accepted) }
         if outboundHead == outbound.count {
             outbound.removeAll(keepingCapacity: true)
             outboundHead = 0
-            if state == .closing, let reason = pendingClose { finishClose(reason) }
+            if state == .closing, let reason = pendingClose, ciphertextPending == 0 { finishClose(reason) }
         } else if outboundHead > 64 {
             outbound.removeFirst(outboundHead)
             outboundHead = 0
         }
+        return accepted > 0
     }
 
     private var hasOutbound: Bool { outboundHead < outbound.count }
 
     // MARK: Closing
 
-    /// Closes after writing what is queued (at most 2 s more), unless the error is the peer's.
+    /// Closes after writing what is queued (at most 2 s more).
     func closeGracefully(_ reason: NetError) {
         guard state == .open else { return close(reason) }
-        guard hasOutbound else { return finishClose(reason) }
+        guard hasOutbound || ciphertextPending > 0 else { return finishClose(reason) }
         state = .closing
         pendingClose = reason
         closeTimer = loop.schedule(after: .seconds(2)) { [self] in finishClose(reason) }
+        process()
     }
 
     func close(_ reason: NetError) {
@@ -303,13 +371,16 @@ final class TLSChannel: EventSource, @unchecked Sendable {
         for timer in [stallTimer, handshakeTimer, closeTimer].compactMap({ $0 }) { loop.cancel(timer) }
         if wasOpen, reason.code == .closedLocally {
             ERR_clear_error()
-            _ = SSL_shutdown(ssl)  // one close_notify, best effort; we do not wait for the peer's
+            _ = SSL_shutdown(ssl)  // queue one close_notify; we do not wait for the peer's
         }
         ERR_clear_error()
+        // Best effort, without waiting: the alert or close_notify tells the peer why.
+        if !peerClosed { flushCiphertext() }
         loop.deregister(fd)
         Glibc.close(fd)
         fd = -1
         outbound.removeAll()
+        ciphertext.removeAll()
         if let callback = onHandshake {
             onHandshake = nil
             callback(.failure(reason))
@@ -320,12 +391,11 @@ final class TLSChannel: EventSource, @unchecked Sendable {
     private func updateInterest() {
         guard state != .closed else { return }
         var events: UInt32 = 0
-        switch state {
-        case .connecting: events = EPOLLOUT.rawValue
-        case .handshaking: events = EPOLLIN.rawValue | (handshakeWantsWritable ? EPOLLOUT.rawValue : 0)
-        default:
-            if !readPaused || writeWantsReadable { events |= EPOLLIN.rawValue }
-            if (hasOutbound && writeBlocked) || readWantsWritable { events |= EPOLLOUT.rawValue }
+        if state == .connecting {
+            events = EPOLLOUT.rawValue
+        } else {
+            if !readPaused && !peerClosed { events |= EPOLLIN.rawValue }
+            if !socketWritable && !ciphertext.isEmpty { events |= EPOLLOUT.rawValue }
         }
         guard events != registeredEvents else { return }
         registeredEvents = events

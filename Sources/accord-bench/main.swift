@@ -1,1 +1,27 @@
-print("x")
+import AccordNet
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Benchmarks that print their figures next to a reference measured in the same run.
+//   swift run -c release accord-bench transport [--seconds 5]
+signal(SIGPIPE, SIG_IGN)
+tuneMemoryForBulkTransfer()
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+func option(_ name: String) -> String? {
+    arguments.firstIndex(of: name).flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
+}
+let seconds = option("--seconds").flatMap(Int.init) ?? 5
+switch arguments.first {
+case "transport":
+    try await TransportBenchmark(seconds: seconds, only: option("--only")).run()
+default:
+    say("usage: accord-bench transport [--seconds N] [--only handshakes|bulk]")
+    exit(2)
+}
+
+/// Prints a line at once, even through a pipe.
+func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }

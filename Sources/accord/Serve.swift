@@ -1,3 +1,4 @@
+import AccordNet
 import AccordNode
 import Dispatch
 import Foundation
@@ -8,6 +9,7 @@ import Glibc
 
 /// `accord serve`: runs the node until SIGINT or SIGTERM, then stops it cleanly.
 func serve(_ directory: NodeDirectory) async throws {
+    tuneMemoryForBulkTransfer()
     let node = try Node(directory: directory)
     try await node.start()
     let (signals, continuation) = AsyncStream<Int32>.makeStream()

@@ -1,0 +1,104 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// OpenSSL's own figures on this machine, measured by its command-line tool.
+enum Reference {
+    /// `openssl s_time -new` against `openssl s_server`, both with Ed25519 certificates and
+    /// client authentication required, TLS 1.3: full handshakes per second.
+    static func sTime(server: Party, client: Party, seconds: Int) throws -> Double {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("accord-bench-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try server.write(to: folder, as: "server")
+        try client.write(to: folder, as: "client")
+        let port = 20_000 + Int.random(in: 0..<20_000)
+        let sServer = try Child(
+            ["openssl", "s_server", "-accept", "127.0.0.1:\(port)", "-cert", "server.crt", "-key", "server.key",
+             "-Verify", "1", "-CAfile", "client.crt", "-tls1_3", "-quiet", "-num_tickets", "0"],
+            in: folder,
+            output: "/dev/null"
+        )
+        defer { sServer.stop() }
+        Thread.sleep(forTimeInterval: 0.5)
+        let output = try capture(
+            ["openssl", "s_time", "-connect", "127.0.0.1:\(port)", "-new", "-time", "\(seconds)", "-tls1_3",
+             "-cert", "client.crt", "-key", "client.key", "-CAfile", "server.crt"],
+            in: folder
+        )
+        // "1234 connections in 5 real seconds, …"
+        guard let match = output.firstMatch(of: /(\d+) connections in (\d+) real seconds/),
+            let count = Double(match.1), let real = Double(match.2), real > 0
+        else { throw BenchmarkError("could not read s_time's output:\n\(output)") }
+        return count / real
+    }
+
+    /// `openssl speed -evp aes-256-gcm`, 16 KiB blocks: MB/s on one core.
+    static func aesGCM(seconds: Int) throws -> Double {
+        let output = try capture(
+            ["openssl", "speed", "-evp", "aes-256-gcm", "-bytes", "16384", "-seconds", "\(seconds)"],
+            in: FileManager.default.temporaryDirectory
+        )
+        guard let match = output.firstMatch(of: /AES-256-GCM\s+([\d.]+)k/), let thousands = Double(match.1) else {
+            throw BenchmarkError("could not read openssl speed's output:\n\(output)")
+        }
+        return thousands * 1000 / 1_000_000
+    }
+
+    private static func capture(_ command: [String], in folder: URL) throws -> String {
+        let output = folder.appendingPathComponent("output-\(UUID()).txt")
+        defer { try? FileManager.default.removeItem(at: output) }
+        try Child(command, in: folder, output: output.path).wait()
+        return (try? String(contentsOf: output, encoding: .utf8)) ?? ""
+    }
+}
+
+/// A child process started with `posix_spawn`, a clean signal mask and default signal actions.
+/// (Foundation's `Process` passes on the spawning thread's blocked signals, so `openssl speed`
+/// never sees its SIGALRM and `openssl s_server` ignores SIGTERM.)
+struct Child {
+    let pid: pid_t
+
+    init(_ command: [String], in folder: URL, output: String) throws {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        var all = sigset_t()
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        // `sh` changes into the folder, then becomes the command.
+        let shell = ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", folder.path] + command
+        let argv = shell.map { strdup($0) } + [nil]
+        defer { for argument in argv { free(argument) } }
+        var pid = pid_t()
+        let rc = posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, environ)
+        guard rc == 0 else { throw BenchmarkError("cannot start \(command[0]): \(String(cString: strerror(rc)))") }
+        self.pid = pid
+    }
+
+    func wait() {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    }
+
+    func stop() {
+        kill(pid, SIGTERM)
+        wait()
+    }
+}
+
+struct BenchmarkError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
