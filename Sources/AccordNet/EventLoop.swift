@@ -28,8 +28,6 @@ public final class EventLoop: @unchecked Sendable {
     private var timers = TimerHeap()
     private let finished = Mutex<[CheckedContinuation<Void, Never>]>([])
     private let hasFinished = Atomic<Bool>(false)
-    /// Where channels on this loop read(2) ciphertext into; used only on the loop thread.
-    let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 << 10, alignment: 16)
 
     /// Starts the loop's thread.
     public init(name: String = "accord-loop") throws(NetError) {
@@ -53,7 +51,6 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     deinit {
-        readBuffer.deallocate()
         close(epollFD)
         close(wakeFD)
     }

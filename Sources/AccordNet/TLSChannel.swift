@@ -20,10 +20,9 @@ final class TLSChannel: EventSource, @unchecked Sendable {
     let options: ConnectionOptions
     let remoteAddress: String
     private let ssl: OpaquePointer  // SSL *
-    /// OpenSSL reads ciphertext from `incoming` and writes it to `outgoing`: memory BIOs, so one
-    /// read(2) or write(2) carries many TLS records (the SSL owns both).
-    private let incoming: OpaquePointer  // BIO *
-    private let outgoing: OpaquePointer  // BIO *
+    /// Ciphertext in both directions; OpenSSL reads and writes it through a ``QueueBIO``, so one
+    /// read(2) or write(2) carries many TLS records.
+    private let cipher = CipherQueues()
     private var fd: Int32
     private let note = HandshakeNote()
     private var state: State
@@ -44,8 +43,6 @@ final class TLSChannel: EventSource, @unchecked Sendable {
     private var outbound: [[UInt8]] = []
     private var outboundHead = 0
     private var outboundOffset = 0
-    /// Ciphertext not yet accepted by the socket.
-    private var ciphertext = ByteQueue()
     private var socketWritable = true
     private var registeredEvents: UInt32 = 0
 
@@ -62,14 +59,17 @@ final class TLSChannel: EventSource, @unchecked Sendable {
         onHandshake: @escaping (Result<Connection, NetError>) -> Void
     ) throws(NetError) {
         ERR_clear_error()
-        guard let ssl = SSL_new(context.ctx), let incoming = BIO_new(BIO_s_mem()), let outgoing = BIO_new(BIO_s_mem()) else {
+        guard let ssl = SSL_new(context.ctx) else {
             Glibc.close(fd)
             throw NetError(.handshake, CryptoError.drain("SSL_new").description)
         }
-        SSL_set_bio(ssl, incoming, outgoing)  // the SSL now owns both BIOs
+        guard let bio = QueueBIO.make(cipher) else {
+            SSL_free(ssl)
+            Glibc.close(fd)
+            throw NetError(.handshake, CryptoError.drain("BIO_new").description)
+        }
+        SSL_set_bio(ssl, bio, bio)  // the SSL now owns the BIO (one reference for both directions)
         self.ssl = ssl
-        self.incoming = incoming
-        self.outgoing = outgoing
         self.fd = fd
         self.loop = loop
         self.context = context
@@ -130,37 +130,37 @@ final class TLSChannel: EventSource, @unchecked Sendable {
 
     private func readSocket() {
         var total = 0
-        let scratch = loop.readBuffer
-        while !peerClosed, !readPaused, total < 4 * scratch.count {
-            let count = Glibc.read(fd, scratch.baseAddress, scratch.count)
+        while !peerClosed, !readPaused, total < 1 << 20 {
+            var failure: Int32 = 0
+            var count = 0
+            cipher.incoming.append(upTo: 256 << 10) { target in
+                count = Glibc.read(fd, target, 256 << 10)
+                failure = count < 0 ? errno : 0
+                return count
+            }
             if count > 0 {
-                BIO_write(incoming, scratch.baseAddress, Int32(count))
                 total += count
                 lastRead = .now
             } else if count == 0 {
                 peerClosed = true
             } else {
-                switch errno {
+                switch failure {
                 case EAGAIN, EWOULDBLOCK: return
                 case EINTR: continue
                 case ECONNRESET: peerClosed = true
-                default: return close(NetError.system("read from \(remoteAddress)", errno))
+                default: return close(NetError.system("read from \(remoteAddress)", failure))
                 }
             }
         }
     }
 
-    /// Moves ciphertext from OpenSSL to the socket; returns the bytes the socket took.
+    /// Moves OpenSSL's output to the socket; returns the bytes the socket took.
     @discardableResult
     private func flushCiphertext() -> Int {
-        let pending = Int(BIO_ctrl_pending(outgoing))
-        if pending > 0 {
-            ciphertext.append(upTo: pending) { Int(BIO_read(outgoing, $0, Int32(pending))) }
-        }
         var sent = 0
-        while socketWritable, !ciphertext.isEmpty {
+        while socketWritable, !cipher.outgoing.isEmpty {
             var failure: Int32 = 0
-            let written = ciphertext.consume { bytes in
+            let written = cipher.outgoing.consume { bytes in
                 let written = Glibc.write(fd, bytes.baseAddress, bytes.count)
                 failure = written < 0 ? errno : 0
                 return written
@@ -171,13 +171,13 @@ final class TLSChannel: EventSource, @unchecked Sendable {
                 socketWritable = false
             } else if failure != EINTR {
                 peerClosed = true  // EPIPE, ECONNRESET: what is unsent can never arrive
-                ciphertext.removeAll()
+                cipher.outgoing.removeAll()
             }
         }
         return sent
     }
 
-    private var ciphertextPending: Int { ciphertext.count + Int(BIO_ctrl_pending(outgoing)) }
+    private var ciphertextPending: Int { cipher.outgoing.count }
 
     // MARK: Connect and handshake
 
@@ -380,7 +380,7 @@ final class TLSChannel: EventSource, @unchecked Sendable {
         Glibc.close(fd)
         fd = -1
         outbound.removeAll()
-        ciphertext.removeAll()
+        cipher.outgoing.removeAll()
         if let callback = onHandshake {
             onHandshake = nil
             callback(.failure(reason))
@@ -395,7 +395,7 @@ final class TLSChannel: EventSource, @unchecked Sendable {
             events = EPOLLOUT.rawValue
         } else {
             if !readPaused && !peerClosed { events |= EPOLLIN.rawValue }
-            if !socketWritable && !ciphertext.isEmpty { events |= EPOLLOUT.rawValue }
+            if !socketWritable && !cipher.outgoing.isEmpty { events |= EPOLLOUT.rawValue }
         }
         guard events != registeredEvents else { return }
         registeredEvents = events
