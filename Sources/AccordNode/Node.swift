@@ -40,8 +40,9 @@ public actor Node {
         let identity = try directory.loadIdentity()
         let settings = try directory.loadSettings()
         let book = PeerBook(directory)
+        let version = PinSet.folderVersion(of: book)
         let pinned = try book.all()
-        let pins = PinSet(book: book, ids: Set(pinned.map(\.id)))
+        let pins = PinSet(book: book, ids: Set(pinned.map(\.id)), version: version)
         self.serverContext = try TLSContext(role: .server, key: identity.key, certificate: identity.certificate) {
             pins.contains($0)
         }
@@ -71,7 +72,8 @@ public actor Node {
                 loop: loop,
                 context: serverContext,
                 options: options.connection,
-                onConnection: { [self] connection in Task { await self.run(connection, dialed: nil) } },
+                // Weak: the node holds the listener, so a strong capture would keep both alive forever.
+                onConnection: { [weak self] connection in Task { await self?.run(connection, dialed: nil) } },
                 onRefusal: { [log] remote, error in log("refused connection from \(remote): \(error)") }
             )
         } catch {
@@ -92,6 +94,7 @@ public actor Node {
         state = .stopped
         for task in background + Array(dialers.values) { task.cancel() }
         listener?.close()
+        listener = nil
         for link in links.values {
             try? await link.connection.send(Message.goodbye(reason: "\(settings.name) is shutting down").frame)
             link.connection.close(reason: "node stopping")
@@ -296,9 +299,10 @@ public actor Node {
 
     /// Re-reads Peers/: dials newly pinned peers, cuts off unpinned ones.
     private func refreshPeers() {
+        let version = pins.folderVersion()
         guard state == .running, let current = try? book.all() else { return }
         let fresh = Dictionary(current.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        pins.replace(with: Set(fresh.keys))
+        pins.replace(with: Set(fresh.keys), version: version)
         for (id, peer) in peers where fresh[id] == nil {
             log("\(peer.name) was unpinned; closing its link")
             dialers.removeValue(forKey: id)?.cancel()

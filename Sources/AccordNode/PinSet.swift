@@ -7,41 +7,61 @@ import Glibc
 #endif
 
 /// The node IDs a running node accepts, consulted by every TLS handshake on the event loop.
-/// On a miss it re-reads Peers/ if the folder changed since it was last read (one `stat`), so
-/// `accord peer add` takes effect for the very next connection.
+///
+/// On a miss it re-reads Peers/ if the folder may have changed since it was last read, so
+/// `accord peer add` takes effect for the very next connection. "May have changed": the
+/// folder's mtime differs, or the last listing was so close to that mtime (a coarse
+/// filesystem tick) that a later change could have kept it. Otherwise a miss costs one `stat`.
 final class PinSet: Sendable {
-    private let state = Mutex<(ids: Set<NodeID>, version: FolderVersion?)>(([], nil))
-    private let book: PeerBook
-
-    init(book: PeerBook, ids: Set<NodeID>) {
-        self.book = book
-        replace(with: ids)
+    private struct Snapshot {
+        var ids: Set<NodeID>
+        var version: timespec?
+        var listedAt: timespec
     }
 
-    func replace(with ids: Set<NodeID>) {
-        let version = folderVersion()
-        state.withLock { $0 = (ids, version) }
+    private let state: Mutex<Snapshot>
+    private let book: PeerBook
+
+    init(book: PeerBook, ids: Set<NodeID>, version: timespec?) {
+        self.book = book
+        state = Mutex(Snapshot(ids: ids, version: version, listedAt: PinSet.now()))
+    }
+
+    /// Peers/'s modification time: it changes whenever a peer file is added or removed. Read
+    /// it *before* listing the folder, and pass it to `replace`.
+    static func folderVersion(of book: PeerBook) -> timespec? {
+        var info = stat()
+        guard stat(book.directory.peersURL.path, &info) == 0 else { return nil }
+        return info.st_mtim
+    }
+
+    func folderVersion() -> timespec? { PinSet.folderVersion(of: book) }
+
+    func replace(with ids: Set<NodeID>, version: timespec?) {
+        let now = PinSet.now()
+        state.withLock { $0 = Snapshot(ids: ids, version: version, listedAt: now) }
     }
 
     func contains(_ id: NodeID) -> Bool {
-        let (known, version) = state.withLock { ($0.ids.contains(id), $0.version) }
-        guard !known, let current = folderVersion(), current != version, let peers = try? book.all() else {
-            return known
-        }
+        let snapshot = state.withLock { $0 }
+        if snapshot.ids.contains(id) { return true }
+        let current = folderVersion()
+        guard PinSet.mayDiffer(current, from: snapshot), let peers = try? book.all() else { return false }
         let ids = Set(peers.map(\.id))
-        state.withLock { $0 = (ids, current) }
+        replace(with: ids, version: current)
         return ids.contains(id)
     }
 
-    /// Peers/'s modification time: it changes whenever a peer file is added or removed.
-    private func folderVersion() -> FolderVersion? {
-        var info = stat()
-        guard stat(book.directory.peersURL.path, &info) == 0 else { return nil }
-        return FolderVersion(seconds: info.st_mtim.tv_sec, nanoseconds: info.st_mtim.tv_nsec)
+    private static func mayDiffer(_ current: timespec?, from snapshot: Snapshot) -> Bool {
+        guard let current, let known = snapshot.version else { return true }
+        if current.tv_sec != known.tv_sec || current.tv_nsec != known.tv_nsec { return true }
+        let gap = (snapshot.listedAt.tv_sec - known.tv_sec) * 1_000_000_000 + (snapshot.listedAt.tv_nsec - known.tv_nsec)
+        return gap < 100_000_000
     }
 
-    private struct FolderVersion: Equatable {
-        let seconds: Int
-        let nanoseconds: Int
+    private static func now() -> timespec {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return now
     }
 }
