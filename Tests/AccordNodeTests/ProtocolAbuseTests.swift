@@ -43,12 +43,8 @@ struct ProtocolAbuseTests {
         try pin(vendorDir, in: firmDir, name: "vendor", port: 1)
         try pin(firmDir, in: vendorDir, name: "firm", port: port)
 
-        let partner = try partnerDir.loadIdentity()
-        let firmID = try firmDir.loadIdentity().id
-        let loop = try EventLoop(name: "partner")
-        let context = try TLSContext(role: .client, key: partner.key, certificate: partner.certificate) { $0 == firmID }
-        let connection = try await Connection.connect(to: Endpoint(host: "127.0.0.1", port: port), loop: loop, context: context)
-        try await connection.send(Message.hello(Hello(nodeID: partner.id, name: "partner", purpose: .link)).frame)
+        let (loop, connection) = try await dial(firmDir, at: port, as: partnerDir)
+        try await connection.send(Message.hello(Hello(nodeID: try partnerDir.loadIdentity().id, name: "partner", purpose: .link)).frame)
         guard case .hello = try Message(try await connection.receive()) else { Issue.record("no hello"); return }
         try await connection.send(Frame(kind: 0x7F, payload: [1, 2, 3]))
         await #expect(throws: NetError.self) {
@@ -69,12 +65,8 @@ struct ProtocolAbuseTests {
         let firm = try Node(directory: firmDir, log: NodeLog(name: "firm", sink: firmLog.sink), options: fastOptions())
         let port = try await firm.start()
         try pin(partnerDir, in: firmDir, name: "partner", port: 1)
-        let partner = try partnerDir.loadIdentity()
-        let firmID = try firmDir.loadIdentity().id
-        let loop = try EventLoop(name: "partner")
-        let context = try TLSContext(role: .client, key: partner.key, certificate: partner.certificate) { $0 == firmID }
-        let connection = try await Connection.connect(to: Endpoint(host: "127.0.0.1", port: port), loop: loop, context: context)
-        try await connection.send(Message.hello(Hello(nodeID: firmID, name: "partner", purpose: .link)).frame)
+        let (loop, connection) = try await dial(firmDir, at: port, as: partnerDir)
+        try await connection.send(Message.hello(Hello(nodeID: try firmDir.loadIdentity().id, name: "partner", purpose: .link)).frame)
         await #expect(throws: NetError.self) {
             while true { _ = try await connection.receive() }
         }
@@ -82,4 +74,14 @@ struct ProtocolAbuseTests {
         await loop.shutdown()
         await firm.stop()
     }
+}
+
+/// A raw connection to a running node, made with another node's identity: for playing a peer
+/// that misbehaves after the handshake.
+func dial(_ node: NodeDirectory, at port: UInt16, as peer: NodeDirectory) async throws -> (EventLoop, Connection) {
+    let identity = try peer.loadIdentity()
+    let nodeID = try node.loadIdentity().id
+    let loop = try EventLoop(name: "raw-peer")
+    let context = try TLSContext(role: .client, key: identity.key, certificate: identity.certificate) { $0 == nodeID }
+    return (loop, try await Connection.connect(to: Endpoint(host: "127.0.0.1", port: port), loop: loop, context: context))
 }
