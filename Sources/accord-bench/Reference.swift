@@ -14,7 +14,7 @@ enum Reference {
         defer { try? FileManager.default.removeItem(at: folder) }
         try server.write(to: folder, as: "server")
         try client.write(to: folder, as: "client")
-        let port = 20_000 + Int.random(in: 0..<20_000)
+        let port = try freePort()
         let sServer = try Child(
             ["openssl", "s_server", "-accept", "127.0.0.1:\(port)", "-cert", "server.crt", "-key", "server.key",
              "-Verify", "1", "-CAfile", "client.crt", "-tls1_3", "-quiet", "-num_tickets", "0"],
@@ -22,7 +22,7 @@ enum Reference {
             output: "/dev/null"
         )
         defer { sServer.stop() }
-        Thread.sleep(forTimeInterval: 0.5)
+        try waitUntilListening(port: port)
         let output = try capture(
             ["openssl", "s_time", "-connect", "127.0.0.1:\(port)", "-new", "-time", "\(seconds)", "-tls1_3",
              "-cert", "client.crt", "-key", "client.key", "-CAfile", "server.crt"],
@@ -96,6 +96,39 @@ struct Child {
         kill(pid, SIGTERM)
         wait()
     }
+}
+
+/// A port the kernel just handed out (bind to 0, read it, close).
+func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = INADDR_LOOPBACK.bigEndian
+    var size = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, size) == 0 && getsockname(fd, $0, &size) == 0 }
+    }
+    guard bound else { throw BenchmarkError("cannot find a free port: \(String(cString: strerror(errno)))") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// Polls until something accepts TCP connections on 127.0.0.1:port (at most 10 s).
+func waitUntilListening(port: Int) throws {
+    for _ in 0..<200 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = INADDR_LOOPBACK.bigEndian
+        address.sin_port = UInt16(port).bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+        close(fd)
+        if connected { return }
+        Thread.sleep(forTimeInterval: 0.05)
+    }
+    throw BenchmarkError("openssl s_server did not start listening on port \(port)")
 }
 
 struct BenchmarkError: Error, CustomStringConvertible {

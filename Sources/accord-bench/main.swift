@@ -17,7 +17,12 @@ func option(_ name: String) -> String? {
 let seconds = option("--seconds").flatMap(Int.init) ?? 5
 switch arguments.first {
 case "transport":
-    try await TransportBenchmark(seconds: seconds, only: option("--only")).run()
+    do {
+        try await TransportBenchmark(seconds: seconds, only: option("--only")).run()
+    } catch {
+        FileHandle.standardError.write(Data("accord-bench: \(error)\n".utf8))
+        exit(1)
+    }
 default:
     say("usage: accord-bench transport [--seconds N] [--only handshakes|bulk]")
     exit(2)
