@@ -1,0 +1,153 @@
+/// A replicated set of records: a state-based CRDT whose deltas are small states.
+///
+/// Every record keeps a *delete vector*: for each node, the stamp of the latest delete of that
+/// record by that node. Writes are last-writer-wins registers per field, ordered by stamp
+/// (hybrid logical clock, node ID), and each write belongs to the delete vector its writer had
+/// seen. A replica keeps only the writes that belong to the record's current vector: an edit
+/// made without having seen every delete — concurrent with one, or from a replica that was
+/// offline — is dead whatever its clock says, so a deleted record never comes back through a
+/// stale replica. An edit made after seeing the deletes revives the record, afresh: fields
+/// written before the delete stay gone.
+///
+/// `merge` takes the pointwise maximum of the vectors, keeps each side's writes only if its
+/// vector is that maximum, and the latest write per field: commutative, associative and
+/// idempotent, so the same deltas in any order, repeated, give the same state.
+public struct RecordSet: Sendable, Equatable {
+    /// The hidden register every put writes: it carries collection and subject, and its
+    /// presence is the record's existence.
+    static let metaField = ""
+
+    public struct Write: Sendable, Equatable {
+        public var value: Value
+        public var stamp: Stamp
+
+        /// Whether `self` wins over `other` for the same field (stamps are unique per change;
+        /// the value only settles a tie that a correct node never produces).
+        func wins(over other: Write) -> Bool {
+            stamp != other.stamp ? other.stamp < stamp : other.value.tieBreaker.lexicographicallyPrecedes(value.tieBreaker)
+        }
+    }
+
+    public struct Entry: Sendable, Equatable {
+        /// Latest delete of this record per node.
+        public var deletes: [NodeID: Stamp] = [:]
+        /// Writes made on top of exactly `deletes`.
+        public var fields: [String: Write] = [:]
+
+        public var isLive: Bool { fields[RecordSet.metaField] != nil }
+    }
+
+    public private(set) var entries: [String: Entry] = [:]
+
+    public init() {}
+
+    // MARK: Reading
+
+    /// A visible record: id, collection, data subject, and its current fields.
+    public struct Record: Sendable, Equatable {
+        public var id: String
+        public var collection: String
+        public var subject: String
+        public var fields: [String: Value]
+    }
+
+    public func record(_ id: String) -> Record? {
+        guard let entry = entries[id], let meta = entry.fields[RecordSet.metaField], case .string(let packed) = meta.value else {
+            return nil
+        }
+        let (collection, subject) = RecordSet.unpackMeta(packed)
+        var fields: [String: Value] = [:]
+        for (name, write) in entry.fields where name != RecordSet.metaField { fields[name] = write.value }
+        return Record(id: id, collection: collection, subject: subject, fields: fields)
+    }
+
+    /// Every visible record, by id.
+    public var records: [Record] { entries.keys.sorted().compactMap(record) }
+
+    /// Ids that are deleted and not revived: the tombstones kept so deletes win over stale edits.
+    public var tombstones: Set<String> { Set(entries.filter { !$0.value.isLive }.keys) }
+
+    // MARK: Local changes (each returns the delta to send to the other replicas)
+
+    /// Writes `fields`, and the record's collection and subject, at `stamp`.
+    public mutating func put(id: String, collection: String, subject: String, fields: [String: Value], stamp: Stamp) -> RecordSet {
+        var entry = Entry(deletes: entries[id]?.deletes ?? [:])
+        entry.fields[RecordSet.metaField] = Write(value: .string(RecordSet.packMeta(collection, subject)), stamp: stamp)
+        for (name, value) in fields where name != RecordSet.metaField {
+            entry.fields[name] = Write(value: value, stamp: stamp)
+        }
+        var delta = RecordSet()
+        delta.entries[id] = entry
+        merge(delta)
+        return delta
+    }
+
+    /// Deletes a record: every write made without having seen this delete is dead from now on.
+    public mutating func delete(id: String, stamp: Stamp) -> RecordSet {
+        var deletes = entries[id]?.deletes ?? [:]
+        deletes[stamp.node] = max(deletes[stamp.node] ?? stamp, stamp)
+        var delta = RecordSet()
+        delta.entries[id] = Entry(deletes: deletes)
+        merge(delta)
+        return delta
+    }
+
+    // MARK: Merging
+
+    /// Joins `other` into this set. Commutative, associative, idempotent.
+    public mutating func merge(_ other: RecordSet) {
+        for (id, incoming) in other.entries {
+            guard let current = entries[id] else {
+                entries[id] = incoming
+                continue
+            }
+            entries[id] = RecordSet.join(current, incoming)
+        }
+    }
+
+    static func join(_ a: Entry, _ b: Entry) -> Entry {
+        if a == b { return a }
+        var deletes = a.deletes
+        for (node, stamp) in b.deletes { deletes[node] = max(deletes[node] ?? stamp, stamp) }
+        var joined = Entry(deletes: deletes)
+        for side in [a, b] where side.deletes == deletes {
+            for (name, write) in side.fields {
+                if let existing = joined.fields[name], !write.wins(over: existing) { continue }
+                joined.fields[name] = write
+            }
+        }
+        return joined
+    }
+
+    /// The latest clock reading in the set: a replica observes it so its next stamps come later.
+    public var latestClock: HLC {
+        var latest = HLC.zero
+        for entry in entries.values {
+            for write in entry.fields.values { latest = max(latest, write.stamp.clock) }
+            for stamp in entry.deletes.values { latest = max(latest, stamp.clock) }
+        }
+        return latest
+    }
+
+    // MARK: Compaction
+
+    /// Forgets the tombstones of `ids` (deleted, not revived). Safe only when every replica,
+    /// durably, holds the same tombstone and no change of those records is still in flight —
+    /// and then every replica must compact the same ids; the sync layer, which tracks
+    /// acknowledgements, decides that.
+    public mutating func compact(_ ids: some Sequence<String>) {
+        for id in ids where entries[id]?.isLive == false { entries[id] = nil }
+    }
+
+    // MARK: The meta register
+
+    static func packMeta(_ collection: String, _ subject: String) -> String {
+        "\(collection.utf8.count):\(collection)\(subject)"
+    }
+
+    static func unpackMeta(_ packed: String) -> (collection: String, subject: String) {
+        guard let colon = packed.firstIndex(of: ":"), let length = Int(packed[..<colon]) else { return ("", packed) }
+        let rest = packed.utf8[packed.utf8.index(after: colon)...]
+        return (String(decoding: rest.prefix(length), as: UTF8.self), String(decoding: rest.dropFirst(length), as: UTF8.self))
+    }
+}
