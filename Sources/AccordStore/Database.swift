@@ -15,6 +15,8 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
 /// Not `Sendable`: a connection belongs to one thread or actor at a time.
 public final class Database {
     let handle: OpaquePointer  // sqlite3 *
+    /// Prepared statements by SQL text, finalized with the connection.
+    var statements: [String: OpaquePointer] = [:]
 
     /// Opens (or creates) the database at `path`, switches it to WAL and applies `migrations`:
     /// `migrations[i]` takes the schema from version i to i + 1, each in its own transaction.
@@ -41,7 +43,10 @@ public final class Database {
         try migrate(migrations)
     }
 
-    deinit { sqlite3_close_v2(handle) }
+    deinit {
+        for statement in statements.values { sqlite3_finalize(statement) }
+        sqlite3_close_v2(handle)
+    }
 
     /// The schema version (`PRAGMA user_version`).
     public func schemaVersion() throws(StoreError) -> Int { Int(try text("PRAGMA user_version") ?? "0") ?? 0 }
@@ -88,7 +93,7 @@ public final class Database {
         return String(cString: value)
     }
 
-    private func lastError() -> StoreError {
+    func lastError() -> StoreError {
         StoreError(code: sqlite3_extended_errcode(handle), message: String(cString: sqlite3_errmsg(handle)))
     }
 }

@@ -25,7 +25,7 @@ func nodeDirectory(_ arguments: Arguments, _ command: String) throws(UsageError)
 
 func output(_ line: String) { print(line) }
 
-let commands: [Command] = [
+let nodeCommands: [Command] = [
     Command(
         path: ["init"],
         summary: "create a node: identity key, certificate, settings",

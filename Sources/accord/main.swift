@@ -12,7 +12,7 @@ func printHelp() {
     print("accord — share customer records between organizations under signed agreements\n")
     print("Usage: accord <command> [options]   (accord <command> --help for details)\n")
     print("Commands:")
-    for command in commands {
+    for command in allCommands {
         print("  " + command.name.padding(toLength: 14, withPad: " ", startingAt: 0) + command.summary)
     }
     print("\nEvery command takes --dir <node folder>, or the ACCORD_DIR environment variable.")
@@ -30,8 +30,8 @@ if words.isEmpty || words == ["--help"] || words == ["-h"] || words == ["help"] 
 }
 
 // The longest command path that the words start with.
-guard let command = commands.filter({ words.starts(with: $0.path) }).max(by: { $0.path.count < $1.path.count }) else {
-    let group = commands.filter { $0.path.first == words[0] }
+guard let command = allCommands.filter({ words.starts(with: $0.path) }).max(by: { $0.path.count < $1.path.count }) else {
+    let group = allCommands.filter { $0.path.first == words[0] }
     if !group.isEmpty {
         let choices = group.map { $0.path.dropFirst().joined(separator: " ") }.joined(separator: ", ")
         fail("'\(words[0])' needs one of: \(choices) (accord \(words[0]) <command> --help)", code: 2)

@@ -37,7 +37,7 @@ public struct RecordSet: Sendable, Equatable {
         public var isLive: Bool { fields[RecordSet.metaField] != nil }
     }
 
-    public private(set) var entries: [String: Entry] = [:]
+    public internal(set) var entries: [String: Entry] = [:]
 
     public init() {}
 

@@ -1,0 +1,92 @@
+public import AccordCore
+import Foundation
+
+/// Field values as typed on the command line: `name=Li Wei` is text; `age:=42`, `vip:=true`,
+/// `balance:=12.50`, `note:=null`, `since:=2026-11-25` are typed (HTTPie's convention).
+public enum FieldAssignment {
+    public static func parse(_ word: String) throws -> (name: String, value: Value) {
+        if let typed = word.range(of: ":=") {
+            let name = String(word[..<typed.lowerBound])
+            let text = String(word[typed.upperBound...])
+            guard !name.isEmpty else { throw NodeError("'\(word)': the field name before ':=' is missing") }
+            return (name, try typedValue(text, field: name))
+        }
+        guard let equals = word.firstIndex(of: "=") else {
+            throw NodeError("'\(word)' is not a field: write name=value (text) or name:=value (number, true/false, null, date)")
+        }
+        let name = String(word[..<equals])
+        guard !name.isEmpty else { throw NodeError("'\(word)': the field name before '=' is missing") }
+        return (name, .string(String(word[word.index(after: equals)...])))
+    }
+
+    static func typedValue(_ text: String, field: String) throws -> Value {
+        switch text {
+        case "true": return .boolean(true)
+        case "false": return .boolean(false)
+        case "null": return .null
+        default: break
+        }
+        if let integer = Int64(text) { return .integer(integer) }
+        if let decimal = canonicalDecimal(text) { return .decimal(decimal) }
+        if isDate(text) { return .date(text) }
+        throw NodeError("\(field):=\(text): not a number, true/false, null or a date (YYYY-MM-DD); for text write \(field)=\(text)")
+    }
+
+    /// `-12.50` → `-12.5`; nil unless `text` is a plain decimal number.
+    static func canonicalDecimal(_ text: String) -> String? {
+        guard text.wholeMatch(of: /-?[0-9]+\.[0-9]+/) != nil else { return nil }
+        var digits = text
+        while digits.hasSuffix("0") { digits.removeLast() }
+        if digits.hasSuffix(".") { digits.removeLast() }
+        return digits
+    }
+
+    static func isDate(_ text: String) -> Bool {
+        guard let match = text.wholeMatch(of: /([0-9]{4})-([0-9]{2})-([0-9]{2})/),
+            let month = Int(match.2), let day = Int(match.3), let year = Int(match.1)
+        else { return false }
+        var components = DateComponents()
+        (components.year, components.month, components.day) = (year, month, day)
+        let calendar = Calendar(identifier: .gregorian)
+        guard let date = calendar.date(from: components) else { return false }
+        return calendar.component(.month, from: date) == month && calendar.component(.day, from: date) == day
+    }
+
+    /// A JSON object's members as fields (`--json`): strings, integers, decimals, booleans, null.
+    public static func parseJSON(_ text: String) throws -> [String: Value] {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]) as? [String: Any] else {
+            throw NodeError("--json: not a JSON object, e.g. '{\"name\": \"Li Wei\", \"age\": 42}'")
+        }
+        var fields: [String: Value] = [:]
+        for (name, member) in object {
+            fields[name] = try jsonValue(member, field: name)
+        }
+        return fields
+    }
+
+    static func jsonValue(_ member: Any, field: String) throws -> Value {
+        switch member {
+        case is NSNull: return .null
+        case let text as String: return isDate(text) ? .date(text) : .string(text)
+        case let number as NSNumber:
+            if String(cString: number.objCType) == "c" { return .boolean(number.boolValue) }  // JSON true/false
+            let text = number.stringValue
+            if let integer = Int64(text) { return .integer(integer) }
+            if let decimal = canonicalDecimal(text) { return .decimal(decimal) }
+            throw NodeError("--json: '\(field)' is \(text); use plain decimal numbers")
+        default:
+            throw NodeError("--json: '\(field)' is a list or object; a field holds one value")
+        }
+    }
+
+    /// A value as JSON (for `--json` output and export).
+    public static func jsonObject(_ value: Value) -> Any {
+        switch value {
+        case .string(let text), .date(let text): text
+        case .integer(let number): NSNumber(value: number)
+        case .decimal(let text): NSDecimalNumber(string: text)
+        case .boolean(let flag): flag
+        case .null: NSNull()
+        }
+    }
+}

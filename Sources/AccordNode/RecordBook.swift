@@ -1,0 +1,133 @@
+public import AccordCore
+import AccordCrypto
+import AccordStore
+public import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A node's own records: the operations behind `accord record …`. Each change is one
+/// transaction: the new state, its delta in the op log, and the node's clock.
+public final class RecordBook {
+    private let store: RecordStore
+    private let nodeID: NodeID
+
+    public init(directory: NodeDirectory) throws {
+        let identity = try directory.loadIdentity()
+        nodeID = identity.id
+        let masterKey = try directory.loadMasterKey()
+        // Owner-only from the start (SQLite gives the WAL and shm files the same mode).
+        if !FileManager.default.fileExists(atPath: directory.storeURL.path) {
+            FileManager.default.createFile(atPath: directory.storeURL.path, contents: nil, attributes: [.posixPermissions: 0o600])
+        }
+        do {
+            store = try RecordStore(path: directory.storeURL.path, masterKey: masterKey)
+        } catch {
+            throw NodeError("\(directory.storeURL.path): \(error)")
+        }
+    }
+
+    /// Writes `fields` into record `id` (creating it if needed); other fields keep their values.
+    @discardableResult
+    public func put(collection: String, id: String, subject: String?, fields: [String: Value]) throws -> RecordSet.Record {
+        try RecordBook.validate(collection: collection, id: id)
+        for name in fields.keys where name.isEmpty {
+            throw NodeError("a field name is empty; write name=value")
+        }
+        var set = try current(collection: collection, id: id)
+        let existing = set.record(id)
+        guard let subject = subject ?? existing?.subject else {
+            throw NodeError("\(id) is a new record: give its data subject with --subject (the customer it is about)")
+        }
+        if let existing, existing.collection != collection {
+            throw NodeError("\(id) belongs to collection '\(existing.collection)', not '\(collection)'")
+        }
+        let stamp = try nextStamp(after: set)
+        let delta = set.put(id: id, collection: collection, subject: subject, fields: fields, stamp: stamp)
+        try commit(collection: collection, id: id, subject: subject, set: set, delta: delta, stamp: stamp)
+        return set.record(id)!
+    }
+
+    /// Deletes record `id`: a tombstone that wins over every edit that has not seen it.
+    public func delete(collection: String, id: String) throws {
+        try RecordBook.validate(collection: collection, id: id)
+        var set = try current(collection: collection, id: id)
+        guard set.record(id) != nil else { throw NodeError("no record \(id) in '\(collection)'") }
+        let stamp = try nextStamp(after: set)
+        let delta = set.delete(id: id, stamp: stamp)
+        try commit(collection: collection, id: id, subject: nil, set: set, delta: delta, stamp: stamp)
+    }
+
+    public func record(collection: String, id: String) throws -> RecordSet.Record? {
+        try current(collection: collection, id: id).record(id)
+    }
+
+    /// The visible records of `collection`, optionally only those about `subject`, by id.
+    public func records(collection: String, subject: String? = nil) throws -> [RecordSet.Record] {
+        let stored: [(id: String, entry: RecordSet.Entry)]
+        do {
+            stored = try store.entries(collection: collection, subject: subject)
+        } catch {
+            throw NodeError(error.description)
+        }
+        return stored.compactMap { RecordSet(id: $0.id, entry: $0.entry).record($0.id) }
+    }
+
+    // MARK: Internals
+
+    private func current(collection: String, id: String) throws -> RecordSet {
+        let entry: RecordSet.Entry?
+        do {
+            entry = try store.entry(collection: collection, id: id)
+        } catch {
+            throw NodeError(error.description)
+        }
+        return entry.map { RecordSet(id: id, entry: $0) } ?? RecordSet()
+    }
+
+    private func nextStamp(after set: RecordSet) throws -> Stamp {
+        var clock = HybridLogicalClock(last: try store.clock())
+        clock.observe(set.latestClock)
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Stamp(clock: clock.tick(wall: UInt64(now.tv_sec) * 1000 + UInt64(now.tv_nsec / 1_000_000)), node: nodeID)
+    }
+
+    private func commit(collection: String, id: String, subject: String?, set: RecordSet, delta: RecordSet, stamp: Stamp) throws {
+        let (entry, change) = (set.entries[id]!, delta.entries[id]!)
+        let store = self.store
+        do {
+            try store.database.transaction {
+                try store.save(collection: collection, id: id, subject: subject, entry: entry, delta: change)
+                try store.setClock(stamp.clock)
+            }
+        } catch {
+            throw NodeError("could not save \(id): \(error)")
+        }
+    }
+
+    static func validate(collection: String, id: String) throws {
+        for (what, text) in [("collection", collection), ("record id", id)] {
+            guard !text.isEmpty, text.count <= 200, !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                throw NodeError("the \(what) '\(text)' must be 1–200 characters without control characters")
+            }
+        }
+    }
+}
+
+extension NodeDirectory {
+    public var storeURL: URL { url.appendingPathComponent("accord.sqlite") }
+    public var masterKeyURL: URL { certsURL.appendingPathComponent("master.key") }
+
+    /// The 32-byte key that wraps the store's data keys (Certs/master.key, 0600), made on first use.
+    public func loadMasterKey() throws -> [UInt8] {
+        if !FileManager.default.fileExists(atPath: masterKeyURL.path) {
+            try writeExclusively(try secureRandomBytes(32), to: masterKeyURL, mode: 0o600)
+        }
+        guard let data = FileManager.default.contents(atPath: masterKeyURL.path), data.count == 32 else {
+            throw NodeError("\(masterKeyURL.path) is damaged (it must hold 32 bytes); without it the store cannot be read")
+        }
+        return Array(data)
+    }
+}

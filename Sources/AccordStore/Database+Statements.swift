@@ -1,0 +1,93 @@
+import CSQLite
+
+/// A value bound to or read from SQL.
+public enum SQLValue: Sendable, Equatable {
+    case integer(Int64)
+    case text(String)
+    case blob([UInt8])
+    case null
+}
+
+/// One result row.
+public struct Row {
+    let statement: OpaquePointer
+
+    public func integer(_ column: Int32) -> Int64 { sqlite3_column_int64(statement, column) }
+
+    public func text(_ column: Int32) -> String? {
+        sqlite3_column_text(statement, column).map { String(cString: $0) }
+    }
+
+    /// A zero-length blob reads back as NULL in SQLite; both come back as `[]`.
+    public func blob(_ column: Int32) -> [UInt8] {
+        let count = Int(sqlite3_column_bytes(statement, column))
+        guard count > 0, let bytes = sqlite3_column_blob(statement, column) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: bytes, count: count))
+    }
+}
+
+extension Database {
+    /// Runs `sql` with `arguments` (statements are prepared once and cached).
+    public func run(_ sql: String, _ arguments: SQLValue...) throws(StoreError) {
+        try withStatement(sql, arguments) { statement throws(StoreError) in
+            let rc = sqlite3_step(statement)
+            guard rc == SQLITE_DONE || rc == SQLITE_ROW else { throw lastError() }
+        }
+    }
+
+    /// Every row `sql` returns, each turned into a `T` by `read`.
+    public func query<T>(_ sql: String, _ arguments: SQLValue..., read: (Row) throws(StoreError) -> T) throws(StoreError) -> [T] {
+        try withStatement(sql, arguments) { statement throws(StoreError) in
+            var rows: [T] = []
+            while true {
+                let rc = sqlite3_step(statement)
+                if rc == SQLITE_DONE { return rows }
+                guard rc == SQLITE_ROW else { throw lastError() }
+                rows.append(try read(Row(statement: statement)))
+            }
+        }
+    }
+
+    /// Runs `body` in one transaction: all of it lands, or none of it.
+    public func transaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    public var changes: Int { Int(sqlite3_changes(handle)) }
+
+    private func withStatement<T>(_ sql: String, _ arguments: [SQLValue], _ body: (OpaquePointer) throws(StoreError) -> T) throws(StoreError) -> T {
+        let statement = try prepared(sql)
+        defer {
+            sqlite3_reset(statement)
+            sqlite3_clear_bindings(statement)
+        }
+        for (index, argument) in arguments.enumerated() {
+            let position = Int32(index + 1)
+            switch argument {
+            case .integer(let value): sqlite3_bind_int64(statement, position, value)
+            case .text(let value): sqlite3_bind_text(statement, position, value, -1, SQLITE_TRANSIENT)
+            case .blob(let value): sqlite3_bind_blob(statement, position, value, Int32(value.count), SQLITE_TRANSIENT)
+            case .null: sqlite3_bind_null(statement, position)
+            }
+        }
+        return try body(statement)
+    }
+
+    private func prepared(_ sql: String) throws(StoreError) -> OpaquePointer {
+        if let cached = statements[sql] { return cached }
+        var statement: OpaquePointer?
+        guard sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil) == SQLITE_OK, let statement else {
+            throw lastError()
+        }
+        statements[sql] = statement
+        return statement
+    }
+}

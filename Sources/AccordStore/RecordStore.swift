@@ -1,0 +1,192 @@
+public import AccordCore
+import AccordCrypto
+
+/// A node's records on disk, encrypted at rest.
+///
+/// Each record's replicated state (`RecordSet.Entry`) is sealed with AES-256-GCM under its
+/// collection's data key; data keys are stored wrapped by the node's master key (which lives
+/// outside the database, in Certs/). Ids and subjects are indexed by HMAC under the data key,
+/// so without the key not even those can be read. Every change also lands in the op log with a
+/// sequence number, sealed the same way.
+///
+/// Not `Sendable`: one connection, used from one thread or actor at a time.
+public final class RecordStore {
+    public let database: Database
+    private let masterKey: [UInt8]
+    private var dataKeys: [String: [UInt8]] = [:]
+
+    /// Schema versions, oldest first; a store is migrated step by step on open.
+    static let migrations = [
+        """
+        CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+        CREATE TABLE data_keys(collection TEXT PRIMARY KEY, wrapped BLOB NOT NULL) STRICT;
+        CREATE TABLE records(
+            collection TEXT NOT NULL, lookup BLOB NOT NULL, subject BLOB, sealed BLOB NOT NULL,
+            PRIMARY KEY(collection, lookup)) STRICT, WITHOUT ROWID;
+        CREATE INDEX records_by_subject ON records(collection, subject);
+        CREATE TABLE oplog(
+            seq INTEGER PRIMARY KEY AUTOINCREMENT, collection TEXT NOT NULL, lookup BLOB NOT NULL,
+            sealed BLOB NOT NULL) STRICT;
+        CREATE INDEX oplog_by_collection ON oplog(collection, seq);
+        """
+    ]
+
+    /// Opens or creates the store at `path`.
+    /// - Throws: ``StoreError`` for a file that is not an Accord store, is damaged, or is newer.
+    public init(path: String, masterKey: [UInt8]) throws(StoreError) {
+        precondition(masterKey.count == 32, "the master key is 32 bytes")
+        database = try Database(path: path, migrations: RecordStore.migrations)
+        // Freed pages are overwritten, so deleted keys and rows do not linger in the file.
+        try database.execute("PRAGMA secure_delete=ON")
+        self.masterKey = masterKey
+    }
+
+    // MARK: Data keys
+
+    /// The collection's data key; made (random, 32 bytes) the first time it is needed.
+    func dataKey(for collection: String, create: Bool) throws(StoreError) -> [UInt8]? {
+        if let key = dataKeys[collection] { return key }
+        let wrapped = try database.query("SELECT wrapped FROM data_keys WHERE collection = ?", .text(collection)) { $0.blob(0) }
+        if let wrapped = wrapped.first {
+            guard let box = AES256GCM.SealedBox(combined: wrapped),
+                let key = try? AES256GCM.open(box, key: masterKey, aad: Array("data key \(collection)".utf8))
+            else {
+                throw StoreError(code: 0, message: "the data key of '\(collection)' cannot be unwrapped: wrong master key (Certs/master.key) or a damaged store")
+            }
+            dataKeys[collection] = key
+            return key
+        }
+        guard create else { return nil }
+        do {
+            let key = try secureRandomBytes(32)
+            let box = try AES256GCM.seal(key, key: masterKey, aad: Array("data key \(collection)".utf8))
+            try database.run("INSERT INTO data_keys(collection, wrapped) VALUES (?, ?)", .text(collection), .blob(box.combined))
+            dataKeys[collection] = key
+            return key
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(code: 0, message: "cannot make a data key: \(error)")
+        }
+    }
+
+    /// Crypto-shredding: forgets the collection's data key and deletes its rows, then truncates
+    /// the WAL, so nothing of the collection can be read again from this file, its WAL, or any
+    /// copy (backups included) taken before. Returns how many records were destroyed.
+    @discardableResult
+    public func destroyKey(of collection: String) throws -> Int {
+        let destroyed = try database.transaction {
+            let count = try database.query("SELECT count(*) FROM records WHERE collection = ?", .text(collection)) { $0.integer(0) }.first ?? 0
+            try database.run("DELETE FROM data_keys WHERE collection = ?", .text(collection))
+            try database.run("DELETE FROM records WHERE collection = ?", .text(collection))
+            try database.run("DELETE FROM oplog WHERE collection = ?", .text(collection))
+            return Int(count)
+        }
+        dataKeys[collection] = nil
+        try database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return destroyed
+    }
+
+    // MARK: Records
+
+    private func lookup(_ text: String, _ key: [UInt8]) -> [UInt8] {
+        HMACSHA256.authenticationCode(for: Array(text.utf8), key: key)
+    }
+
+    /// The stored state of one record, `nil` if the store has never seen it.
+    public func entry(collection: String, id: String) throws(StoreError) -> RecordSet.Entry? {
+        guard let key = try dataKey(for: collection, create: false) else { return nil }
+        let lookup = lookup("id \(id)", key)
+        let sealed = try database.query("SELECT sealed FROM records WHERE collection = ? AND lookup = ?", .text(collection), .blob(lookup)) {
+            $0.blob(0)
+        }
+        guard let sealed = sealed.first else { return nil }
+        return try open(sealed, key: key, collection: collection, lookup: lookup).entry
+    }
+
+    /// Stores a record's new state and appends the change (`delta`) to the op log; one
+    /// transaction unless the caller already holds one. Returns the change's sequence number.
+    @discardableResult
+    public func save(collection: String, id: String, subject: String?, entry: RecordSet.Entry, delta: RecordSet.Entry) throws(StoreError) -> Int64 {
+        guard let key = try dataKey(for: collection, create: true) else { preconditionFailure("created above") }
+        let lookup = lookup("id \(id)", key)
+        let subjectLookup: SQLValue = subject.map { .blob(self.lookup("subject \($0)", key)) } ?? .null
+        try database.run(
+            """
+            INSERT INTO records(collection, lookup, subject, sealed) VALUES (?, ?, ?, ?)
+            ON CONFLICT(collection, lookup) DO UPDATE SET subject = coalesce(excluded.subject, subject), sealed = excluded.sealed
+            """,
+            .text(collection), .blob(lookup), subjectLookup, .blob(try seal(id: id, entry: entry, key: key, collection: collection, lookup: lookup))
+        )
+        try database.run(
+            "INSERT INTO oplog(collection, lookup, sealed) VALUES (?, ?, ?)",
+            .text(collection), .blob(lookup), .blob(try seal(id: id, entry: delta, key: key, collection: collection, lookup: lookup))
+        )
+        return try database.query("SELECT last_insert_rowid()") { $0.integer(0) }.first ?? 0
+    }
+
+    /// Every stored record of `collection` (optionally only those about `subject`), by id.
+    public func entries(collection: String, subject: String? = nil) throws(StoreError) -> [(id: String, entry: RecordSet.Entry)] {
+        guard let key = try dataKey(for: collection, create: false) else { return [] }
+        let rows: [(lookup: [UInt8], sealed: [UInt8])]
+        if let subject {
+            rows = try database.query(
+                "SELECT lookup, sealed FROM records WHERE collection = ? AND subject = ?",
+                .text(collection), .blob(lookup("subject \(subject)", key))
+            ) { ($0.blob(0), $0.blob(1)) }
+        } else {
+            rows = try database.query("SELECT lookup, sealed FROM records WHERE collection = ?", .text(collection)) { ($0.blob(0), $0.blob(1)) }
+        }
+        var result: [(id: String, entry: RecordSet.Entry)] = []
+        for row in rows { result.append(try open(row.sealed, key: key, collection: collection, lookup: row.lookup)) }
+        return result.sorted { $0.id < $1.id }
+    }
+
+    /// The collections that have a data key.
+    public func collections() throws(StoreError) -> [String] {
+        try database.query("SELECT collection FROM data_keys ORDER BY collection") { $0.text(0) ?? "" }
+    }
+
+    // MARK: The node's clock
+
+    /// The last hybrid-logical-clock reading this node used (persisted with each change).
+    public func clock() throws(StoreError) -> HLC {
+        let value = try database.query("SELECT value FROM meta WHERE key = 'clock'") { $0.text(0) ?? "" }.first ?? "0.0"
+        let parts = value.split(separator: ".")
+        return HLC(milliseconds: UInt64(parts.first ?? "0") ?? 0, counter: UInt32(parts.last ?? "0") ?? 0)
+    }
+
+    public func setClock(_ clock: HLC) throws(StoreError) {
+        try database.run("INSERT INTO meta(key, value) VALUES ('clock', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", .text(clock.description))
+    }
+
+    // MARK: Sealing
+
+    private func seal(id: String, entry: RecordSet.Entry, key: [UInt8], collection: String, lookup: [UInt8]) throws(StoreError) -> [UInt8] {
+        var writer = WireWriter()
+        writer.string(id)
+        writer.raw(entry.encoded())
+        do {
+            return try AES256GCM.seal(writer.bytes, key: key, aad: Array(collection.utf8) + lookup).combined
+        } catch {
+            throw StoreError(code: 0, message: "cannot encrypt: \(error)")
+        }
+    }
+
+    private func open(_ sealed: [UInt8], key: [UInt8], collection: String, lookup: [UInt8]) throws(StoreError) -> (id: String, entry: RecordSet.Entry) {
+        guard let box = AES256GCM.SealedBox(combined: sealed), let plain = try? AES256GCM.open(box, key: key, aad: Array(collection.utf8) + lookup) else {
+            throw StoreError(code: 0, message: "a record of '\(collection)' fails authentication: the store was altered or is damaged")
+        }
+        do {
+            var reader = WireReader(plain, reading: "stored record")
+            let id = try reader.string()
+            let entry = try RecordSet.Entry(decoding: Array(plain.suffix(reader.remaining)))
+            return (id, entry)
+        } catch {
+            throw StoreError(code: 0, message: "a record of '\(collection)' cannot be decoded: \(error)")
+        }
+    }
+}
+
+@available(*, unavailable)
+extension RecordStore: Sendable {}

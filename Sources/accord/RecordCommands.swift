@@ -1,0 +1,126 @@
+import AccordCore
+import AccordNode
+import Foundation
+
+let allCommands = nodeCommands + recordCommands
+
+let recordCommands: [Command] = [
+    Command(
+        path: ["record", "put"],
+        summary: "create or change a record",
+        usage: "accord record put --dir <node> --collection <c> --id <id> [--subject <customer>] [--json '{…}'] [name=value …] [name:=42 …]",
+        details: """
+            Writes the given fields; fields not given keep their values. A new record needs --subject,
+            the data subject (customer) it is about. name=value is text; name:=value is a number,
+            true/false, null or a date (YYYY-MM-DD). --json takes the fields as a JSON object.
+            """,
+        valued: ["dir", "collection", "id", "subject", "json"],
+        flags: [],
+        run: { arguments in
+            let command = "record put"
+            let directory = try nodeDirectory(arguments, command)
+            var fields: [String: Value] = [:]
+            if let json = arguments["json"] { fields = try FieldAssignment.parseJSON(json) }
+            for word in arguments.positionals {
+                let (name, value) = try FieldAssignment.parse(word)
+                fields[name] = value
+            }
+            let record = try RecordBook(directory: directory).put(
+                collection: try arguments.required("collection", command),
+                id: try arguments.required("id", command),
+                subject: arguments["subject"],
+                fields: fields
+            )
+            output("Saved \(record.id) in \(record.collection) (\(record.fields.count) fields)")
+        }
+    ),
+    Command(
+        path: ["record", "get"],
+        summary: "show one record",
+        usage: "accord record get --dir <node> --collection <c> --id <id> [--json]",
+        details: "Prints the record's fields, or with --json one JSON object.",
+        valued: ["dir", "collection", "id"],
+        flags: ["json"],
+        run: { arguments in
+            let command = "record get"
+            try arguments.noMorePositionals(than: 0, command)
+            let collection = try arguments.required("collection", command)
+            let id = try arguments.required("id", command)
+            guard let record = try RecordBook(directory: try nodeDirectory(arguments, command)).record(collection: collection, id: id) else {
+                throw NodeError("no record \(id) in '\(collection)'")
+            }
+            if arguments.flags.contains("json") { return output(try json(record)) }
+            output("\(record.id) (\(record.collection), subject \(record.subject))")
+            let width = record.fields.keys.map(\.count).max() ?? 0
+            for (name, value) in record.fields.sorted(by: { $0.key < $1.key }) {
+                output("  \(name.padding(toLength: width, withPad: " ", startingAt: 0))  \(value)")
+            }
+        }
+    ),
+    Command(
+        path: ["record", "delete"],
+        summary: "delete a record everywhere it is replicated",
+        usage: "accord record delete --dir <node> --collection <c> --id <id>",
+        details: "Leaves a tombstone that wins over every edit made without having seen the delete.",
+        valued: ["dir", "collection", "id"],
+        flags: [],
+        run: { arguments in
+            let command = "record delete"
+            try arguments.noMorePositionals(than: 0, command)
+            let id = try arguments.required("id", command)
+            try RecordBook(directory: try nodeDirectory(arguments, command)).delete(collection: try arguments.required("collection", command), id: id)
+            output("Deleted \(id)")
+        }
+    ),
+    Command(
+        path: ["record", "list"],
+        summary: "list the records of a collection",
+        usage: "accord record list --dir <node> --collection <c> [--subject <customer>] [--json]",
+        details: "One line per record (id, subject, fields); --json prints JSON lines, as export does.",
+        valued: ["dir", "collection", "subject"],
+        flags: ["json"],
+        run: { arguments in
+            let command = "record list"
+            try arguments.noMorePositionals(than: 0, command)
+            let records = try RecordBook(directory: try nodeDirectory(arguments, command)).records(
+                collection: try arguments.required("collection", command),
+                subject: arguments["subject"]
+            )
+            for record in records {
+                if arguments.flags.contains("json") {
+                    output(try json(record))
+                } else {
+                    let fields = record.fields.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+                    output("\(record.id)  \(record.subject)  \(fields)")
+                }
+            }
+            if records.isEmpty, !arguments.flags.contains("json") { output("No records.") }
+        }
+    ),
+    Command(
+        path: ["record", "export"],
+        summary: "write a collection as JSON lines",
+        usage: "accord record export --dir <node> --collection <c>",
+        details: "One JSON object per line: id, collection, subject, fields.",
+        valued: ["dir", "collection"],
+        flags: [],
+        run: { arguments in
+            let command = "record export"
+            try arguments.noMorePositionals(than: 0, command)
+            let records = try RecordBook(directory: try nodeDirectory(arguments, command)).records(collection: try arguments.required("collection", command))
+            for record in records { output(try json(record)) }
+        }
+    ),
+]
+
+/// One record as a compact JSON object with sorted keys.
+func json(_ record: RecordSet.Record) throws -> String {
+    let object: [String: Any] = [
+        "id": record.id,
+        "collection": record.collection,
+        "subject": record.subject,
+        "fields": record.fields.mapValues(FieldAssignment.jsonObject),
+    ]
+    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+    return String(decoding: data, as: UTF8.self)
+}

@@ -1,0 +1,63 @@
+import Foundation
+import Testing
+
+@Suite("accord record commands")
+struct RecordCommandTests {
+    @Test func putGetListExportDelete() throws {
+        let sandbox = try Sandbox()
+        let dir = sandbox.path("firm")
+        try CLI.run("init", "--dir", dir, "--name", "firm")
+        let put = try CLI.run(
+            "record", "put", "--dir", dir, "--collection", "customers", "--id", "C-1001", "--subject", "CUST-77",
+            "name=Li Wei", "phone=013800000000", "age:=42", "balance:=12.50", "vip:=true", "since:=2026-11-25", "note:=null"
+        )
+        #expect(put.status == 0, "\(put.stderr)")
+        let update = try CLI.run("record", "put", "--dir", dir, "--collection", "customers", "--id", "C-1001", "city=Shanghai")
+        #expect(update.status == 0, "\(update.stderr)")
+        let json = try CLI.run("record", "get", "--dir", dir, "--collection", "customers", "--id", "C-1001", "--json")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let fields = try #require(object["fields"] as? [String: Any])
+        #expect(object["subject"] as? String == "CUST-77")
+        #expect(fields["phone"] as? String == "013800000000")  // text keeps its leading zero
+        #expect(fields["age"] as? Int == 42)
+        #expect(fields["vip"] as? Bool == true)
+        #expect(fields["city"] as? String == "Shanghai")
+        #expect(fields["since"] as? String == "2026-11-25")
+        #expect(fields["note"] is NSNull)
+
+        try CLI.run("record", "put", "--dir", dir, "--collection", "customers", "--id", "C-1002", "--subject", "CUST-78", "--json", #"{"name": "Wang", "visits": 3}"#)
+        let bySubject = try CLI.run("record", "list", "--dir", dir, "--collection", "customers", "--subject", "CUST-78")
+        #expect(bySubject.stdout.hasPrefix("C-1002  CUST-78"))
+        #expect(!bySubject.stdout.contains("C-1001"))
+        let export = try CLI.run("record", "export", "--dir", dir, "--collection", "customers")
+        #expect(export.stdout.split(separator: "\n").count == 2)
+
+        #expect(try CLI.run("record", "delete", "--dir", dir, "--collection", "customers", "--id", "C-1001").status == 0)
+        let gone = try CLI.run("record", "get", "--dir", dir, "--collection", "customers", "--id", "C-1001")
+        #expect(gone.status == 1)
+        #expect(gone.stderr.contains("no record C-1001 in 'customers'"))
+        let store = try FileManager.default.attributesOfItem(atPath: dir + "/accord.sqlite")
+        #expect((store[.posixPermissions] as? Int) == 0o600)
+    }
+
+    @Test func badInputIsRefusedWithItsReasonAndChangesNothing() throws {
+        let sandbox = try Sandbox()
+        let dir = sandbox.path("firm")
+        try CLI.run("init", "--dir", dir, "--name", "firm")
+        let cases: [([String], String)] = [
+            (["--id", "C-1", "name=Li"], "give its data subject with --subject"),
+            (["--id", "C-1", "--subject", "S", "age:=forty"], "age:=forty: not a number"),
+            (["--id", "C-1", "--subject", "S", "since:=2026-02-30"], "since:=2026-02-30: not a number"),
+            (["--id", "C-1", "--subject", "S", "nonsense"], "'nonsense' is not a field"),
+            (["--id", "C-1", "--subject", "S", "--json", "[1, 2]"], "--json: not a JSON object"),
+            (["--id", "C-1", "--subject", "S", "--json", #"{"tags": ["a"]}"#], "is a list or object"),
+            (["--id", "", "--subject", "S", "a=b"], "--id is required"),
+        ]
+        for (arguments, message) in cases {
+            let outcome = try CLI.run(["record", "put", "--dir", dir, "--collection", "customers"] + arguments)
+            #expect(outcome.status != 0, "\(arguments)")
+            #expect(outcome.stderr.contains(message), "\(arguments): \(outcome.stderr)")
+        }
+        #expect(try CLI.run("record", "list", "--dir", dir, "--collection", "customers").stdout.contains("No records."))
+    }
+}

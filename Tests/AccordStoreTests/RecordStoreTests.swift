@@ -1,0 +1,101 @@
+import AccordCore
+import AccordCrypto
+import Foundation
+import Testing
+
+@testable import AccordStore
+
+@Suite("Encrypted record store")
+struct RecordStoreTests {
+    let node = NodeID(digest: [UInt8](repeating: 4, count: 32))
+
+    final class Folder {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("accord-store-\(UUID())")
+        init() { try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true) }
+        deinit { try? FileManager.default.removeItem(at: url) }
+        var store: String { url.appendingPathComponent("accord.sqlite").path }
+
+        /// Every byte of the database and its WAL.
+        func bytes() -> [UInt8] {
+            ["", "-wal"].flatMap { suffix in FileManager.default.contents(atPath: store + suffix).map(Array.init) ?? [] }
+        }
+    }
+
+    func put(_ store: RecordStore, _ id: String, subject: String, _ fields: [String: Value], at milliseconds: UInt64) throws {
+        var set = RecordSet()
+        if let entry = try store.entry(collection: "customers", id: id) { set = RecordSet(id: id, entry: entry) }
+        let delta = set.put(id: id, collection: "customers", subject: subject, fields: fields, stamp: Stamp(clock: HLC(milliseconds: milliseconds, counter: 0), node: node))
+        try store.save(collection: "customers", id: id, subject: subject, entry: set.entries[id]!, delta: delta.entries[id]!)
+    }
+
+    @Test func recordsSurviveReopeningAndAreFoundBySubject() throws {
+        let folder = Folder()
+        let key = try secureRandomBytes(32)
+        do {
+            let store = try RecordStore(path: folder.store, masterKey: key)
+            try put(store, "C-1", subject: "CUST-77", ["name": .string("Li Wei")], at: 1)
+            try put(store, "C-2", subject: "CUST-78", ["name": .string("Wang")], at: 2)
+            try store.setClock(HLC(milliseconds: 2, counter: 5))
+        }
+        let reopened = try RecordStore(path: folder.store, masterKey: key)
+        #expect(try reopened.entries(collection: "customers").map(\.id) == ["C-1", "C-2"])
+        #expect(try reopened.entries(collection: "customers", subject: "CUST-77").map(\.id) == ["C-1"])
+        #expect(try reopened.clock() == HLC(milliseconds: 2, counter: 5))
+        #expect(try reopened.collections() == ["customers"])
+    }
+
+    @Test func nothingIsStoredInClearAndAShreddedKeyLeavesNothingToRead() throws {
+        let folder = Folder()
+        let key = try secureRandomBytes(32)
+        let store = try RecordStore(path: folder.store, masterKey: key)
+        let secrets = ["Li Wei 李伟", "13800000000", "CUST-77", "C-1001"]
+        try put(store, "C-1001", subject: "CUST-77", ["name": .string(secrets[0]), "phone": .string(secrets[1])], at: 1)
+        // The scan finds what is there: the collection name is stored in clear.
+        #expect(folder.bytes().contains(subsequence: Array("customers".utf8)))
+        for secret in secrets {
+            #expect(!folder.bytes().contains(subsequence: Array(secret.utf8)), "'\(secret)' is in the file in clear")
+        }
+        let wrapped = try store.database.query("SELECT wrapped FROM data_keys") { $0.blob(0) }.first!
+        #expect(try store.destroyKey(of: "customers") == 1)
+        #expect(try store.entries(collection: "customers").isEmpty)
+        #expect(!folder.bytes().contains(subsequence: wrapped), "the wrapped data key is still in the file or WAL")
+        let reopened = try RecordStore(path: folder.store, masterKey: key)
+        #expect(try reopened.entry(collection: "customers", id: "C-1001") == nil)
+    }
+
+    @Test func alteredRowsAndAWrongMasterKeyAreClearErrors() throws {
+        let folder = Folder()
+        let key = try secureRandomBytes(32)
+        let store = try RecordStore(path: folder.store, masterKey: key)
+        try put(store, "C-1", subject: "S", ["name": .string("Li")], at: 1)
+        let wrongKey = try RecordStore(path: folder.store, masterKey: try secureRandomBytes(32))
+        let unwrap = #expect(throws: StoreError.self) { try wrongKey.entries(collection: "customers") }
+        #expect(unwrap?.description.contains("wrong master key") == true)
+        try store.database.run("UPDATE records SET sealed = zeroblob(64)")
+        let altered = #expect(throws: StoreError.self) { try store.entries(collection: "customers") }
+        #expect(altered?.description.contains("fails authentication") == true)
+    }
+
+    @Test func truncatedFileIsAClearError() throws {
+        let folder = Folder()
+        do {
+            let store = try RecordStore(path: folder.store, masterKey: try secureRandomBytes(32))
+            try put(store, "C-1", subject: "S", [:], at: 1)
+            try store.database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        }
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: folder.store))
+        try bytes.prefix(1000).write(to: URL(fileURLWithPath: folder.store))
+        let error = #expect(throws: StoreError.self) {
+            let store = try RecordStore(path: folder.store, masterKey: try secureRandomBytes(32))
+            _ = try store.entries(collection: "customers")
+        }
+        #expect(error != nil)
+    }
+}
+
+extension Array where Element == UInt8 {
+    func contains(subsequence needle: [UInt8]) -> Bool {
+        guard !needle.isEmpty, count >= needle.count else { return false }
+        return (0...(count - needle.count)).contains { start in self[start..<start + needle.count].elementsEqual(needle) }
+    }
+}
