@@ -23,7 +23,8 @@ public final class NodeLog: Sendable {
         sink("\(Self.timestamp()) [\(name)] \(message)")
     }
 
-    private static func timestamp() -> String {
+    /// Now, UTC, ISO 8601 with milliseconds.
+    static func timestamp() -> String {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         var seconds = now.tv_sec

@@ -1,6 +1,6 @@
 public import AccordCore
 import AccordCrypto
-import AccordStore
+public import AccordStore
 public import Foundation
 
 #if canImport(Glibc)
@@ -12,14 +12,16 @@ import Glibc
 public final class RecordBook {
     private let store: RecordStore
     private let nodeID: NodeID
+    private let actor: String
 
     public init(directory: NodeDirectory) throws {
         let identity = try directory.loadIdentity()
         nodeID = identity.id
+        actor = try directory.loadSettings().name
         let masterKey = try directory.loadMasterKey()
         // Owner-only from the start (SQLite gives the WAL and shm files the same mode).
         if !FileManager.default.fileExists(atPath: directory.storeURL.path) {
-            FileManager.default.createFile(atPath: directory.storeURL.path, contents: nil, attributes: [.posixPermissions: 0o600])
+            _ = FileManager.default.createFile(atPath: directory.storeURL.path, contents: nil, attributes: [.posixPermissions: 0o600])
         }
         do {
             store = try RecordStore(path: directory.storeURL.path, masterKey: masterKey)
@@ -45,7 +47,9 @@ public final class RecordBook {
         }
         let stamp = try nextStamp(after: set)
         let delta = set.put(id: id, collection: collection, subject: subject, fields: fields, stamp: stamp)
-        try commit(collection: collection, id: id, subject: subject, set: set, delta: delta, stamp: stamp)
+        let names = fields.keys.sorted().joined(separator: ", ")
+        let what = "\(collection)/\(id): \(existing == nil ? "created" : "changed") \(fields.count) field(s)\(names.isEmpty ? "" : " (\(names))")"
+        try commit(collection: collection, id: id, subject: subject, set: set, delta: delta, stamp: stamp, audit: ("record put", what))
         return set.record(id)!
     }
 
@@ -56,7 +60,17 @@ public final class RecordBook {
         guard set.record(id) != nil else { throw NodeError("no record \(id) in '\(collection)'") }
         let stamp = try nextStamp(after: set)
         let delta = set.delete(id: id, stamp: stamp)
-        try commit(collection: collection, id: id, subject: nil, set: set, delta: delta, stamp: stamp)
+        try commit(collection: collection, id: id, subject: nil, set: set, delta: delta, stamp: stamp, audit: ("record delete", "\(collection)/\(id)"))
+    }
+
+    /// Checks the audit log's hash chain.
+    public func verifyAudit() throws -> AuditLog.Verdict {
+        do { return try store.audit.verify() } catch { throw NodeError(error.description) }
+    }
+
+    /// Audit entries from `since` (a date or time prefix, UTC) onwards.
+    public func auditEntries(since: String?) throws -> [AuditLog.Entry] {
+        do { return try store.audit.entries(since: since) } catch { throw NodeError(error.description) }
     }
 
     public func record(collection: String, id: String) throws -> RecordSet.Record? {
@@ -94,13 +108,23 @@ public final class RecordBook {
         return Stamp(clock: clock.tick(wall: UInt64(now.tv_sec) * 1000 + UInt64(now.tv_nsec / 1_000_000)), node: nodeID)
     }
 
-    private func commit(collection: String, id: String, subject: String?, set: RecordSet, delta: RecordSet, stamp: Stamp) throws {
+    /// The new state, its delta in the op log, the clock and the audit entry: all or nothing.
+    private func commit(
+        collection: String,
+        id: String,
+        subject: String?,
+        set: RecordSet,
+        delta: RecordSet,
+        stamp: Stamp,
+        audit: (action: String, detail: String)
+    ) throws {
         let (entry, change) = (set.entries[id]!, delta.entries[id]!)
-        let store = self.store
+        let (store, actor) = (self.store, self.actor)
         do {
             try store.database.transaction {
                 try store.save(collection: collection, id: id, subject: subject, entry: entry, delta: change)
                 try store.setClock(stamp.clock)
+                try store.audit.append(time: NodeLog.timestamp(), actor: actor, action: audit.action, detail: audit.detail)
             }
         } catch {
             throw NodeError("could not save \(id): \(error)")

@@ -16,7 +16,7 @@ public final class RecordStore {
     private var dataKeys: [String: [UInt8]] = [:]
 
     /// Schema versions, oldest first; a store is migrated step by step on open.
-    static let migrations = [
+    public static let migrations = [
         """
         CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
         CREATE TABLE data_keys(collection TEXT PRIMARY KEY, wrapped BLOB NOT NULL) STRICT;
@@ -28,7 +28,12 @@ public final class RecordStore {
             seq INTEGER PRIMARY KEY AUTOINCREMENT, collection TEXT NOT NULL, lookup BLOB NOT NULL,
             sealed BLOB NOT NULL) STRICT;
         CREATE INDEX oplog_by_collection ON oplog(collection, seq);
+        """,
         """
+        CREATE TABLE audit(
+            seq INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+            detail TEXT NOT NULL, previous BLOB NOT NULL, hash BLOB NOT NULL) STRICT;
+        """,
     ]
 
     /// Opens or creates the store at `path`.

@@ -2,7 +2,7 @@ import AccordCore
 import AccordNode
 import Foundation
 
-let allCommands = nodeCommands + recordCommands
+let allCommands = nodeCommands + recordCommands + auditCommands
 
 let recordCommands: [Command] = [
     Command(

@@ -61,3 +61,34 @@ struct RecordCommandTests {
         #expect(try CLI.run("record", "list", "--dir", dir, "--collection", "customers").stdout.contains("No records."))
     }
 }
+
+@Suite("accord audit commands")
+struct AuditCommandTests {
+    /// Every record change lands in the audit log; an edit made behind accord's back with the
+    /// sqlite3 tool is caught and named.
+    @Test func verifyCatchesARowEditedWithSqlite3() throws {
+        let sandbox = try Sandbox()
+        let dir = sandbox.path("firm")
+        try CLI.run("init", "--dir", dir, "--name", "firm")
+        try CLI.run("record", "put", "--dir", dir, "--collection", "customers", "--id", "C-1", "--subject", "S", "name=Li")
+        try CLI.run("record", "put", "--dir", dir, "--collection", "customers", "--id", "C-2", "--subject", "T", "name=Wang")
+        try CLI.run("record", "delete", "--dir", dir, "--collection", "customers", "--id", "C-1")
+        let intact = try CLI.run("audit", "verify", "--dir", dir)
+        #expect(intact.status == 0)
+        #expect(intact.stdout.contains("intact: 3 entries"))
+        let csv = try CLI.run("audit", "export", "--dir", dir, "--format", "csv")
+        #expect(csv.stdout.split(separator: "\n").count == 4)
+        #expect(csv.stdout.contains("record delete,customers/C-1"))
+        #expect(!csv.stdout.contains("Li"))  // values never enter the audit log
+
+        let sqlite = Process()
+        sqlite.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        sqlite.arguments = [dir + "/accord.sqlite", "UPDATE audit SET detail = 'customers/C-9: created' WHERE seq = 2"]
+        try sqlite.run()
+        sqlite.waitUntilExit()
+        #expect(sqlite.terminationStatus == 0)
+        let broken = try CLI.run("audit", "verify", "--dir", dir)
+        #expect(broken.status == 1)
+        #expect(broken.stderr.contains("entry 2 does not match its hash"))
+    }
+}
