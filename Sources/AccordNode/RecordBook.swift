@@ -33,20 +33,9 @@ public final class RecordBook {
     /// Writes `fields` into record `id` (creating it if needed); other fields keep their values.
     @discardableResult
     public func put(collection: String, id: String, subject: String?, fields: [String: Value]) throws -> RecordSet.Record {
-        try RecordBook.validate(collection: collection, id: id)
-        for name in fields.keys where name.isEmpty {
-            throw NodeError("a field name is empty; write name=value")
-        }
-        var set = try current(collection: collection, id: id)
-        let existing = set.record(id)
-        guard let subject = subject ?? existing?.subject else {
-            throw NodeError("\(id) is a new record: give its data subject with --subject (the customer it is about)")
-        }
-        if let existing, existing.collection != collection {
-            throw NodeError("\(id) belongs to collection '\(existing.collection)', not '\(collection)'")
-        }
-        let stamp = try nextStamp(after: set)
-        let delta = set.put(id: id, collection: collection, subject: subject, fields: fields, stamp: stamp)
+        var clock = try HybridLogicalClock(last: store.clock())
+        let (set, delta, existing, subject) = try prepare(collection: collection, id: id, subject: subject, fields: fields, clock: &clock)
+        let stamp = Stamp(clock: clock.last, node: nodeID)
         let names = fields.keys.sorted().joined(separator: ", ")
         let what = "\(collection)/\(id): \(existing == nil ? "created" : "changed") \(fields.count) field(s)\(names.isEmpty ? "" : " (\(names))")"
         try commit(collection: collection, id: id, subject: subject, set: set, delta: delta, stamp: stamp, audit: ("record put", what))
@@ -90,6 +79,46 @@ public final class RecordBook {
 
     // MARK: Internals
 
+    /// Checks a put and applies it to the record's current state (nothing is saved yet).
+    func prepare(
+        collection: String,
+        id: String,
+        subject: String?,
+        fields: [String: Value],
+        clock: inout HybridLogicalClock
+    ) throws -> (set: RecordSet, delta: RecordSet, existing: RecordSet.Record?, subject: String) {
+        try RecordBook.validate(collection: collection, id: id)
+        for name in fields.keys where name.isEmpty {
+            throw NodeError("a field name is empty; write name=value")
+        }
+        var set = try current(collection: collection, id: id)
+        let existing = set.record(id)
+        guard let subject = subject ?? existing?.subject else {
+            throw NodeError("\(id) is a new record without a data subject (the customer it is about): give --subject, or fill the subject column")
+        }
+        if let existing, existing.collection != collection {
+            throw NodeError("\(id) belongs to collection '\(existing.collection)', not '\(collection)'")
+        }
+        clock.observe(set.latestClock)
+        let stamp = Stamp(clock: clock.tick(wall: RecordBook.wallMilliseconds()), node: nodeID)
+        let delta = set.put(id: id, collection: collection, subject: subject, fields: fields, stamp: stamp)
+        return (set, delta, existing, subject)
+    }
+
+    /// Saves a prepared put inside the caller's transaction.
+    func save(collection: String, id: String, subject: String, set: RecordSet, delta: RecordSet) throws {
+        try store.save(collection: collection, id: id, subject: subject, entry: set.entries[id]!, delta: delta.entries[id]!)
+    }
+
+    var recordStore: RecordStore { store }
+    var actorName: String { actor }
+
+    static func wallMilliseconds() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return UInt64(now.tv_sec) * 1000 + UInt64(now.tv_nsec / 1_000_000)
+    }
+
     private func current(collection: String, id: String) throws -> RecordSet {
         let entry: RecordSet.Entry?
         do {
@@ -103,9 +132,7 @@ public final class RecordBook {
     private func nextStamp(after set: RecordSet) throws -> Stamp {
         var clock = HybridLogicalClock(last: try store.clock())
         clock.observe(set.latestClock)
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return Stamp(clock: clock.tick(wall: UInt64(now.tv_sec) * 1000 + UInt64(now.tv_nsec / 1_000_000)), node: nodeID)
+        return Stamp(clock: clock.tick(wall: RecordBook.wallMilliseconds()), node: nodeID)
     }
 
     /// The new state, its delta in the op log, the clock and the audit entry: all or nothing.

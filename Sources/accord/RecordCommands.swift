@@ -2,6 +2,10 @@ import AccordCore
 import AccordNode
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 let allCommands = nodeCommands + recordCommands + auditCommands
 
 let recordCommands: [Command] = [
@@ -95,6 +99,42 @@ let recordCommands: [Command] = [
                 }
             }
             if records.isEmpty, !arguments.flags.contains("json") { output("No records.") }
+        }
+    ),
+    Command(
+        path: ["record", "import"],
+        summary: "import records from CSV or JSON lines",
+        usage: "accord record import --dir <node> --collection <c> FILE [--format csv|jsonl]",
+        details: """
+            CSV: a header row naming 'id', 'subject' and the field columns; values are text, empty
+            cells are not written. JSON lines: one object per line, as `accord record export` writes
+            them (or flat: id, subject, fields). Bad rows are listed with their line number and
+            skipped; the rest commit in batches of 1,000, each batch whole.
+            """,
+        valued: ["dir", "collection", "format"],
+        flags: [],
+        run: { arguments in
+            let command = "record import"
+            try arguments.noMorePositionals(than: 1, command)
+            let path = try arguments.positional(0, named: "the file to import", command)
+            guard let format = arguments["format"].map(ImportFormat.init(rawValue:)) ?? ImportFormat(fileName: path) else {
+                throw UsageError(command, "say --format csv or --format jsonl (the file name does not end in .csv or .jsonl)")
+            }
+            let showProgress = isatty(STDERR_FILENO) == 1
+            var lastShown = ContinuousClock.now
+            let summary = try RecordBook(directory: try nodeDirectory(arguments, command)).importRecords(
+                collection: try arguments.required("collection", command),
+                from: URL(fileURLWithPath: path),
+                format: format
+            ) { rows, bytes, size in
+                guard showProgress, ContinuousClock.now - lastShown > .milliseconds(200) else { return }
+                lastShown = .now
+                let percent = size > 0 ? " (\(bytes * 100 / size)%)" : ""
+                FileHandle.standardError.write(Data("\rimporting: \(rows) rows read\(percent)   ".utf8))
+            }
+            if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+            output("Imported \(summary.imported) records into \(try arguments.required("collection", command)); rejected \(summary.rejected.count)")
+            for (line, reason) in summary.rejected.sorted(by: { $0.line < $1.line }) { output("  line \(line): \(reason)") }
         }
     ),
     Command(

@@ -87,3 +87,31 @@ struct BackoffTests {
         #expect(backoff.nextDelay(unit: 0.5) == .milliseconds(150))
     }
 }
+
+@Suite("CSV rows")
+struct CSVRowTests {
+    func rows(_ text: String) throws -> [[String]] {
+        var assembler = CSVRowAssembler()
+        var rows: [[String]] = []
+        // Lines end at the byte 0x0A, as the importer reads them ("\r\n" is one Character in Swift).
+        for (index, line) in text.utf8.split(separator: 10, omittingEmptySubsequences: false).enumerated() {
+            if let row = try assembler.feed(Substring(String(decoding: line, as: UTF8.self)), lineNumber: index + 1) { rows.append(row) }
+        }
+        return rows
+    }
+
+    @Test func quotingCommasQuotesAndLineBreaks() throws {
+        #expect(try rows("id,name\r\nC-1,\"Li, Wei\"") == [["id", "name"], ["C-1", "Li, Wei"]])
+        #expect(try rows("a,\"say \"\"hi\"\"\",") == [["a", "say \"hi\"", ""]])
+        var assembler = CSVRowAssembler()
+        #expect(try assembler.feed("C-1,\"two", lineNumber: 7) == nil)
+        #expect(try assembler.feed("lines\",x", lineNumber: 8) == ["C-1", "two\nlines", "x"])
+        #expect(assembler.startLine == 7)
+    }
+
+    @Test func textAfterAClosingQuoteIsAnErrorOnItsLine() {
+        var assembler = CSVRowAssembler()
+        let error = #expect(throws: CSVError.self) { try assembler.feed("\"a\"b,c", lineNumber: 4) }
+        #expect(error?.description.hasPrefix("line 4: text after a closing quote") == true)
+    }
+}

@@ -45,7 +45,7 @@ struct RecordCommandTests {
         let dir = sandbox.path("firm")
         try CLI.run("init", "--dir", dir, "--name", "firm")
         let cases: [([String], String)] = [
-            (["--id", "C-1", "name=Li"], "give its data subject with --subject"),
+            (["--id", "C-1", "name=Li"], "is a new record without a data subject"),
             (["--id", "C-1", "--subject", "S", "age:=forty"], "age:=forty: not a number"),
             (["--id", "C-1", "--subject", "S", "since:=2026-02-30"], "since:=2026-02-30: not a number"),
             (["--id", "C-1", "--subject", "S", "nonsense"], "'nonsense' is not a field"),
