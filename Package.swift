@@ -55,7 +55,7 @@ let package = Package(
         .testTarget(name: "AccordStoreTests", dependencies: ["AccordStore"], swiftSettings: strict),
         .testTarget(
             name: "AccordNodeTests",
-            dependencies: ["AccordNode", "AccordNet", "AccordCrypto", "AccordCore", "accord"],
+            dependencies: ["AccordNode", "AccordNet", "AccordStore", "AccordCrypto", "AccordCore", "accord"],
             swiftSettings: strict
         ),
     ]

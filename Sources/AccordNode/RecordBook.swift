@@ -24,7 +24,7 @@ public final class RecordBook {
             _ = FileManager.default.createFile(atPath: directory.storeURL.path, contents: nil, attributes: [.posixPermissions: 0o600])
         }
         do {
-            store = try RecordStore(path: directory.storeURL.path, masterKey: masterKey)
+            store = try RecordStore(path: directory.storeURL.path, masterKey: masterKey, shreddedKeys: try directory.loadShreddedKeys())
         } catch {
             throw NodeError("\(directory.storeURL.path): \(error)")
         }

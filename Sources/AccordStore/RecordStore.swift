@@ -37,13 +37,26 @@ public final class RecordStore {
     ]
 
     /// Opens or creates the store at `path`.
+    /// - Parameter shreddedKeys: fingerprints of data keys destroyed earlier (kept by the node
+    ///   outside the store). A key found among them — in a restored backup, say — is destroyed
+    ///   again at once, with its records.
     /// - Throws: ``StoreError`` for a file that is not an Accord store, is damaged, or is newer.
-    public init(path: String, masterKey: [UInt8]) throws(StoreError) {
+    public init(path: String, masterKey: [UInt8], shreddedKeys: Set<[UInt8]> = []) throws(StoreError) {
         precondition(masterKey.count == 32, "the master key is 32 bytes")
         database = try Database(path: path, migrations: RecordStore.migrations)
         // Freed pages are overwritten, so deleted keys and rows do not linger in the file.
         try database.execute("PRAGMA secure_delete=ON")
         self.masterKey = masterKey
+        let keys = try database.query("SELECT collection, wrapped FROM data_keys") { ($0.text(0) ?? "", $0.blob(1)) }
+        for (collection, wrapped) in keys where shreddedKeys.contains(SHA256.hash(wrapped)) {
+            do { try destroyKey(of: collection) } catch { throw StoreError(code: 0, message: "cannot purge the shredded key of '\(collection)': \(error)") }
+        }
+    }
+
+    /// What identifies a collection's data key without revealing it: the SHA-256 of its
+    /// wrapped form. The node keeps these for destroyed keys (see `init`).
+    public func keyFingerprint(of collection: String) throws(StoreError) -> [UInt8]? {
+        try database.query("SELECT wrapped FROM data_keys WHERE collection = ?", .text(collection)) { SHA256.hash($0.blob(0)) }.first
     }
 
     // MARK: Data keys

@@ -4,6 +4,37 @@ import Foundation
 
 let auditCommands: [Command] = [
     Command(
+        path: ["backup"],
+        summary: "write a consistent copy of the node's store",
+        usage: "accord backup --dir <node> FILE",
+        details: "Safe while the node runs. The copy stays encrypted; restoring it needs this node's Certs/master.key.",
+        valued: ["dir"],
+        flags: [],
+        run: { arguments in
+            try arguments.noMorePositionals(than: 1, "backup")
+            let file = URL(fileURLWithPath: try arguments.positional(0, named: "the backup file", "backup"))
+            try RecordBook(directory: try nodeDirectory(arguments, "backup")).backup(to: file)
+            output("Backup written to \(file.path)")
+        }
+    ),
+    Command(
+        path: ["restore"],
+        summary: "replace the node's store with a backup",
+        usage: "accord restore --dir <node> FILE",
+        details: """
+            Stop `accord serve` first. Data keys destroyed after the backup was taken stay destroyed:
+            their records are purged from the restored store at once.
+            """,
+        valued: ["dir"],
+        flags: [],
+        run: { arguments in
+            try arguments.noMorePositionals(than: 1, "restore")
+            let file = URL(fileURLWithPath: try arguments.positional(0, named: "the backup file", "restore"))
+            try RecordBook.restore(try nodeDirectory(arguments, "restore"), from: file)
+            output("Restored \(file.path)")
+        }
+    ),
+    Command(
         path: ["audit", "verify"],
         summary: "check that the audit log is complete and unedited",
         usage: "accord audit verify --dir <node>",

@@ -10,6 +10,10 @@ import Glibc
 /// `accord serve`: runs the node until SIGINT or SIGTERM, then stops it cleanly.
 func serve(_ directory: NodeDirectory) async throws {
     tuneMemoryForBulkTransfer()
+    guard let lock = directory.takeServeLock() else {
+        throw NodeError("`accord serve` is already running on \(directory.url.path)")
+    }
+    defer { close(lock) }
     let node = try Node(directory: directory)
     try await node.start()
     let (signals, continuation) = AsyncStream<Int32>.makeStream()
