@@ -45,6 +45,7 @@ public struct NodeDirectory: Sendable {
         try writeExclusively(Array(try key.pemEncoded().utf8), to: keyURL, mode: 0o600)
         try writeExclusively(Array(try certificate.pemEncoded().utf8), to: certificateURL, mode: 0o644)
         try writeExclusively(Array(settings.text.utf8), to: settingsURL, mode: 0o644)
+        _ = try loadMasterKey()  // made now, so no two later commands race to make it
         return NodeIdentity(key: key, certificate: certificate)
     }
 

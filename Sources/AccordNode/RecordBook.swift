@@ -171,10 +171,20 @@ extension NodeDirectory {
     public var storeURL: URL { url.appendingPathComponent("accord.sqlite") }
     public var masterKeyURL: URL { certsURL.appendingPathComponent("master.key") }
 
-    /// The 32-byte key that wraps the store's data keys (Certs/master.key, 0600), made on first use.
+    /// The 32-byte key that wraps the store's data keys (Certs/master.key, 0600). `accord init`
+    /// makes it; a node made before that gets one on first use, published atomically (a
+    /// complete temporary file hard-linked into place), so concurrent commands agree on it.
     public func loadMasterKey() throws -> [UInt8] {
         if !FileManager.default.fileExists(atPath: masterKeyURL.path) {
-            try writeExclusively(try secureRandomBytes(32), to: masterKeyURL, mode: 0o600)
+            let temporary = certsURL.appendingPathComponent("master.key.\(getpid()).tmp")
+            try? FileManager.default.removeItem(at: temporary)
+            try writeExclusively(try secureRandomBytes(32), to: temporary, mode: 0o600)
+            let linked = link(temporary.path, masterKeyURL.path)
+            let failure = errno
+            try? FileManager.default.removeItem(at: temporary)
+            guard linked == 0 || failure == EEXIST else {
+                throw NodeError("cannot create \(masterKeyURL.path): \(String(cString: strerror(failure)))")
+            }
         }
         guard let data = FileManager.default.contents(atPath: masterKeyURL.path), data.count == 32 else {
             throw NodeError("\(masterKeyURL.path) is damaged (it must hold 32 bytes); without it the store cannot be read")

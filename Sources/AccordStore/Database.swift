@@ -51,6 +51,9 @@ public final class Database {
     /// The schema version (`PRAGMA user_version`).
     public func schemaVersion() throws(StoreError) -> Int { Int(try text("PRAGMA user_version") ?? "0") ?? 0 }
 
+    /// Applies the missing migrations, each in its own write transaction. The version is read
+    /// again inside each transaction, so two processes opening a new store at once (a running
+    /// node and a command) never apply the same step twice.
     private func migrate(_ migrations: [String]) throws(StoreError) {
         let current = try schemaVersion()
         guard current <= migrations.count else {
@@ -59,11 +62,14 @@ public final class Database {
                 message: "the store has schema version \(current), newer than this accord (\(migrations.count)); upgrade accord"
             )
         }
+        guard current < migrations.count else { return }
         for version in current..<migrations.count {
             try execute("BEGIN IMMEDIATE")
             do throws(StoreError) {
-                try execute(migrations[version])
-                try execute("PRAGMA user_version = \(version + 1)")
+                if try schemaVersion() == version {
+                    try execute(migrations[version])
+                    try execute("PRAGMA user_version = \(version + 1)")
+                }
                 try execute("COMMIT")
             } catch {
                 try? execute("ROLLBACK")

@@ -54,8 +54,11 @@ struct ImportTests {
         let process = Process()
         process.executableURL = CLI.executable
         process.arguments = ["record", "import", "--dir", dir, "--collection", "customers", file.path]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        let importLog = sandbox.root.appendingPathComponent("import.log")
+        FileManager.default.createFile(atPath: importLog.path, contents: nil)
+        let logHandle = try FileHandle(forWritingTo: importLog)
+        process.standardOutput = logHandle
+        process.standardError = logHandle
         try process.run()
         // Kill once a few batches have committed (the audit log shows them), well before the end.
         let started = await eventually(timeout: .seconds(60)) {
@@ -65,7 +68,7 @@ struct ImportTests {
         #expect(started)
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
-        #expect(process.terminationReason == .uncaughtSignal)
+        #expect(process.terminationReason == .uncaughtSignal, "the import ended by itself: \((try? String(contentsOf: importLog, encoding: .utf8)) ?? "")")
 
         let export = try CLI.run("record", "export", "--dir", dir, "--collection", "customers")
         #expect(export.status == 0, "\(export.stderr)")

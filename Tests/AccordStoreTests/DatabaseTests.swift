@@ -36,3 +36,22 @@ struct DatabaseTests {
         #expect(error?.description.contains("is not an Accord store") == true, "\(String(describing: error))")
     }
 }
+
+@Suite("Concurrent openers")
+struct ConcurrentOpenTests {
+    /// A running node and a command may open a brand-new store at the same moment.
+    @Test func twoConnectionsMigratingANewStoreAtOnceBothSucceed() async throws {
+        for _ in 0..<20 {
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("accord-\(UUID()).sqlite").path
+            defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+            let migrations = ["CREATE TABLE a(x INTEGER) STRICT", "CREATE TABLE b(y INTEGER) STRICT", "CREATE TABLE c(z INTEGER) STRICT"]
+            let versions = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<2 {
+                    group.addTask { try Database(path: path, migrations: migrations).schemaVersion() }
+                }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            #expect(versions == [3, 3])
+        }
+    }
+}
