@@ -160,6 +160,22 @@ public final class RecordStore {
         return result.sorted { $0.id < $1.id }
     }
 
+    /// The changes of `collection` after sequence `after`, oldest first, at most `limit`: what
+    /// sync ships from a peer's cursor. An index range scan over (collection, seq).
+    public func changes(collection: String, after sequence: Int64, limit: Int = 1000) throws(StoreError) -> [(sequence: Int64, id: String, delta: RecordSet.Entry)] {
+        guard let key = try dataKey(for: collection, create: false) else { return [] }
+        let rows = try database.query(
+            "SELECT seq, lookup, sealed FROM oplog WHERE collection = ? AND seq > ? ORDER BY seq LIMIT ?",
+            .text(collection), .integer(sequence), .integer(Int64(limit))
+        ) { ($0.integer(0), $0.blob(1), $0.blob(2)) }
+        var changes: [(sequence: Int64, id: String, delta: RecordSet.Entry)] = []
+        for (sequence, lookup, sealed) in rows {
+            let (id, delta) = try open(sealed, key: key, collection: collection, lookup: lookup)
+            changes.append((sequence, id, delta))
+        }
+        return changes
+    }
+
     /// The collections that have a data key.
     public func collections() throws(StoreError) -> [String] {
         try database.query("SELECT collection FROM data_keys ORDER BY collection") { $0.text(0) ?? "" }

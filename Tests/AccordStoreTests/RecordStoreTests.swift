@@ -99,3 +99,24 @@ extension Array where Element == UInt8 {
         return (0...(count - needle.count)).contains { start in self[start..<start + needle.count].elementsEqual(needle) }
     }
 }
+
+@Suite("Op log")
+struct OpLogTests {
+    @Test func changesAfterASequenceComeInOrderFromAnIndexScan() throws {
+        let folder = RecordStoreTests.Folder()
+        let store = try RecordStore(path: folder.store, masterKey: try secureRandomBytes(32))
+        let tests = RecordStoreTests()
+        for index in 1...5 { try tests.put(store, "C-\(index)", subject: "S", ["n": .integer(Int64(index))], at: UInt64(index)) }
+        try tests.put(store, "C-2", subject: "S", ["n": .integer(20)], at: 9)
+        let all = try store.changes(collection: "customers", after: 0)
+        #expect(all.map(\.sequence) == [1, 2, 3, 4, 5, 6])
+        #expect(all.map(\.id) == ["C-1", "C-2", "C-3", "C-4", "C-5", "C-2"])
+        #expect(try store.changes(collection: "customers", after: 4).map(\.id) == ["C-5", "C-2"])
+        #expect(try store.changes(collection: "customers", after: 2, limit: 1).map(\.sequence) == [3])
+        let plan = try store.database.query("EXPLAIN QUERY PLAN SELECT seq, lookup, sealed FROM oplog WHERE collection = 'customers' AND seq > 4 ORDER BY seq") {
+            $0.text(3) ?? ""
+        }.joined(separator: "; ")
+        #expect(plan.contains("SEARCH oplog USING INDEX oplog_by_collection (collection=? AND seq>?)"), "\(plan)")
+        #expect(!plan.contains("TEMP B-TREE"), "\(plan)")
+    }
+}
