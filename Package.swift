@@ -41,7 +41,7 @@ let package = Package(
         .executableTarget(name: "accord", dependencies: ["AccordNode", "AccordNet"], swiftSettings: strict),
         .executableTarget(
             name: "accord-bench",
-            dependencies: ["AccordCore", "AccordCrypto", "AccordNet", "AccordNode"],
+            dependencies: ["AccordCore", "AccordCrypto", "AccordNet", "AccordStore", "AccordNode"],
             swiftSettings: strict
         ),
 

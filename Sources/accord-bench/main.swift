@@ -23,8 +23,15 @@ case "transport":
         FileHandle.standardError.write(Data("accord-bench: \(error)\n".utf8))
         exit(1)
     }
+case "records":
+    do {
+        try RecordsBenchmark(count: option("--count").flatMap(Int.init) ?? 1_000_000).run()
+    } catch {
+        FileHandle.standardError.write(Data("accord-bench: \(error)\n".utf8))
+        exit(1)
+    }
 default:
-    say("usage: accord-bench transport [--seconds N] [--only handshakes|bulk]")
+    say("usage: accord-bench transport [--seconds N] [--only handshakes|bulk] | records [--count N]")
     exit(2)
 }
 

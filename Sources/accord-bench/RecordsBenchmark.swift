@@ -1,0 +1,142 @@
+import AccordCore
+import AccordCrypto
+import AccordNode
+import AccordStore
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Records of about 10 fields (~500 bytes): import, merge of remote deltas, point reads and peak
+/// RSS, next to raw SQLite inserting the same number of 500-byte rows (one table, one
+/// transaction, WAL) in the same run.
+struct RecordsBenchmark {
+    let count: Int
+
+    func run() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("accord-bench-records-\(getpid())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        say("accord-bench records: \(count) records of 10 fields (~500 bytes), SQLite \(try rawSQLiteVersion(folder))")
+
+        let raw = try rawSQLite(folder)
+        say("raw SQLite: \(format(raw)) rows/s (500-byte rows, one table, one transaction, WAL)")
+
+        let node = NodeDirectory(path: folder.appendingPathComponent("firm").path)
+        try node.create(settings: NodeSettings(name: "firm", listen: Endpoint(host: "127.0.0.1", port: 7401), role: "firm", jurisdiction: nil))
+        let csv = folder.appendingPathComponent("customers.csv")
+        try writeCSV(csv)
+        let book = try RecordBook(directory: node)
+        var start = ContinuousClock.now
+        let summary = try book.importRecords(collection: "customers", from: csv, format: .csv)
+        let importRate = Double(summary.imported) / (ContinuousClock.now - start).seconds
+        say("import (CSV, encrypted, CRDT metadata, op log, audit): \(format(importRate)) records/s   ratio \(percent(importRate, raw)) of raw SQLite")
+
+        let merge = try mergeRemoteDeltas(node)
+        say("merge of remote deltas into the store: \(format(merge)) records/s   ratio \(percent(merge, raw)) of raw SQLite")
+
+        let store = try RecordStore(path: node.storeURL.path, masterKey: try node.loadMasterKey())
+        var generator = SystemRandomNumberGenerator()
+        let reads = min(count, 100_000)
+        start = .now
+        for _ in 0..<reads {
+            guard try store.entry(collection: "customers", id: "C-\(Int.random(in: 0..<count, using: &generator))") != nil else {
+                throw BenchmarkError("a record is missing")
+            }
+        }
+        say("point reads: \(format(Double(reads) / (ContinuousClock.now - start).seconds)) records/s (random ids, decrypted)")
+
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        say("peak RSS: \(usage.ru_maxrss / 1024) MB")
+        say("in-memory merge: \(format(inMemoryMerge())) field updates/s (one core)")
+    }
+
+    private func percent(_ ours: Double, _ reference: Double) -> String { "\(Int((ours / reference * 100).rounded()))%" }
+
+    /// The reference: the same number of 500-byte rows, one table, one transaction, WAL.
+    private func rawSQLite(_ folder: URL) throws -> Double {
+        let database = try Database(path: folder.appendingPathComponent("raw.sqlite").path, migrations: ["CREATE TABLE rows(id TEXT PRIMARY KEY, payload BLOB NOT NULL) STRICT"])
+        let payload = [UInt8](repeating: 0x61, count: 500)
+        let start = ContinuousClock.now
+        _ = try database.transaction {
+            for index in 0..<count { try database.run("INSERT INTO rows(id, payload) VALUES (?, ?)", .text("C-\(index)"), .blob(payload)) }
+        }
+        return Double(count) / (ContinuousClock.now - start).seconds
+    }
+
+    private func rawSQLiteVersion(_ folder: URL) throws -> String {
+        try Database(path: ":memory:").text("SELECT sqlite_version()") ?? "?"
+    }
+
+    /// ~500 bytes a row: id, subject and 10 text fields.
+    private func writeCSV(_ file: URL) throws {
+        _ = FileManager.default.createFile(atPath: file.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: file)
+        defer { try? handle.close() }
+        var chunk = "id,subject,name,phone,email,street,city,postcode,country,segment,status,note\n"
+        for index in 0..<count {
+            chunk += "C-\(index),CUST-\(index),Customer Name \(index),+86 138 0000 \(index % 10000),customer\(index)@example.com,"
+                + "\(index % 999) Long Example Street Building \(index % 77),City \(index % 97),\(100000 + index % 899999),China,"
+                + "segment-\(index % 7),active,Some free text note about this customer that makes the record about five hundred bytes long in total \(index)\n"
+            if chunk.utf8.count > 1 << 20 {
+                try handle.write(contentsOf: Data(chunk.utf8))
+                chunk = ""
+            }
+        }
+        try handle.write(contentsOf: Data(chunk.utf8))
+    }
+
+    /// What sync will do: deltas from a partner (changing 2 fields of every record), merged into
+    /// the stored state, 1,000 per transaction.
+    private func mergeRemoteDeltas(_ node: NodeDirectory) throws -> Double {
+        let store = try RecordStore(path: node.storeURL.path, masterKey: try node.loadMasterKey())
+        let partner = NodeID(digest: [UInt8](repeating: 9, count: 32))
+        var clock = HybridLogicalClock(last: HLC(milliseconds: UInt64(Date().timeIntervalSince1970 * 1000) + 60_000, counter: 0))
+        let start = ContinuousClock.now
+        var index = 0
+        while index < count {
+            let end = min(count, index + 1000)
+            try store.database.transaction {
+                for record in index..<end {
+                    let id = "C-\(record)"
+                    guard let entry = try store.entry(collection: "customers", id: id) else { throw BenchmarkError("missing \(id)") }
+                    var set = RecordSet(id: id, entry: entry)
+                    var remote = RecordSet(id: id, entry: entry)
+                    let stamp = Stamp(clock: clock.tick(wall: 0), node: partner)
+                    let delta = remote.put(id: id, collection: "customers", subject: "CUST-\(record)", fields: ["status": .string("delivered"), "note": .string("updated by partner")], stamp: stamp)
+                    set.merge(delta)
+                    try store.save(collection: "customers", id: id, subject: nil, entry: set.entries[id]!, delta: delta.entries[id]!)
+                }
+            }
+            index = end
+        }
+        return Double(count) / (ContinuousClock.now - start).seconds
+    }
+
+    /// Field updates merged into an in-memory record set: 10,000 records, 200 rounds of
+    /// 10-field deltas from alternating nodes.
+    private func inMemoryMerge() -> Double {
+        let nodes = [NodeID(digest: [UInt8](repeating: 1, count: 32)), NodeID(digest: [UInt8](repeating: 2, count: 32))]
+        var deltas: [RecordSet] = []
+        var source = RecordSet()
+        for round in 0..<200 {
+            for record in 0..<10_000 where record % 200 == round {
+                var fields: [String: Value] = [:]
+                for field in 0..<10 { fields["f\(field)"] = .string("r\(round)") }
+                deltas.append(source.put(id: "C-\(record)", collection: "c", subject: "S", fields: fields, stamp: Stamp(clock: HLC(milliseconds: UInt64(round + 1), counter: UInt32(record)), node: nodes[round % 2])))
+            }
+        }
+        var target = RecordSet()
+        let start = ContinuousClock.now
+        var updates = 0
+        for _ in 0..<20 {
+            target = RecordSet()
+            for delta in deltas { target.merge(delta) }
+            updates += deltas.count * 11
+        }
+        precondition(target == source)
+        return Double(updates) / (ContinuousClock.now - start).seconds
+    }
+}
