@@ -13,9 +13,12 @@ public final class RecordBook {
     private let store: RecordStore
     private let nodeID: NodeID
     private let actor: String
+    private let directory: NodeDirectory
+    private var schemas: [String: CollectionSchema?] = [:]
 
     public init(directory: NodeDirectory) throws {
         let identity = try directory.loadIdentity()
+        self.directory = directory
         nodeID = identity.id
         actor = try directory.loadSettings().name
         let masterKey = try directory.loadMasterKey()
@@ -88,8 +91,14 @@ public final class RecordBook {
         clock: inout HybridLogicalClock
     ) throws -> (set: RecordSet, delta: RecordSet, existing: RecordSet.Record?, subject: String) {
         try RecordBook.validate(collection: collection, id: id)
+        var fields = fields
         for name in fields.keys where name.isEmpty {
             throw NodeError("a field name is empty; write name=value")
+        }
+        if let schema = try schema(of: collection) {
+            for (name, value) in fields {
+                do { fields[name] = try schema.conform(name, value) } catch { throw NodeError("\(id): \(error)") }
+            }
         }
         var set = try current(collection: collection, id: id)
         let existing = set.record(id)
@@ -158,11 +167,24 @@ public final class RecordBook {
         }
     }
 
+    /// The collection's schema (Schemas/<collection>.schema), if it declares one.
+    public func schema(of collection: String) throws -> CollectionSchema? {
+        if let known = schemas[collection] { return known }
+        let file = directory.url.appendingPathComponent("Schemas/\(collection).schema")
+        var schema: CollectionSchema?
+        if let data = FileManager.default.contents(atPath: file.path) {
+            schema = try CollectionSchema(collection: collection, parsing: String(decoding: data, as: UTF8.self), fileName: file.path)
+        }
+        schemas[collection] = .some(schema)
+        return schema
+    }
+
     static func validate(collection: String, id: String) throws {
-        for (what, text) in [("collection", collection), ("record id", id)] {
-            guard !text.isEmpty, text.count <= 200, !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-                throw NodeError("the \(what) '\(text)' must be 1–200 characters without control characters")
-            }
+        guard collection.wholeMatch(of: /[A-Za-z0-9][A-Za-z0-9_-]{0,62}/) != nil else {
+            throw NodeError("'\(collection)' is not a collection name: use 1–63 letters, digits, '-' or '_', as in customers")
+        }
+        guard !id.isEmpty, id.count <= 200, !id.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw NodeError("the record id '\(id)' must be 1–200 characters without control characters")
         }
     }
 }

@@ -138,6 +138,30 @@ let recordCommands: [Command] = [
         }
     ),
     Command(
+        path: ["schema", "show"],
+        summary: "show a collection's schema",
+        usage: "accord schema show --dir <node> --collection <c>",
+        details: """
+            Schemas/<collection>.schema declares each field on a line: 'name: kind, classification',
+            kinds text, integer, decimal, boolean, date; classifications public, internal,
+            confidential, personal, sensitive. When it exists, writes must fit it.
+            """,
+        valued: ["dir", "collection"],
+        flags: [],
+        run: { arguments in
+            let command = "schema show"
+            try arguments.noMorePositionals(than: 0, command)
+            let collection = try arguments.required("collection", command)
+            guard let schema = try RecordBook(directory: try nodeDirectory(arguments, command)).schema(of: collection) else {
+                return output("'\(collection)' has no schema: any field names and kinds are accepted")
+            }
+            let width = schema.fields.map(\.name.count).max() ?? 0
+            for field in schema.fields {
+                output("\(field.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(field.kind.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0))  \(field.classification.rawValue)")
+            }
+        }
+    ),
+    Command(
         path: ["record", "export"],
         summary: "write a collection as JSON lines",
         usage: "accord record export --dir <node> --collection <c>",

@@ -92,3 +92,25 @@ struct AuditCommandTests {
         #expect(broken.stderr.contains("entry 2 does not match its hash"))
     }
 }
+
+@Suite("Collections with a schema")
+struct SchemaCommandTests {
+    @Test func writesMustFitTheSchemaAndCSVCellsGetTheirKinds() throws {
+        let sandbox = try Sandbox()
+        let dir = sandbox.path("firm")
+        try CLI.run("init", "--dir", dir, "--name", "firm")
+        try FileManager.default.createDirectory(atPath: dir + "/Schemas", withIntermediateDirectories: true)
+        try "name: text, personal\nage: integer, personal\n".write(toFile: dir + "/Schemas/customers.schema", atomically: true, encoding: .utf8)
+        #expect(try CLI.run("schema", "show", "--dir", dir, "--collection", "customers").stdout.contains("age   integer   personal"))
+
+        let typo = try CLI.run("record", "put", "--dir", dir, "--collection", "customers", "--id", "C-1", "--subject", "S", "nmae=Li")
+        #expect(typo.status == 1)
+        #expect(typo.stderr.contains("'nmae' is not a field of customers"))
+        let file = sandbox.root.appendingPathComponent("in.csv")
+        try "id,subject,name,age\nC-1,S1,Li,42\nC-2,S2,Wang,old\n".write(to: file, atomically: true, encoding: .utf8)
+        let imported = try CLI.run("record", "import", "--dir", dir, "--collection", "customers", file.path)
+        #expect(imported.stdout.contains("Imported 1 records into customers; rejected 1"))
+        #expect(imported.stdout.contains("line 3: C-2: 'age' is integer in the schema of customers; 'old' is not"))
+        #expect(try CLI.run("record", "get", "--dir", dir, "--collection", "customers", "--id", "C-1", "--json").stdout.contains(#""age":42"#))
+    }
+}
