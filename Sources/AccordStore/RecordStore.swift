@@ -34,6 +34,18 @@ public final class RecordStore {
             seq INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
             detail TEXT NOT NULL, previous BLOB NOT NULL, hash BLOB NOT NULL) STRICT;
         """,
+        // Records move to a rowid table: payloads are appended densely and only the small
+        // (collection, HMAC) index takes random inserts.
+        """
+        CREATE TABLE records_v3(
+            id INTEGER PRIMARY KEY, collection TEXT NOT NULL, lookup BLOB NOT NULL, subject BLOB,
+            sealed BLOB NOT NULL) STRICT;
+        INSERT INTO records_v3(collection, lookup, subject, sealed) SELECT collection, lookup, subject, sealed FROM records;
+        DROP TABLE records;
+        ALTER TABLE records_v3 RENAME TO records;
+        CREATE UNIQUE INDEX records_by_lookup ON records(collection, lookup);
+        CREATE INDEX records_by_subject ON records(collection, subject);
+        """,
     ]
 
     /// Opens or creates the store at `path`.
@@ -140,7 +152,7 @@ public final class RecordStore {
             "INSERT INTO oplog(collection, lookup, sealed) VALUES (?, ?, ?)",
             .text(collection), .blob(lookup), .blob(try seal(id: id, entry: delta, key: key, collection: collection, lookup: lookup))
         )
-        return try database.query("SELECT last_insert_rowid()") { $0.integer(0) }.first ?? 0
+        return database.lastInsertedRow
     }
 
     /// Every stored record of `collection` (optionally only those about `subject`), by id.

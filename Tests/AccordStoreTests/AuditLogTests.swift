@@ -39,30 +39,32 @@ struct AuditLogTests {
         #expect(why.contains(reason), "\(why)")
     }
 
-    /// A store written by the previous schema version opens, migrates, and keeps its records.
-    @Test func storeFromThePreviousSchemaVersionMigrates() throws {
-        let folder = RecordStoreTests.Folder()
+    /// A store as the first release wrote it (schema v1: records in a WITHOUT ROWID table, no
+    /// audit table) opens, migrates step by step, and keeps its records.
+    @Test func storeFromAnEarlierSchemaVersionMigrates() throws {
         let key = try secureRandomBytes(32)
+        // Sealed rows as any version writes them (the sealed format has not changed).
+        let source = RecordStoreTests.Folder()
+        let current = try RecordStore(path: source.store, masterKey: key)
+        try RecordStoreTests().put(current, "C-1", subject: "S", ["name": .string("Li")], at: 1)
+        let dataKeys = try current.database.query("SELECT collection, wrapped FROM data_keys") { ($0.text(0)!, $0.blob(1)) }
+        let records = try current.database.query("SELECT collection, lookup, subject, sealed FROM records") { ($0.text(0)!, $0.blob(1), $0.blob(2), $0.blob(3)) }
+
+        let folder = RecordStoreTests.Folder()
         do {
-            // Schema version 1: what the first release wrote (records, no audit table).
-            let old = try Database(path: folder.store, migrations: Array(RecordStore.migrations.prefix(1)))
-            #expect(try old.schemaVersion() == 1)
-        }
-        do {
-            let store = try RecordStore(path: folder.store, masterKey: key)
-            var set = RecordSet()
-            let node = NodeID(digest: [UInt8](repeating: 1, count: 32))
-            let delta = set.put(id: "C-1", collection: "customers", subject: "S", fields: ["name": .string("Li")], stamp: Stamp(clock: HLC(milliseconds: 1, counter: 0), node: node))
-            try store.save(collection: "customers", id: "C-1", subject: "S", entry: set.entries["C-1"]!, delta: delta.entries["C-1"]!)
-        }
-        // Roll the file back to version 1 with its data, as the old release left it, then reopen.
-        do {
-            let database = try Database(path: folder.store, migrations: RecordStore.migrations)
-            try database.execute("DROP TABLE audit; PRAGMA user_version = 1")
+            let v1 = try Database(path: folder.store, migrations: Array(RecordStore.migrations.prefix(1)))
+            #expect(try v1.schemaVersion() == 1)
+            for (collection, wrapped) in dataKeys {
+                try v1.run("INSERT INTO data_keys(collection, wrapped) VALUES (?, ?)", .text(collection), .blob(wrapped))
+            }
+            for (collection, lookup, subject, sealed) in records {
+                try v1.run("INSERT INTO records(collection, lookup, subject, sealed) VALUES (?, ?, ?, ?)", .text(collection), .blob(lookup), .blob(subject), .blob(sealed))
+            }
         }
         let migrated = try RecordStore(path: folder.store, masterKey: key)
         #expect(try migrated.database.schemaVersion() == RecordStore.migrations.count)
         #expect(try migrated.entries(collection: "customers").map(\.id) == ["C-1"])
+        #expect(try migrated.entries(collection: "customers", subject: "S").map(\.id) == ["C-1"])
         try migrated.audit.append(time: "2026-11-25T00:00:00.000Z", actor: "firm", action: "migrated", detail: "")
         #expect(try migrated.audit.verify() == .intact(entries: 1))
     }
