@@ -11,12 +11,18 @@ public struct SettingsFile: Sendable, Equatable {
 
     public init() {}
 
+    /// The lines of a hand-written file that say something (not blank, not `#` comments),
+    /// trimmed, with their line numbers.
+    static func meaningfulLines(of text: String) -> [(number: Int, text: String)] {
+        text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().compactMap { index, raw in
+            let line = raw.trimmingWhitespace()
+            return line.isEmpty || line.hasPrefix("#") ? nil : (index + 1, line)
+        }
+    }
+
     /// Reads `text`, naming `fileName` and the line in every error.
     public init(parsing text: String, fileName: String) throws(SettingsError) {
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let lineNumber = index + 1
-            let line = rawLine.trimmingWhitespace()
-            if line.isEmpty || line.hasPrefix("#") { continue }
+        for (lineNumber, line) in SettingsFile.meaningfulLines(of: text) {
             guard let equals = line.firstIndex(of: "=") else {
                 throw SettingsError(fileName, lineNumber, "expected 'key = value', found '\(line)'")
             }

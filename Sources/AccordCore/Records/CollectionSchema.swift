@@ -24,10 +24,7 @@ public struct CollectionSchema: Sendable, Equatable {
     public init(collection: String, parsing text: String, fileName: String) throws(SettingsError) {
         self.collection = collection
         self.fields = []
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let lineNumber = index + 1
-            let line = rawLine.trimmingWhitespace()
-            if line.isEmpty || line.hasPrefix("#") { continue }
+        for (lineNumber, line) in SettingsFile.meaningfulLines(of: text) {
             guard let colon = line.firstIndex(of: ":") else {
                 throw SettingsError(fileName, lineNumber, "expected 'field: kind, classification', as in 'age: integer, personal'")
             }
