@@ -27,29 +27,9 @@ public enum FieldAssignment {
         default: break
         }
         if let integer = Int64(text) { return .integer(integer) }
-        if let decimal = canonicalDecimal(text) { return .decimal(decimal) }
-        if isDate(text) { return .date(text) }
+        if let decimal = Value.canonicalDecimal(text) { return .decimal(decimal) }
+        if Value.isDate(text) { return .date(text) }
         throw NodeError("\(field):=\(text): not a number, true/false, null or a date (YYYY-MM-DD); for text write \(field)=\(text)")
-    }
-
-    /// `-12.50` → `-12.5`; nil unless `text` is a plain decimal number.
-    static func canonicalDecimal(_ text: String) -> String? {
-        guard text.wholeMatch(of: /-?[0-9]+\.[0-9]+/) != nil else { return nil }
-        var digits = text
-        while digits.hasSuffix("0") { digits.removeLast() }
-        if digits.hasSuffix(".") { digits.removeLast() }
-        return digits
-    }
-
-    static func isDate(_ text: String) -> Bool {
-        guard let match = text.wholeMatch(of: /([0-9]{4})-([0-9]{2})-([0-9]{2})/),
-            let month = Int(match.2), let day = Int(match.3), let year = Int(match.1)
-        else { return false }
-        var components = DateComponents()
-        (components.year, components.month, components.day) = (year, month, day)
-        let calendar = Calendar(identifier: .gregorian)
-        guard let date = calendar.date(from: components) else { return false }
-        return calendar.component(.month, from: date) == month && calendar.component(.day, from: date) == day
     }
 
     /// A JSON object's members as fields (`--json`): strings, integers, decimals, booleans, null.
@@ -67,12 +47,12 @@ public enum FieldAssignment {
     static func jsonValue(_ member: Any, field: String) throws -> Value {
         switch member {
         case is NSNull: return .null
-        case let text as String: return isDate(text) ? .date(text) : .string(text)
+        case let text as String: return Value.isDate(text) ? .date(text) : .string(text)
         case let number as NSNumber:
             if String(cString: number.objCType) == "c" { return .boolean(number.boolValue) }  // JSON true/false
             let text = number.stringValue
             if let integer = Int64(text) { return .integer(integer) }
-            if let decimal = canonicalDecimal(text) { return .decimal(decimal) }
+            if let decimal = Value.canonicalDecimal(text) { return .decimal(decimal) }
             throw NodeError("--json: '\(field)' is \(text); use plain decimal numbers")
         default:
             throw NodeError("--json: '\(field)' is a list or object; a field holds one value")

@@ -180,11 +180,16 @@ public final class RecordBook {
     }
 
     static func validate(collection: String, id: String) throws {
-        guard collection.wholeMatch(of: /[A-Za-z0-9][A-Za-z0-9_-]{0,62}/) != nil else {
+        let name = Array(collection.utf8)
+        let isNameByte = { (byte: UInt8) in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
+        }
+        guard (1...63).contains(name.count), name.allSatisfy(isNameByte), name[0] != UInt8(ascii: "-"), name[0] != UInt8(ascii: "_") else {
             throw NodeError("'\(collection)' is not a collection name: use 1–63 letters, digits, '-' or '_', as in customers")
         }
-        guard !id.isEmpty, id.count <= 200, !id.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw NodeError("the record id '\(id)' must be 1–200 characters without control characters")
+        guard !id.isEmpty, id.utf8.count <= 800, !id.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+            throw NodeError("the record id '\(id)' must be 1–800 bytes long, without control characters")
         }
     }
 }

@@ -50,3 +50,23 @@ struct CollectionSchemaTests {
         #expect(error?.description.contains(message) == true, "\(String(describing: error))")
     }
 }
+
+@Suite("Values read from text")
+struct ValueTextTests {
+    @Test(arguments: [("12.50", "12.5"), ("-0.10", "-0.1"), ("7.0", "7"), ("0.05", "0.05")])
+    func decimalsAreCanonical(text: String, canonical: String) {
+        #expect(Value.canonicalDecimal(text) == canonical)
+    }
+
+    @Test(arguments: ["12", ".5", "5.", "1.2.3", "--1.0", "1e5", "", "1,5", "-"])
+    func notDecimals(text: String) {
+        #expect(Value.canonicalDecimal(text) == nil)
+    }
+
+    @Test func onlyRealCalendarDates() {
+        for date in ["2026-11-25", "2024-02-29", "2000-02-29", "1999-12-31"] { #expect(Value.isDate(date), "\(date)") }
+        for text in ["2023-02-29", "1900-02-29", "2026-13-01", "2026-04-31", "2026-1-01", "20261125", "2026-11-25T10:00", "abcd-ef-gh"] {
+            #expect(!Value.isDate(text), "\(text)")
+        }
+    }
+}

@@ -76,27 +76,9 @@ public struct CollectionSchema: Sendable, Equatable {
         switch kind {
         case .text: return .string(text)
         case .integer: return Int64(text).map(Value.integer)
-        case .decimal:
-            if let integer = Int64(text) { return .decimal(String(integer)) }
-            guard text.wholeMatch(of: /-?[0-9]+\.[0-9]+/) != nil else { return nil }
-            var digits = text
-            while digits.hasSuffix("0") { digits.removeLast() }
-            if digits.hasSuffix(".") { digits.removeLast() }
-            return .decimal(digits)
+        case .decimal: return Int64(text).map { .decimal(String($0)) } ?? Value.canonicalDecimal(text).map(Value.decimal)
         case .boolean: return text == "true" ? .boolean(true) : text == "false" ? .boolean(false) : nil
-        case .date:
-            guard let match = text.wholeMatch(of: /([0-9]{4})-([0-9]{2})-([0-9]{2})/), let year = Int(match.1), let month = Int(match.2), let day = Int(match.3),
-                (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year)
-            else { return nil }
-            return .date(text)
-        }
-    }
-
-    static func daysIn(month: Int, year: Int) -> Int {
-        switch month {
-        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
-        case 4, 6, 9, 11: 30
-        default: 31
+        case .date: return Value.isDate(text) ? .date(text) : nil
         }
     }
 }
