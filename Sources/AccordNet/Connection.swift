@@ -46,9 +46,6 @@ public final class Connection: Sendable {
         self.outbox = Mutex(Outbox())
     }
 
-    /// Why the connection closed, once it has.
-    public var closeReason: NetError? { inbox.withLock { $0.closed } }
-
     // MARK: Sending
 
     /// Queues `frame` for sending; waits while more than `outboundLimit` bytes are queued.

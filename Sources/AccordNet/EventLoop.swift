@@ -17,7 +17,7 @@ protocol EventSource: AnyObject {
 /// serves any number of peers while Swift's cooperative pool (2 threads on this machine) stays free.
 ///
 /// `@unchecked Sendable`: the mutable state (`sources`, `timers`) is touched only on the loop
-/// thread (checked with `assertInLoop()`); other threads reach it only through `execute`, whose
+/// thread (checked with `assertInLoop()`); other threads reach it only through `enqueue`, whose
 /// queue is guarded by a `Mutex`.
 public final class EventLoop: @unchecked Sendable {
     private let epollFD: Int32
@@ -55,12 +55,8 @@ public final class EventLoop: @unchecked Sendable {
         close(wakeFD)
     }
 
-    /// Runs `work` on the loop thread, soon. Safe from any thread.
-    public func execute(_ work: @escaping @Sendable () -> Void) {
-        enqueue(work)
-    }
-
-    /// `execute` for loop-confined closures; callers guarantee `work` only touches loop state.
+    /// Runs `work` on the loop thread, soon; safe from any thread. `work` may capture
+    /// loop-confined state: it only ever runs on the loop thread.
     func enqueue(_ work: @escaping () -> Void) {
         let wasEmpty = pending.withLock { state -> Bool in
             state.work.append(LoopWork(body: work))

@@ -29,10 +29,8 @@ public actor Node {
     private struct Link {
         let connection: Connection
         let name: String
-        let since: ContinuousClock.Instant
         var lastReceived: ContinuousClock.Instant
         var pingSequence: UInt64 = 0
-        var lastRoundTrip: Duration?
     }
 
     /// Loads the node folder. Fails with a one-line reason if the identity, settings or a peer file is bad.
@@ -232,7 +230,7 @@ public actor Node {
                 return false
             }
         }
-        links[id] = Link(connection: connection, name: name, since: .now, lastReceived: .now)
+        links[id] = Link(connection: connection, name: name, lastReceived: .now)
         return true
     }
 
@@ -254,11 +252,8 @@ public actor Node {
             switch message {
             case .ping(let ping):
                 try? await connection.send(Message.pong(ping).frame)
-            case .pong(let ping):
-                let now = monotonicNanoseconds()
-                if ping.sentAtNanoseconds <= now {
-                    links[connection.peerID]?.lastRoundTrip = .nanoseconds(Int64(now - ping.sentAtNanoseconds))
-                }
+            case .pong:
+                break  // it counted as traffic above; that is what keepalive needs
             case .goodbye(let reason):
                 connection.close(reason: "goodbye received")
                 return "\(name) said goodbye: \(reason)"

@@ -61,8 +61,6 @@ extension Database {
         }
     }
 
-    public var changes: Int { Int(sqlite3_changes(handle)) }
-
     /// The rowid of the last row inserted on this connection.
     public var lastInsertedRow: Int64 { sqlite3_last_insert_rowid(handle) }
 
