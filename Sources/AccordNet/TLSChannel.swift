@@ -122,6 +122,7 @@ final class TLSChannel: EventSource, @unchecked Sendable {
                 break
             }
         }
+        if state == .closing, !hasOutbound, cipher.outgoing.isEmpty, let reason = pendingClose { finishClose(reason) }
         if peerClosed, state != .closed { peerEnded() }
         updateInterest()
     }
@@ -337,7 +338,6 @@ final class TLSChannel: EventSource, @unchecked Sendable {
         if outboundHead == outbound.count {
             outbound.removeAll(keepingCapacity: true)
             outboundHead = 0
-            if state == .closing, let reason = pendingClose, ciphertextPending == 0 { finishClose(reason) }
         } else if outboundHead > 64 {
             outbound.removeFirst(outboundHead)
             outboundHead = 0
