@@ -35,7 +35,7 @@ public enum AES256GCM {
         let nonce = try secureRandomBytes(12)
         guard let ctx = EVP_CIPHER_CTX_new() else { throw .drain("EVP_CIPHER_CTX_new") }
         defer { EVP_CIPHER_CTX_free(ctx) }
-        try check(EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nil, key, nonce), "EVP_EncryptInit_ex")
+        try check(EVP_EncryptInit_ex(ctx, Algorithms.shared.aes256GCM, nil, key, nonce), "EVP_EncryptInit_ex")
         var outLength: Int32 = 0
         if !aad.isEmpty {  // a NULL output buffer means "this is AAD"
             try check(EVP_EncryptUpdate(ctx, nil, &outLength, aad, Int32(aad.count)), "EVP_EncryptUpdate(aad)")
@@ -66,7 +66,7 @@ public enum AES256GCM {
         ERR_clear_error()
         guard let ctx = EVP_CIPHER_CTX_new() else { throw CryptoError.drain("EVP_CIPHER_CTX_new") }
         defer { EVP_CIPHER_CTX_free(ctx) }
-        try check(EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), nil, key, box.nonce), "EVP_DecryptInit_ex")
+        try check(EVP_DecryptInit_ex(ctx, Algorithms.shared.aes256GCM, nil, key, box.nonce), "EVP_DecryptInit_ex")
         var outLength: Int32 = 0
         if !aad.isEmpty {
             try check(EVP_DecryptUpdate(ctx, nil, &outLength, aad, Int32(aad.count)), "EVP_DecryptUpdate(aad)")

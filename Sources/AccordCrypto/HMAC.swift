@@ -7,7 +7,7 @@ public enum HMACSHA256 {
         var length: UInt32 = 0
         let result = message.withUnsafeBufferPointer { data in
             key.withUnsafeBufferPointer { secret in
-                HMAC(EVP_sha256(), secret.baseAddress, Int32(secret.count), data.baseAddress, data.count, &code, &length)
+                HMAC(Algorithms.shared.sha256, secret.baseAddress, Int32(secret.count), data.baseAddress, data.count, &code, &length)
             }
         }
         precondition(result != nil && length == 32, "HMAC-SHA-256 cannot fail on a working OpenSSL")

@@ -9,7 +9,7 @@ public enum SHA256 {
     public static func hash(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
         var digest = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
-        let ok = EVP_Digest(bytes.baseAddress, bytes.count, &digest, &length, EVP_sha256(), nil)
+        let ok = EVP_Digest(bytes.baseAddress, bytes.count, &digest, &length, Algorithms.shared.sha256, nil)
         precondition(ok == 1 && length == 32, "EVP_Digest(SHA-256) cannot fail on a working OpenSSL")
         return digest
     }
