@@ -1,5 +1,7 @@
 /// A command's parsed arguments: `--name value`, `--name=value`, `--flag`, and positionals.
 struct Arguments: Sendable {
+    /// The command these arguments are for ("peer add"), named in every usage error.
+    let command: String
     private(set) var values: [String: String] = [:]
     private(set) var flags: Set<String> = []
     private(set) var positionals: [String] = []
@@ -8,6 +10,7 @@ struct Arguments: Sendable {
     ///   - valued: options that take a value (without the leading `--`).
     ///   - flags: options that take none.
     init(_ words: [String], valued: Set<String>, flags allowedFlags: Set<String>, command: String) throws(UsageError) {
+        self.command = command
         var index = 0
         while index < words.count {
             let word = words[index]
@@ -47,17 +50,17 @@ struct Arguments: Sendable {
 
     subscript(name: String) -> String? { values[name] }
 
-    func required(_ name: String, _ command: String) throws(UsageError) -> String {
+    func required(_ name: String) throws(UsageError) -> String {
         guard let value = values[name], !value.isEmpty else { throw UsageError(command, "--\(name) is required") }
         return value
     }
 
-    func positional(_ index: Int, named what: String, _ command: String) throws(UsageError) -> String {
+    func positional(_ index: Int, named what: String) throws(UsageError) -> String {
         guard index < positionals.count else { throw UsageError(command, "\(what) is missing") }
         return positionals[index]
     }
 
-    func noMorePositionals(than count: Int, _ command: String) throws(UsageError) {
+    func noMorePositionals(than count: Int) throws(UsageError) {
         guard positionals.count <= count else {
             throw UsageError(command, "unexpected argument '\(positionals[count])'")
         }

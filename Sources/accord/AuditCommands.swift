@@ -11,9 +11,9 @@ let auditCommands: [Command] = [
         valued: ["dir"],
         flags: [],
         run: { arguments in
-            try arguments.noMorePositionals(than: 1, "backup")
-            let file = URL(fileURLWithPath: try arguments.positional(0, named: "the backup file", "backup"))
-            try RecordBook(directory: try nodeDirectory(arguments, "backup")).backup(to: file)
+            try arguments.noMorePositionals(than: 1)
+            let file = URL(fileURLWithPath: try arguments.positional(0, named: "the backup file"))
+            try RecordBook(directory: try nodeDirectory(arguments)).backup(to: file)
             output("Backup written to \(file.path)")
         }
     ),
@@ -28,9 +28,9 @@ let auditCommands: [Command] = [
         valued: ["dir"],
         flags: [],
         run: { arguments in
-            try arguments.noMorePositionals(than: 1, "restore")
-            let file = URL(fileURLWithPath: try arguments.positional(0, named: "the backup file", "restore"))
-            try RecordBook.restore(try nodeDirectory(arguments, "restore"), from: file)
+            try arguments.noMorePositionals(than: 1)
+            let file = URL(fileURLWithPath: try arguments.positional(0, named: "the backup file"))
+            try RecordBook.restore(try nodeDirectory(arguments), from: file)
             output("Restored \(file.path)")
         }
     ),
@@ -42,8 +42,8 @@ let auditCommands: [Command] = [
         valued: ["dir"],
         flags: [],
         run: { arguments in
-            try arguments.noMorePositionals(than: 0, "audit verify")
-            switch try RecordBook(directory: try nodeDirectory(arguments, "audit verify")).verifyAudit() {
+            try arguments.noMorePositionals(than: 0)
+            switch try RecordBook(directory: try nodeDirectory(arguments)).verifyAudit() {
             case .intact(let entries):
                 output("audit log intact: \(entries) entries, each chained to the one before")
             case .broken(_, let reason):
@@ -59,14 +59,13 @@ let auditCommands: [Command] = [
         valued: ["dir", "since", "format"],
         flags: [],
         run: { arguments in
-            let command = "audit export"
-            try arguments.noMorePositionals(than: 0, command)
+            try arguments.noMorePositionals(than: 0)
             let format = arguments["format"] ?? "jsonl"
-            guard format == "jsonl" || format == "csv" else { throw UsageError(command, "--format is jsonl or csv") }
+            guard format == "jsonl" || format == "csv" else { throw UsageError(arguments.command, "--format is jsonl or csv") }
             if let since = arguments["since"], since.wholeMatch(of: /[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9:.]*Z?)?/) == nil {
-                throw UsageError(command, "--since takes a date like 2026-11-01 (or 2026-11-01T12:00:00Z)")
+                throw UsageError(arguments.command, "--since takes a date like 2026-11-01 (or 2026-11-01T12:00:00Z)")
             }
-            let entries = try RecordBook(directory: try nodeDirectory(arguments, command)).auditEntries(since: arguments["since"])
+            let entries = try RecordBook(directory: try nodeDirectory(arguments)).auditEntries(since: arguments["since"])
             if format == "csv" { output("sequence,time,actor,action,detail") }
             for entry in entries {
                 if format == "csv" {

@@ -16,11 +16,11 @@ struct Command: Sendable {
 }
 
 /// `--dir`, or `$ACCORD_DIR`.
-func nodeDirectory(_ arguments: Arguments, _ command: String) throws(UsageError) -> NodeDirectory {
+func nodeDirectory(_ arguments: Arguments) throws(UsageError) -> NodeDirectory {
     if let dir = arguments["dir"] ?? ProcessInfo.processInfo.environment["ACCORD_DIR"], !dir.isEmpty {
         return NodeDirectory(path: dir)
     }
-    throw UsageError(command, "--dir is required (the node folder), or set ACCORD_DIR")
+    throw UsageError(arguments.command, "--dir is required (the node folder), or set ACCORD_DIR")
 }
 
 func output(_ line: String) { print(line) }
@@ -40,10 +40,9 @@ let nodeCommands: [Command] = [
         valued: ["dir", "name", "listen", "role", "jurisdiction"],
         flags: [],
         run: { arguments in
-            let command = "init"
-            try arguments.noMorePositionals(than: 0, command)
-            let directory = try nodeDirectory(arguments, command)
-            let name = try arguments.required("name", command)
+            try arguments.noMorePositionals(than: 0)
+            let directory = try nodeDirectory(arguments)
+            let name = try arguments.required("name")
             try NodeName.validate(name)
             let listen = try Endpoint.listenAddress(parsing: arguments["listen"] ?? "127.0.0.1:7401")
             let settings = NodeSettings(
@@ -67,8 +66,8 @@ let nodeCommands: [Command] = [
         valued: ["dir"],
         flags: [],
         run: { arguments in
-            try arguments.noMorePositionals(than: 0, "id")
-            output(try nodeDirectory(arguments, "id").loadIdentity().id.description)
+            try arguments.noMorePositionals(than: 0)
+            output(try nodeDirectory(arguments).loadIdentity().id.description)
         }
     ),
     Command(
@@ -79,13 +78,12 @@ let nodeCommands: [Command] = [
         valued: ["dir", "name", "id", "address", "role", "jurisdiction"],
         flags: [],
         run: { arguments in
-            let command = "peer add"
-            try arguments.noMorePositionals(than: 0, command)
-            let directory = try nodeDirectory(arguments, command)
-            let name = try arguments.required("name", command)
+            try arguments.noMorePositionals(than: 0)
+            let directory = try nodeDirectory(arguments)
+            let name = try arguments.required("name")
             try NodeName.validate(name)
-            let id = try NodeID(parsing: try arguments.required("id", command))
-            let address = try Endpoint(parsing: try arguments.required("address", command))
+            let id = try NodeID(parsing: try arguments.required("id"))
+            let address = try Endpoint(parsing: try arguments.required("address"))
             let own = try directory.loadIdentity().id
             let peer = PeerEntry(
                 name: name,
@@ -106,8 +104,8 @@ let nodeCommands: [Command] = [
         valued: ["dir"],
         flags: [],
         run: { arguments in
-            try arguments.noMorePositionals(than: 0, "peer list")
-            let peers = try PeerBook(try nodeDirectory(arguments, "peer list")).all()
+            try arguments.noMorePositionals(than: 0)
+            let peers = try PeerBook(try nodeDirectory(arguments)).all()
             if peers.isEmpty { return output("No peers pinned yet; add one with `accord peer add`.") }
             let width = peers.map(\.name.count).max() ?? 4
             for peer in peers {
@@ -126,10 +124,9 @@ let nodeCommands: [Command] = [
         valued: ["dir"],
         flags: [],
         run: { arguments in
-            let command = "peer remove"
-            try arguments.noMorePositionals(than: 1, command)
-            let name = try arguments.positional(0, named: "the peer's name", command)
-            let removed = try PeerBook(try nodeDirectory(arguments, command)).remove(named: name)
+            try arguments.noMorePositionals(than: 1)
+            let name = try arguments.positional(0, named: "the peer's name")
+            let removed = try PeerBook(try nodeDirectory(arguments)).remove(named: name)
             output("Unpinned \(removed.name) (\(removed.id))")
         }
     ),
@@ -144,8 +141,8 @@ let nodeCommands: [Command] = [
         valued: ["dir"],
         flags: [],
         run: { arguments in
-            try arguments.noMorePositionals(than: 0, "serve")
-            try await serve(try nodeDirectory(arguments, "serve"))
+            try arguments.noMorePositionals(than: 0)
+            try await serve(try nodeDirectory(arguments))
         }
     ),
     Command(
@@ -156,13 +153,12 @@ let nodeCommands: [Command] = [
         valued: ["dir", "count"],
         flags: [],
         run: { arguments in
-            let command = "ping"
-            try arguments.noMorePositionals(than: 1, command)
-            let name = try arguments.positional(0, named: "the peer's name", command)
+            try arguments.noMorePositionals(than: 1)
+            let name = try arguments.positional(0, named: "the peer's name")
             guard let count = Int(arguments["count"] ?? "3"), (1...1000).contains(count) else {
-                throw UsageError(command, "--count takes a number from 1 to 1000")
+                throw UsageError(arguments.command, "--count takes a number from 1 to 1000")
             }
-            let result = try await Probe(directory: try nodeDirectory(arguments, command)).ping(name, count: count)
+            let result = try await Probe(directory: try nodeDirectory(arguments)).ping(name, count: count)
             output("\(result.peer.name) (\(result.peer.id.shortForm)) at \(result.peer.address): \(result.tlsVersion), "
                 + "mutual authentication, protocol \(result.protocolVersion), node name '\(result.remoteName)'")
             for (index, rtt) in result.roundTrips.enumerated() { output("  ping \(index + 1): \(format(milliseconds(rtt))) ms") }

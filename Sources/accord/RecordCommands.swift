@@ -21,8 +21,7 @@ let recordCommands: [Command] = [
         valued: ["dir", "collection", "id", "subject", "json"],
         flags: [],
         run: { arguments in
-            let command = "record put"
-            let directory = try nodeDirectory(arguments, command)
+            let directory = try nodeDirectory(arguments)
             var fields: [String: Value] = [:]
             if let json = arguments["json"] { fields = try FieldAssignment.parseJSON(json) }
             for word in arguments.positionals {
@@ -30,8 +29,8 @@ let recordCommands: [Command] = [
                 fields[name] = value
             }
             let record = try RecordBook(directory: directory).put(
-                collection: try arguments.required("collection", command),
-                id: try arguments.required("id", command),
+                collection: try arguments.required("collection"),
+                id: try arguments.required("id"),
                 subject: arguments["subject"],
                 fields: fields
             )
@@ -46,11 +45,10 @@ let recordCommands: [Command] = [
         valued: ["dir", "collection", "id"],
         flags: ["json"],
         run: { arguments in
-            let command = "record get"
-            try arguments.noMorePositionals(than: 0, command)
-            let collection = try arguments.required("collection", command)
-            let id = try arguments.required("id", command)
-            guard let record = try RecordBook(directory: try nodeDirectory(arguments, command)).record(collection: collection, id: id) else {
+            try arguments.noMorePositionals(than: 0)
+            let collection = try arguments.required("collection")
+            let id = try arguments.required("id")
+            guard let record = try RecordBook(directory: try nodeDirectory(arguments)).record(collection: collection, id: id) else {
                 throw NodeError("no record \(id) in '\(collection)'")
             }
             if arguments.flags.contains("json") { return output(try json(record)) }
@@ -69,10 +67,9 @@ let recordCommands: [Command] = [
         valued: ["dir", "collection", "id"],
         flags: [],
         run: { arguments in
-            let command = "record delete"
-            try arguments.noMorePositionals(than: 0, command)
-            let id = try arguments.required("id", command)
-            try RecordBook(directory: try nodeDirectory(arguments, command)).delete(collection: try arguments.required("collection", command), id: id)
+            try arguments.noMorePositionals(than: 0)
+            let id = try arguments.required("id")
+            try RecordBook(directory: try nodeDirectory(arguments)).delete(collection: try arguments.required("collection"), id: id)
             output("Deleted \(id)")
         }
     ),
@@ -84,10 +81,9 @@ let recordCommands: [Command] = [
         valued: ["dir", "collection", "subject"],
         flags: ["json"],
         run: { arguments in
-            let command = "record list"
-            try arguments.noMorePositionals(than: 0, command)
-            let records = try RecordBook(directory: try nodeDirectory(arguments, command)).records(
-                collection: try arguments.required("collection", command),
+            try arguments.noMorePositionals(than: 0)
+            let records = try RecordBook(directory: try nodeDirectory(arguments)).records(
+                collection: try arguments.required("collection"),
                 subject: arguments["subject"]
             )
             for record in records {
@@ -114,16 +110,15 @@ let recordCommands: [Command] = [
         valued: ["dir", "collection", "format"],
         flags: [],
         run: { arguments in
-            let command = "record import"
-            try arguments.noMorePositionals(than: 1, command)
-            let path = try arguments.positional(0, named: "the file to import", command)
+            try arguments.noMorePositionals(than: 1)
+            let path = try arguments.positional(0, named: "the file to import")
             guard let format = arguments["format"].map(ImportFormat.init(rawValue:)) ?? ImportFormat(fileName: path) else {
-                throw UsageError(command, "say --format csv or --format jsonl (the file name does not end in .csv or .jsonl)")
+                throw UsageError(arguments.command, "say --format csv or --format jsonl (the file name does not end in .csv or .jsonl)")
             }
             let showProgress = isatty(STDERR_FILENO) == 1
             var lastShown = ContinuousClock.now
-            let summary = try RecordBook(directory: try nodeDirectory(arguments, command)).importRecords(
-                collection: try arguments.required("collection", command),
+            let summary = try RecordBook(directory: try nodeDirectory(arguments)).importRecords(
+                collection: try arguments.required("collection"),
                 from: URL(fileURLWithPath: path),
                 format: format
             ) { rows, bytes, size in
@@ -133,7 +128,7 @@ let recordCommands: [Command] = [
                 FileHandle.standardError.write(Data("\rimporting: \(rows) rows read\(percent)   ".utf8))
             }
             if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-            output("Imported \(summary.imported) records into \(try arguments.required("collection", command)); rejected \(summary.rejected.count)")
+            output("Imported \(summary.imported) records into \(try arguments.required("collection")); rejected \(summary.rejected.count)")
             for (line, reason) in summary.rejected.sorted(by: { $0.line < $1.line }) { output("  line \(line): \(reason)") }
         }
     ),
@@ -149,10 +144,9 @@ let recordCommands: [Command] = [
         valued: ["dir", "collection"],
         flags: [],
         run: { arguments in
-            let command = "schema show"
-            try arguments.noMorePositionals(than: 0, command)
-            let collection = try arguments.required("collection", command)
-            guard let schema = try RecordBook(directory: try nodeDirectory(arguments, command)).schema(of: collection) else {
+            try arguments.noMorePositionals(than: 0)
+            let collection = try arguments.required("collection")
+            guard let schema = try RecordBook(directory: try nodeDirectory(arguments)).schema(of: collection) else {
                 return output("'\(collection)' has no schema: any field names and kinds are accepted")
             }
             let width = schema.fields.map(\.name.count).max() ?? 0
@@ -169,9 +163,8 @@ let recordCommands: [Command] = [
         valued: ["dir", "collection"],
         flags: [],
         run: { arguments in
-            let command = "record export"
-            try arguments.noMorePositionals(than: 0, command)
-            let records = try RecordBook(directory: try nodeDirectory(arguments, command)).records(collection: try arguments.required("collection", command))
+            try arguments.noMorePositionals(than: 0)
+            let records = try RecordBook(directory: try nodeDirectory(arguments)).records(collection: try arguments.required("collection"))
             for record in records { output(try json(record)) }
         }
     ),
