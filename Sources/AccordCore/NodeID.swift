@@ -4,12 +4,53 @@
 /// characters of the digest are cut into four runs of 13, and each run gets a Luhn mod 32 check
 /// character, so a mistyped character is caught and the group it is in is named.
 public struct NodeID: Hashable, Comparable, Sendable, CustomStringConvertible {
-    /// The 32 digest bytes.
-    public let bytes: [UInt8]
+    /// The digest as four big-endian words, inline: a stamp on every field carries one, so it
+    /// must not cost a heap allocation. Word order keeps byte order for comparison.
+    private let words: (UInt64, UInt64, UInt64, UInt64)
 
-    public init(digest: [UInt8]) {
+    public init(digest: some Collection<UInt8>) {
         precondition(digest.count == 32, "a node ID is a SHA-256 digest (32 bytes)")
-        self.bytes = digest
+        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        for (index, byte) in digest.enumerated() {
+            switch index / 8 {
+            case 0: words.0 = words.0 << 8 | UInt64(byte)
+            case 1: words.1 = words.1 << 8 | UInt64(byte)
+            case 2: words.2 = words.2 << 8 | UInt64(byte)
+            default: words.3 = words.3 << 8 | UInt64(byte)
+            }
+        }
+        self.words = words
+    }
+
+    /// Reads the 32 bytes as four big-endian words.
+    init(from reader: inout WireReader) throws(MessageError) {
+        words = (try reader.u64(), try reader.u64(), try reader.u64(), try reader.u64())
+    }
+
+    func encode(to writer: inout WireWriter) {
+        writer.u64(words.0)
+        writer.u64(words.1)
+        writer.u64(words.2)
+        writer.u64(words.3)
+    }
+
+    /// The 32 digest bytes.
+    public var bytes: [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(32)
+        for word in [words.0, words.1, words.2, words.3] {
+            for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: word >> UInt64(shift))) }
+        }
+        return bytes
+    }
+
+    public static func == (lhs: NodeID, rhs: NodeID) -> Bool { lhs.words == rhs.words }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(words.0)
+        hasher.combine(words.1)
+        hasher.combine(words.2)
+        hasher.combine(words.3)
     }
 
     /// Parses the written form. Case, dashes and spaces do not matter, and the characters people
@@ -49,7 +90,7 @@ public struct NodeID: Hashable, Comparable, Sendable, CustomStringConvertible {
         guard let digest = Base32.decode(digits), digest.count == 32 else {
             throw NodeIDError(.invalidCharacter, "it does not decode to a 32-byte digest")
         }
-        self.bytes = digest
+        self.init(digest: digest)
     }
 
     /// The full written form: `MFZWI3D-BONSGYC-…` (63 characters).
@@ -72,7 +113,7 @@ public struct NodeID: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// The first group, enough to tell nodes apart in logs.
     public var shortForm: String { String(description.prefix(7)) }
 
-    public static func < (lhs: NodeID, rhs: NodeID) -> Bool { lhs.bytes.lexicographicallyPrecedes(rhs.bytes) }
+    public static func < (lhs: NodeID, rhs: NodeID) -> Bool { lhs.words < rhs.words }
 
     /// Luhn mod N over the base32 alphabet (N = 32), as Syncthing computes its check characters.
     static func luhn32(_ run: ArraySlice<UInt8>) -> UInt8 {

@@ -5,17 +5,19 @@ public struct WireWriter: Sendable {
     public init() {}
 
     public mutating func u8(_ value: UInt8) { bytes.append(value) }
-    public mutating func u16(_ value: UInt16) { bytes.append(UInt8(value >> 8)); bytes.append(UInt8(value & 0xFF)) }
-    public mutating func u32(_ value: UInt32) {
-        for shift in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(value >> UInt32(shift) & 0xFF)) }
-    }
-    public mutating func u64(_ value: UInt64) {
-        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(value >> UInt64(shift) & 0xFF)) }
-    }
+    public mutating func u16(_ value: UInt16) { withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) } }
+    public mutating func u32(_ value: UInt32) { withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) } }
+    public mutating func u64(_ value: UInt64) { withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) } }
     /// Length-prefixed (u32) bytes.
     public mutating func data(_ value: [UInt8]) { u32(UInt32(value.count)); bytes += value }
     /// Length-prefixed (u32) UTF-8.
-    public mutating func string(_ value: String) { data(Array(value.utf8)) }
+    public mutating func string(_ value: String) {
+        var value = value
+        value.withUTF8 { utf8 in
+            u32(UInt32(utf8.count))
+            bytes.append(contentsOf: utf8)
+        }
+    }
     /// Bytes of a fixed, known size (no prefix).
     public mutating func raw(_ value: [UInt8]) { bytes += value }
 }
@@ -31,21 +33,27 @@ public struct WireReader: Sendable {
     public var remaining: Int { bytes.count - offset }
 
     public mutating func u8() throws(MessageError) -> UInt8 { try take(1).first! }
-    public mutating func u16() throws(MessageError) -> UInt16 {
-        try take(2).reduce(0) { $0 << 8 | UInt16($1) }
+    public mutating func u16() throws(MessageError) -> UInt16 { try integer() }
+    public mutating func u32() throws(MessageError) -> UInt32 { try integer() }
+    public mutating func u64() throws(MessageError) -> UInt64 { try integer() }
+
+    /// The next byte, without reading it.
+    public func peekU8() throws(MessageError) -> UInt8 {
+        guard remaining > 0 else { throw MessageError.malformed(what, "it ends early (needs 1 more byte, 0 left)") }
+        return bytes[offset]
     }
-    public mutating func u32() throws(MessageError) -> UInt32 {
-        try take(4).reduce(0) { $0 << 8 | UInt32($1) }
-    }
-    public mutating func u64() throws(MessageError) -> UInt64 {
-        try take(8).reduce(0) { $0 << 8 | UInt64($1) }
+
+    private mutating func integer<T: FixedWidthInteger>() throws(MessageError) -> T {
+        var value: T = 0
+        for byte in try take(MemoryLayout<T>.size) { value = value << 8 | T(byte) }
+        return value
     }
     public mutating func data() throws(MessageError) -> [UInt8] {
         let count = try u32()
         return Array(try take(Int(count)))
     }
     public mutating func string() throws(MessageError) -> String {
-        let raw = try data()
+        let raw = try take(Int(try u32()))
         guard let text = String(validating: raw, as: UTF8.self) else {
             throw MessageError.malformed(what, "a text field is not valid UTF-8")
         }

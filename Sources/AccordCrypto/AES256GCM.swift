@@ -1,95 +1,71 @@
 import COpenSSL
 
-/// AES-256-GCM through `EVP_CIPHER_CTX`: 12-byte random nonce, 16-byte tag.
-public enum AES256GCM {
-    public struct SealedBox: Sendable, Equatable {
-        public var nonce: [UInt8]
-        public var ciphertext: [UInt8]
-        public var tag: [UInt8]
+/// AES-256-GCM under one key, its key schedule computed once: the record store seals and opens
+/// every record under its collection's key, and setting up a context per call cost more than
+/// the encryption itself. Output is nonce (12, random) | ciphertext | tag (16), as
+/// `AES256GCM.SealedBox.combined`.
+///
+/// Not `Sendable`: the contexts are reused from call to call; one thread at a time.
+public final class SealingKey {
+    private let encryptor: OpaquePointer  // EVP_CIPHER_CTX *
+    private let decryptor: OpaquePointer
 
-        public init(nonce: [UInt8], ciphertext: [UInt8], tag: [UInt8]) {
-            (self.nonce, self.ciphertext, self.tag) = (nonce, ciphertext, tag)
-        }
-
-        /// nonce | ciphertext | tag, the layout stored on disk.
-        public var combined: [UInt8] { nonce + ciphertext + tag }
-
-        public init?(combined: [UInt8]) {
-            guard combined.count >= 28 else { return nil }
-            self.init(
-                nonce: Array(combined.prefix(12)),
-                ciphertext: Array(combined[12..<combined.count - 16]),
-                tag: Array(combined.suffix(16))
-            )
-        }
-    }
-
-    /// The key is wrong, or the data or its associated data were altered.
-    public struct AuthenticationFailure: Error, Sendable, CustomStringConvertible {
-        public var description: String { "decryption failed: wrong key, or the data was altered" }
-    }
-
-    public static func seal(_ plaintext: [UInt8], key: [UInt8], aad: [UInt8] = []) throws(CryptoError) -> SealedBox {
+    public init(_ key: [UInt8]) throws(CryptoError) {
         precondition(key.count == 32, "AES-256 needs a 32-byte key")
-        ERR_clear_error()
-        let nonce = try secureRandomBytes(12)
-        guard let ctx = EVP_CIPHER_CTX_new() else { throw .drain("EVP_CIPHER_CTX_new") }
-        defer { EVP_CIPHER_CTX_free(ctx) }
-        try check(EVP_EncryptInit_ex(ctx, Algorithms.shared.aes256GCM, nil, key, nonce), "EVP_EncryptInit_ex")
-        var outLength: Int32 = 0
-        if !aad.isEmpty {  // a NULL output buffer means "this is AAD"
-            try check(EVP_EncryptUpdate(ctx, nil, &outLength, aad, Int32(aad.count)), "EVP_EncryptUpdate(aad)")
+        guard let encryptor = EVP_CIPHER_CTX_new() else { throw .drain("EVP_CIPHER_CTX_new") }
+        guard let decryptor = EVP_CIPHER_CTX_new() else {
+            EVP_CIPHER_CTX_free(encryptor)
+            throw .drain("EVP_CIPHER_CTX_new")
         }
-        // One spare byte so the buffer's address is never NULL (NULL would be read as AAD).
-        var ciphertext = [UInt8](repeating: 0, count: plaintext.count + 1)
-        var total: Int32 = 0
-        if !plaintext.isEmpty {
-            try check(
-                EVP_EncryptUpdate(ctx, &ciphertext, &outLength, plaintext, Int32(plaintext.count)),
-                "EVP_EncryptUpdate"
-            )
-            total = outLength
-        }
-        let finalOK = ciphertext.withUnsafeMutableBufferPointer { buffer in
-            EVP_EncryptFinal_ex(ctx, buffer.baseAddress! + Int(total), &outLength)
-        }
-        try check(finalOK, "EVP_EncryptFinal_ex")
-        total += outLength
-        var tag = [UInt8](repeating: 0, count: 16)
-        try check(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, &tag), "EVP_CTRL_GCM_GET_TAG")
-        return SealedBox(nonce: nonce, ciphertext: Array(ciphertext.prefix(Int(total))), tag: tag)
+        (self.encryptor, self.decryptor) = (encryptor, decryptor)
+        try check(EVP_EncryptInit_ex(encryptor, Algorithms.shared.aes256GCM, nil, key, nil), "EVP_EncryptInit_ex")
+        try check(EVP_DecryptInit_ex(decryptor, Algorithms.shared.aes256GCM, nil, key, nil), "EVP_DecryptInit_ex")
     }
 
-    public static func open(_ box: SealedBox, key: [UInt8], aad: [UInt8] = []) throws -> [UInt8] {
-        precondition(key.count == 32, "AES-256 needs a 32-byte key")
-        guard box.nonce.count == 12, box.tag.count == 16 else { throw AuthenticationFailure() }
-        ERR_clear_error()
-        guard let ctx = EVP_CIPHER_CTX_new() else { throw CryptoError.drain("EVP_CIPHER_CTX_new") }
-        defer { EVP_CIPHER_CTX_free(ctx) }
-        try check(EVP_DecryptInit_ex(ctx, Algorithms.shared.aes256GCM, nil, key, box.nonce), "EVP_DecryptInit_ex")
-        var outLength: Int32 = 0
-        if !aad.isEmpty {
-            try check(EVP_DecryptUpdate(ctx, nil, &outLength, aad, Int32(aad.count)), "EVP_DecryptUpdate(aad)")
+    deinit {
+        EVP_CIPHER_CTX_free(encryptor)
+        EVP_CIPHER_CTX_free(decryptor)
+    }
+
+    public func seal(_ plaintext: [UInt8], aad: [UInt8]) throws(CryptoError) -> [UInt8] {
+        var sealed = try secureRandomBytes(12)
+        sealed += [UInt8](repeating: 0, count: plaintext.count + 16)
+        let ok = sealed.withUnsafeMutableBufferPointer { buffer -> Bool in
+            let out = buffer.baseAddress!
+            var length: Int32 = 0
+            guard EVP_EncryptInit_ex(encryptor, nil, nil, nil, out) == 1,
+                aad.isEmpty || EVP_EncryptUpdate(encryptor, nil, &length, aad, Int32(aad.count)) == 1,
+                plaintext.isEmpty || EVP_EncryptUpdate(encryptor, out + 12, &length, plaintext, Int32(plaintext.count)) == 1,
+                EVP_EncryptFinal_ex(encryptor, out + 12 + plaintext.count, &length) == 1
+            else { return false }
+            return EVP_CIPHER_CTX_ctrl(encryptor, EVP_CTRL_GCM_GET_TAG, 16, out + 12 + plaintext.count) == 1
         }
-        var plaintext = [UInt8](repeating: 0, count: box.ciphertext.count + 1)
-        var total: Int32 = 0
-        if !box.ciphertext.isEmpty {
-            try check(
-                EVP_DecryptUpdate(ctx, &plaintext, &outLength, box.ciphertext, Int32(box.ciphertext.count)),
-                "EVP_DecryptUpdate"
-            )
-            total = outLength
+        guard ok else { throw .drain("AES-256-GCM seal") }
+        return sealed
+    }
+
+    /// The plaintext of `sealed`, or `nil` if it is not authentic under this key and `aad`.
+    public func open(_ sealed: [UInt8], aad: [UInt8]) -> [UInt8]? {
+        guard sealed.count >= 28 else { return nil }
+        let count = sealed.count - 28
+        var plaintext = [UInt8](repeating: 0, count: count + 1)  // never empty: a NULL output would mean AAD
+        let ok = sealed.withUnsafeBufferPointer { input in
+            plaintext.withUnsafeMutableBufferPointer { output -> Bool in
+                let base = input.baseAddress!
+                var length: Int32 = 0
+                guard EVP_DecryptInit_ex(decryptor, nil, nil, nil, base) == 1,
+                    aad.isEmpty || EVP_DecryptUpdate(decryptor, nil, &length, aad, Int32(aad.count)) == 1,
+                    count == 0 || EVP_DecryptUpdate(decryptor, output.baseAddress!, &length, base + 12, Int32(count)) == 1,
+                    EVP_CIPHER_CTX_ctrl(decryptor, EVP_CTRL_GCM_SET_TAG, 16, UnsafeMutableRawPointer(mutating: base + 12 + count)) == 1
+                else { return false }
+                return EVP_DecryptFinal_ex(decryptor, output.baseAddress! + count, &length) == 1
+            }
         }
-        var tag = box.tag  // SET_TAG takes a non-const pointer
-        try check(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16, &tag), "EVP_CTRL_GCM_SET_TAG")
-        let ok = plaintext.withUnsafeMutableBufferPointer { buffer in
-            EVP_DecryptFinal_ex(ctx, buffer.baseAddress! + Int(total), &outLength)
+        guard ok else {
+            ERR_clear_error()
+            return nil
         }
-        guard ok == 1 else {
-            ERR_clear_error()  // a tag mismatch queues nothing useful
-            throw AuthenticationFailure()
-        }
-        total += outLength
-        return Array(plaintext.prefix(Int(total)))
+        plaintext.removeLast()
+        return plaintext
     }
 }

@@ -8,7 +8,8 @@ import Glibc
 #endif
 
 /// A node's own records: the operations behind `accord record …`. Each change is one
-/// transaction: the new state, its delta in the op log, and the node's clock.
+/// transaction: the record's new state (under the next op-log sequence number), the node's
+/// clock, and an audit entry.
 public final class RecordBook {
     private let store: RecordStore
     private let nodeID: NodeID
@@ -37,11 +38,11 @@ public final class RecordBook {
     @discardableResult
     public func put(collection: String, id: String, subject: String?, fields: [String: Value]) throws -> RecordSet.Record {
         var clock = try HybridLogicalClock(last: store.clock())
-        let (set, delta, existing, subject) = try prepare(collection: collection, id: id, subject: subject, fields: fields, clock: &clock)
+        let (set, existing) = try prepare(collection: collection, id: id, subject: subject, fields: fields, clock: &clock)
         let stamp = Stamp(clock: clock.last, node: nodeID)
         let names = fields.keys.sorted().joined(separator: ", ")
         let what = "\(collection)/\(id): \(existing == nil ? "created" : "changed") \(fields.count) field(s)\(names.isEmpty ? "" : " (\(names))")"
-        try commit(collection: collection, id: id, subject: subject, set: set, delta: delta, stamp: stamp, audit: ("record put", what))
+        try commit(collection: collection, id: id, set: set, stamp: stamp, audit: ("record put", what))
         return set.record(id)!
     }
 
@@ -51,8 +52,8 @@ public final class RecordBook {
         var set = try current(collection: collection, id: id)
         guard set.record(id) != nil else { throw NodeError("no record \(id) in '\(collection)'") }
         let stamp = try nextStamp(after: set)
-        let delta = set.delete(id: id, stamp: stamp)
-        try commit(collection: collection, id: id, subject: nil, set: set, delta: delta, stamp: stamp, audit: ("record delete", "\(collection)/\(id)"))
+        _ = set.delete(id: id, stamp: stamp)
+        try commit(collection: collection, id: id, set: set, stamp: stamp, audit: ("record delete", "\(collection)/\(id)"))
     }
 
     /// Checks the audit log's hash chain.
@@ -88,8 +89,9 @@ public final class RecordBook {
         id: String,
         subject: String?,
         fields: [String: Value],
-        clock: inout HybridLogicalClock
-    ) throws -> (set: RecordSet, delta: RecordSet, existing: RecordSet.Record?, subject: String) {
+        clock: inout HybridLogicalClock,
+        assumingNew: Bool = false
+    ) throws -> (set: RecordSet, existing: RecordSet.Record?) {
         try RecordBook.validate(collection: collection, id: id)
         var fields = fields
         for name in fields.keys where name.isEmpty {
@@ -100,7 +102,7 @@ public final class RecordBook {
                 do { fields[name] = try schema.conform(name, value) } catch { throw NodeError("\(id): \(error)") }
             }
         }
-        var set = try current(collection: collection, id: id)
+        var set = assumingNew ? RecordSet() : try current(collection: collection, id: id)
         let existing = set.record(id)
         guard let subject = subject ?? existing?.subject else {
             throw NodeError("\(id) is a new record without a data subject (the customer it is about): give --subject, or fill the subject column")
@@ -110,14 +112,10 @@ public final class RecordBook {
         }
         clock.observe(set.latestClock)
         let stamp = Stamp(clock: clock.tick(wall: RecordBook.wallMilliseconds()), node: nodeID)
-        let delta = set.put(id: id, collection: collection, subject: subject, fields: fields, stamp: stamp)
-        return (set, delta, existing, subject)
+        _ = set.put(id: id, collection: collection, subject: subject, fields: fields, stamp: stamp)
+        return (set, existing)
     }
 
-    /// Saves a prepared put inside the caller's transaction.
-    func save(collection: String, id: String, subject: String, set: RecordSet, delta: RecordSet) throws {
-        try store.save(collection: collection, id: id, subject: subject, entry: set.entries[id]!, delta: delta.entries[id]!)
-    }
 
     var recordStore: RecordStore { store }
     var actorName: String { actor }
@@ -144,21 +142,19 @@ public final class RecordBook {
         return Stamp(clock: clock.tick(wall: RecordBook.wallMilliseconds()), node: nodeID)
     }
 
-    /// The new state, its delta in the op log, the clock and the audit entry: all or nothing.
+    /// The new state, the clock and the audit entry: all or nothing.
     private func commit(
         collection: String,
         id: String,
-        subject: String?,
         set: RecordSet,
-        delta: RecordSet,
         stamp: Stamp,
         audit: (action: String, detail: String)
     ) throws {
-        let (entry, change) = (set.entries[id]!, delta.entries[id]!)
+        let entry = set.entries[id]!
         let (store, actor) = (self.store, self.actor)
         do {
             try store.database.transaction {
-                try store.save(collection: collection, id: id, subject: subject, entry: entry, delta: change)
+                try store.save(collection: collection, id: id, entry: entry)
                 try store.setClock(stamp.clock)
                 try store.audit.append(time: NodeLog.timestamp(), actor: actor, action: audit.action, detail: audit.detail)
             }

@@ -22,6 +22,10 @@ public enum ImportFormat: String, Sendable {
 }
 
 extension RecordBook {
+    /// Rows per import transaction: large enough that the random index pages a batch dirties
+    /// are written once for many rows, small enough that a crash loses little.
+    public static let importBatchSize = 5000
+
     /// Imports a CSV file (header row with `id`, `subject` and field columns; empty cells are not
     /// written; values are text) or JSON lines (objects as `accord record export` writes them, or
     /// flat: `id`, `subject` and fields). Rows commit in batches of `batchSize`, each batch whole
@@ -31,7 +35,7 @@ extension RecordBook {
         collection: String,
         from file: URL,
         format: ImportFormat,
-        batchSize: Int = 1000,
+        batchSize: Int = RecordBook.importBatchSize,
         progress: (Int, Int, Int) -> Void = { _, _, _ in }
     ) throws -> ImportSummary {
         guard let handle = try? FileHandle(forReadingFrom: file) else {
@@ -99,15 +103,22 @@ extension RecordBook {
         do {
             try store.database.transaction {
                 for row in batch {
-                    let prepared: (set: RecordSet, delta: RecordSet, existing: RecordSet.Record?, subject: String)
                     do {
-                        prepared = try prepare(collection: collection, id: row.id, subject: row.subject, fields: row.fields, clock: &clock)
-                    } catch {
+                        // A row with a subject may well be a new record: stored as such without
+                        // reading first, unless the store already holds it.
+                        if row.subject != nil {
+                            let new = try prepare(collection: collection, id: row.id, subject: row.subject, fields: row.fields, clock: &clock, assumingNew: true)
+                            if try store.insertNew(collection: collection, id: row.id, entry: new.set.entries[row.id]!) {
+                                saved += 1
+                                continue
+                            }
+                        }
+                        let prepared = try prepare(collection: collection, id: row.id, subject: row.subject, fields: row.fields, clock: &clock)
+                        try store.save(collection: collection, id: row.id, entry: prepared.set.entries[row.id]!)
+                        saved += 1
+                    } catch let error as NodeError {
                         rejected.append((row.line, "\(error)"))
-                        continue
                     }
-                    try save(collection: collection, id: row.id, subject: prepared.subject, set: prepared.set, delta: prepared.delta)
-                    saved += 1
                 }
                 try store.setClock(clock.last)
                 let lines = "lines \(batch.first!.line)–\(batch.last!.line)"

@@ -64,6 +64,9 @@ extension Database {
     /// The rowid of the last row inserted on this connection.
     public var lastInsertedRow: Int64 { sqlite3_last_insert_rowid(handle) }
 
+    /// Rows the last INSERT, UPDATE or DELETE changed.
+    public var changedRows: Int { Int(sqlite3_changes(handle)) }
+
     private func withStatement<T>(_ sql: String, _ arguments: [SQLValue], _ body: (OpaquePointer) throws(StoreError) -> T) throws(StoreError) -> T {
         let statement = try prepared(sql)
         defer {

@@ -41,7 +41,7 @@ public final class Database {
         }
         // NORMAL: in WAL mode a commit survives a crash of the process, and power loss costs at
         // most the last commits, never consistency. A 64 MiB page cache keeps indexes in memory.
-        try execute("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536")
+        try execute("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536; PRAGMA wal_autocheckpoint=8192")
         try migrate(migrations)
     }
 

@@ -6,14 +6,26 @@ import AccordCrypto
 /// Each record's replicated state (`RecordSet.Entry`) is sealed with AES-256-GCM under its
 /// collection's data key; data keys are stored wrapped by the node's master key (which lives
 /// outside the database, in Certs/). Ids and subjects are indexed by HMAC under the data key,
-/// so without the key not even those can be read. Every change also lands in the op log with a
-/// sequence number, sealed the same way.
+/// so without the key not even those can be read.
+///
+/// The records table is also the op log, compacted: every change gives its record the next
+/// sequence number (the row moves to the end), so "all changes of a collection after N" is an
+/// index range scan that yields each changed record once, in its merged state: a valid delta
+/// for any replica, since merging is idempotent.
 ///
 /// Not `Sendable`: one connection, used from one thread or actor at a time.
 public final class RecordStore {
     public let database: Database
-    private let masterKey: [UInt8]
-    private var dataKeys: [String: [UInt8]] = [:]
+    private let masterKey: SealingKey
+    private var dataKeys: [String: DataKey] = [:]
+
+    /// A collection's data key, ready to seal and to compute lookups.
+    struct DataKey {
+        let sealing: SealingKey
+        let mac: MACKey
+
+        init(_ key: [UInt8]) throws(CryptoError) { (sealing, mac) = (try SealingKey(key), try MACKey(key)) }
+    }
 
     /// Schema versions, oldest first; a store is migrated step by step on open.
     public static let migrations = [
@@ -46,6 +58,23 @@ public final class RecordStore {
         CREATE UNIQUE INDEX records_by_lookup ON records(collection, lookup);
         CREATE INDEX records_by_subject ON records(collection, subject);
         """,
+        // The records table becomes the (compacted) op log: the sequence number is the rowid,
+        // never reused (AUTOINCREMENT), renewed by each change; rows keep their last change's order.
+        """
+        CREATE TABLE records_v4(
+            seq INTEGER PRIMARY KEY AUTOINCREMENT, collection TEXT NOT NULL, lookup BLOB NOT NULL, subject BLOB,
+            sealed BLOB NOT NULL) STRICT;
+        INSERT INTO records_v4(collection, lookup, subject, sealed)
+            SELECT r.collection, r.lookup, r.subject, r.sealed FROM records r
+            LEFT JOIN (SELECT collection, lookup, max(seq) AS last FROM oplog GROUP BY collection, lookup) o USING (collection, lookup)
+            ORDER BY o.last, r.id;
+        DROP TABLE records;
+        DROP TABLE oplog;
+        ALTER TABLE records_v4 RENAME TO records;
+        CREATE UNIQUE INDEX records_by_lookup ON records(collection, lookup);
+        CREATE INDEX records_by_subject ON records(collection, subject);
+        CREATE INDEX records_by_collection ON records(collection);
+        """,
     ]
 
     /// Opens or creates the store at `path`.
@@ -58,7 +87,7 @@ public final class RecordStore {
         database = try Database(path: path, migrations: RecordStore.migrations)
         // Freed pages are overwritten, so deleted keys and rows do not linger in the file.
         try database.execute("PRAGMA secure_delete=ON")
-        self.masterKey = masterKey
+        do { self.masterKey = try SealingKey(masterKey) } catch { throw StoreError(code: 0, message: "cannot use the master key: \(error)") }
         let keys = try database.query("SELECT collection, wrapped FROM data_keys") { ($0.text(0) ?? "", $0.blob(1)) }
         for (collection, wrapped) in keys where shreddedKeys.contains(SHA256.hash(wrapped)) {
             do { try destroyKey(of: collection) } catch { throw StoreError(code: 0, message: "cannot purge the shredded key of '\(collection)': \(error)") }
@@ -74,29 +103,35 @@ public final class RecordStore {
     // MARK: Data keys
 
     /// The collection's data key; made (random, 32 bytes) the first time it is needed.
-    func dataKey(for collection: String, create: Bool) throws(StoreError) -> [UInt8]? {
+    func dataKey(for collection: String, create: Bool) throws(StoreError) -> DataKey? {
         if let key = dataKeys[collection] { return key }
+        let aad = Array("data key \(collection)".utf8)
         let wrapped = try database.query("SELECT wrapped FROM data_keys WHERE collection = ?", .text(collection)) { $0.blob(0) }
         if let wrapped = wrapped.first {
-            guard let box = AES256GCM.SealedBox(combined: wrapped),
-                let key = try? AES256GCM.open(box, key: masterKey, aad: Array("data key \(collection)".utf8))
-            else {
+            guard let key = masterKey.open(wrapped, aad: aad), key.count == 32 else {
                 throw StoreError(code: 0, message: "the data key of '\(collection)' cannot be unwrapped: wrong master key (Certs/master.key) or a damaged store")
             }
-            dataKeys[collection] = key
-            return key
+            return try remember(key, for: collection)
         }
         guard create else { return nil }
         do {
             let key = try secureRandomBytes(32)
-            let box = try AES256GCM.seal(key, key: masterKey, aad: Array("data key \(collection)".utf8))
-            try database.run("INSERT INTO data_keys(collection, wrapped) VALUES (?, ?)", .text(collection), .blob(box.combined))
-            dataKeys[collection] = key
-            return key
+            try database.run("INSERT INTO data_keys(collection, wrapped) VALUES (?, ?)", .text(collection), .blob(try masterKey.seal(key, aad: aad)))
+            return try remember(key, for: collection)
         } catch let error as StoreError {
             throw error
         } catch {
             throw StoreError(code: 0, message: "cannot make a data key: \(error)")
+        }
+    }
+
+    private func remember(_ key: [UInt8], for collection: String) throws(StoreError) -> DataKey {
+        do {
+            let dataKey = try DataKey(key)
+            dataKeys[collection] = dataKey
+            return dataKey
+        } catch {
+            throw StoreError(code: 0, message: "cannot use the data key of '\(collection)': \(error)")
         }
     }
 
@@ -109,7 +144,6 @@ public final class RecordStore {
             let count = try database.query("SELECT count(*) FROM records WHERE collection = ?", .text(collection)) { $0.integer(0) }.first ?? 0
             try database.run("DELETE FROM data_keys WHERE collection = ?", .text(collection))
             try database.run("DELETE FROM records WHERE collection = ?", .text(collection))
-            try database.run("DELETE FROM oplog WHERE collection = ?", .text(collection))
             return Int(count)
         }
         dataKeys[collection] = nil
@@ -119,8 +153,8 @@ public final class RecordStore {
 
     // MARK: Records
 
-    private func lookup(_ text: String, _ key: [UInt8]) -> [UInt8] {
-        HMACSHA256.authenticationCode(for: Array(text.utf8), key: key)
+    private func lookup(_ text: String, _ key: DataKey) -> [UInt8] {
+        key.mac.code(for: Array(text.utf8))
     }
 
     /// The stored state of one record, `nil` if the store has never seen it.
@@ -134,25 +168,37 @@ public final class RecordStore {
         return try open(sealed, key: key, collection: collection, lookup: lookup).entry
     }
 
-    /// Stores a record's new state and appends the change (`delta`) to the op log; one
-    /// transaction unless the caller already holds one. Returns the change's sequence number.
+    /// Stores a record's new state under the next sequence number; one transaction unless the
+    /// caller already holds one. Returns the sequence number.
     @discardableResult
-    public func save(collection: String, id: String, subject: String?, entry: RecordSet.Entry, delta: RecordSet.Entry) throws(StoreError) -> Int64 {
-        guard let key = try dataKey(for: collection, create: true) else { preconditionFailure("created above") }
-        let lookup = lookup("id \(id)", key)
-        let subjectLookup: SQLValue = subject.map { .blob(self.lookup("subject \($0)", key)) } ?? .null
+    public func save(collection: String, id: String, entry: RecordSet.Entry) throws(StoreError) -> Int64 {
+        let (key, lookup) = try keyAndLookup(collection: collection, id: id)
         try database.run(
-            """
-            INSERT INTO records(collection, lookup, subject, sealed) VALUES (?, ?, ?, ?)
-            ON CONFLICT(collection, lookup) DO UPDATE SET subject = coalesce(excluded.subject, subject), sealed = excluded.sealed
-            """,
-            .text(collection), .blob(lookup), subjectLookup, .blob(try seal(id: id, entry: entry, key: key, collection: collection, lookup: lookup))
-        )
-        try database.run(
-            "INSERT INTO oplog(collection, lookup, sealed) VALUES (?, ?, ?)",
-            .text(collection), .blob(lookup), .blob(try seal(id: id, entry: delta, key: key, collection: collection, lookup: lookup))
+            "REPLACE INTO records(collection, lookup, subject, sealed) VALUES (?, ?, ?, ?)",
+            .text(collection), .blob(lookup), subjectLookup(entry, key), .blob(try seal(id: id, entry: entry, key: key, collection: collection, lookup: lookup))
         )
         return database.lastInsertedRow
+    }
+
+    /// Stores a record the store does not hold yet, skipping the read a merge needs. Returns
+    /// `false`, changing nothing, if the record exists.
+    public func insertNew(collection: String, id: String, entry: RecordSet.Entry) throws(StoreError) -> Bool {
+        let (key, lookup) = try keyAndLookup(collection: collection, id: id)
+        try database.run(
+            "INSERT INTO records(collection, lookup, subject, sealed) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            .text(collection), .blob(lookup), subjectLookup(entry, key), .blob(try seal(id: id, entry: entry, key: key, collection: collection, lookup: lookup))
+        )
+        return database.changedRows > 0
+    }
+
+    private func keyAndLookup(collection: String, id: String) throws(StoreError) -> (key: DataKey, lookup: [UInt8]) {
+        guard let key = try dataKey(for: collection, create: true) else { preconditionFailure("created above") }
+        return (key, lookup("id \(id)", key))
+    }
+
+    /// The subject's HMAC, from the entry's own record (none for a tombstone: it names nobody).
+    private func subjectLookup(_ entry: RecordSet.Entry, _ key: DataKey) -> SQLValue {
+        entry.subject.map { .blob(lookup("subject \($0)", key)) } ?? .null
     }
 
     /// Every stored record of `collection` (optionally only those about `subject`), by id.
@@ -172,18 +218,19 @@ public final class RecordStore {
         return result.sorted { $0.id < $1.id }
     }
 
-    /// The changes of `collection` after sequence `after`, oldest first, at most `limit`: what
-    /// sync ships from a peer's cursor. An index range scan over (collection, seq).
-    public func changes(collection: String, after sequence: Int64, limit: Int = 1000) throws(StoreError) -> [(sequence: Int64, id: String, delta: RecordSet.Entry)] {
+    /// The records of `collection` changed after sequence `after`, in the order of their last
+    /// change, at most `limit`, each in its current state: what sync ships from a peer's cursor.
+    /// An index range scan over (collection, seq).
+    public func changes(collection: String, after sequence: Int64, limit: Int = 1000) throws(StoreError) -> [(sequence: Int64, id: String, entry: RecordSet.Entry)] {
         guard let key = try dataKey(for: collection, create: false) else { return [] }
         let rows = try database.query(
-            "SELECT seq, lookup, sealed FROM oplog WHERE collection = ? AND seq > ? ORDER BY seq LIMIT ?",
+            "SELECT seq, lookup, sealed FROM records WHERE collection = ? AND seq > ? ORDER BY seq LIMIT ?",
             .text(collection), .integer(sequence), .integer(Int64(limit))
         ) { ($0.integer(0), $0.blob(1), $0.blob(2)) }
-        var changes: [(sequence: Int64, id: String, delta: RecordSet.Entry)] = []
+        var changes: [(sequence: Int64, id: String, entry: RecordSet.Entry)] = []
         for (sequence, lookup, sealed) in rows {
-            let (id, delta) = try open(sealed, key: key, collection: collection, lookup: lookup)
-            changes.append((sequence, id, delta))
+            let (id, entry) = try open(sealed, key: key, collection: collection, lookup: lookup)
+            changes.append((sequence, id, entry))
         }
         return changes
     }
@@ -208,25 +255,26 @@ public final class RecordStore {
 
     // MARK: Sealing
 
-    private func seal(id: String, entry: RecordSet.Entry, key: [UInt8], collection: String, lookup: [UInt8]) throws(StoreError) -> [UInt8] {
+    private func seal(id: String, entry: RecordSet.Entry, key: DataKey, collection: String, lookup: [UInt8]) throws(StoreError) -> [UInt8] {
         var writer = WireWriter()
         writer.string(id)
-        writer.raw(entry.encoded())
+        entry.encode(to: &writer)
         do {
-            return try AES256GCM.seal(writer.bytes, key: key, aad: Array(collection.utf8) + lookup).combined
+            return try key.sealing.seal(writer.bytes, aad: Array(collection.utf8) + lookup)
         } catch {
             throw StoreError(code: 0, message: "cannot encrypt: \(error)")
         }
     }
 
-    private func open(_ sealed: [UInt8], key: [UInt8], collection: String, lookup: [UInt8]) throws(StoreError) -> (id: String, entry: RecordSet.Entry) {
-        guard let box = AES256GCM.SealedBox(combined: sealed), let plain = try? AES256GCM.open(box, key: key, aad: Array(collection.utf8) + lookup) else {
+    private func open(_ sealed: [UInt8], key: DataKey, collection: String, lookup: [UInt8]) throws(StoreError) -> (id: String, entry: RecordSet.Entry) {
+        guard let plain = key.sealing.open(sealed, aad: Array(collection.utf8) + lookup) else {
             throw StoreError(code: 0, message: "a record of '\(collection)' fails authentication: the store was altered or is damaged")
         }
         do {
             var reader = WireReader(plain, reading: "stored record")
             let id = try reader.string()
-            let entry = try RecordSet.Entry(decoding: Array(plain.suffix(reader.remaining)))
+            let entry = try RecordSet.Entry(from: &reader)
+            try reader.finish()
             return (id, entry)
         } catch {
             throw StoreError(code: 0, message: "a record of '\(collection)' cannot be decoded: \(error)")

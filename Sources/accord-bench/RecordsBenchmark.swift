@@ -107,7 +107,7 @@ struct RecordsBenchmark {
                     let stamp = Stamp(clock: clock.tick(wall: 0), node: partner)
                     let delta = remote.put(id: id, collection: "customers", subject: "CUST-\(record)", fields: ["status": .string("delivered"), "note": .string("updated by partner")], stamp: stamp)
                     set.merge(delta)
-                    try store.save(collection: "customers", id: id, subject: nil, entry: set.entries[id]!, delta: delta.entries[id]!)
+                    try store.save(collection: "customers", id: id, entry: set.entries[id]!)
                 }
             }
             index = end

@@ -60,23 +60,45 @@ struct IdentityTests {
     }
 }
 
-@Suite("AES-256-GCM")
-struct AESGCMTests {
+@Suite("AES-256-GCM and HMAC-SHA-256 under a reused key")
+struct KeyedContextTests {
     @Test(arguments: [0, 1, 16, 17, 4096])
     func roundTrip(length: Int) throws {
-        let key = try secureRandomBytes(32)
+        let key = try SealingKey(try secureRandomBytes(32))
         let plaintext = try secureRandomBytes(length)
-        let box = try AES256GCM.seal(plaintext, key: key, aad: [7])
-        #expect(box.ciphertext.count == length)
-        #expect(try AES256GCM.open(AES256GCM.SealedBox(combined: box.combined)!, key: key, aad: [7]) == plaintext)
+        let sealed = try key.seal(plaintext, aad: [7])
+        #expect(sealed.count == 12 + length + 16)
+        #expect(key.open(sealed, aad: [7]) == plaintext)
+        #expect(key.open(try key.seal(plaintext, aad: [7]), aad: [7]) == plaintext, "a reused context seals afresh")
     }
 
     @Test func wrongKeyOrAlteredDataFails() throws {
-        let key = try secureRandomBytes(32)
-        var box = try AES256GCM.seal([1, 2, 3], key: key)
-        #expect(throws: AES256GCM.AuthenticationFailure.self) { try AES256GCM.open(box, key: try secureRandomBytes(32)) }
-        #expect(throws: AES256GCM.AuthenticationFailure.self) { try AES256GCM.open(box, key: key, aad: [1]) }
-        box.ciphertext[0] ^= 1
-        #expect(throws: AES256GCM.AuthenticationFailure.self) { try AES256GCM.open(box, key: key) }
+        let key = try SealingKey(try secureRandomBytes(32))
+        var sealed = try key.seal([1, 2, 3], aad: [])
+        #expect(try SealingKey(try secureRandomBytes(32)).open(sealed, aad: []) == nil)
+        #expect(key.open(sealed, aad: [1]) == nil)
+        #expect(key.open(Array(sealed.prefix(27)), aad: []) == nil)
+        sealed[12] ^= 1
+        #expect(key.open(sealed, aad: []) == nil)
+        sealed[12] ^= 1
+        #expect(key.open(sealed, aad: []) == [1, 2, 3], "a failed open leaves the context usable")
+    }
+
+    /// NIST's GCM test case 14: zero key, zero nonce, 16 zero bytes.
+    @Test func opensAKnownAnswer() throws {
+        let sealed = [UInt8](repeating: 0, count: 12) + hex("cea7403d4d606b6e074ec5d3baf39d18") + hex("d0d1c8a799996bf0265b98b5d48ab919")
+        #expect(try SealingKey([UInt8](repeating: 0, count: 32)).open(sealed, aad: []) == [UInt8](repeating: 0, count: 16))
+    }
+
+    /// RFC 4231 test case 2, twice on one context.
+    @Test func hmacKnownAnswer() throws {
+        let key = try MACKey(Array("Jefe".utf8))
+        let expected = hex("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+        #expect(key.code(for: Array("what do ya want for nothing?".utf8)) == expected)
+        #expect(key.code(for: Array("what do ya want for nothing?".utf8)) == expected)
+    }
+
+    private func hex(_ text: String) -> [UInt8] {
+        stride(from: 0, to: text.count, by: 2).map { UInt8(text.dropFirst($0).prefix(2), radix: 16)! }
     }
 }

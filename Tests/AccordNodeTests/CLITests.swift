@@ -51,7 +51,7 @@ struct CLI {
 
     /// Starts `accord serve` in the background; its output goes to `log`.
     static func serve(_ dir: String, log: URL) throws -> Process {
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let process = Process()
         process.executableURL = executable
         process.arguments = ["serve", "--dir", dir]

@@ -24,8 +24,8 @@ struct RecordStoreTests {
     func put(_ store: RecordStore, _ id: String, subject: String, _ fields: [String: Value], at milliseconds: UInt64) throws {
         var set = RecordSet()
         if let entry = try store.entry(collection: "customers", id: id) { set = RecordSet(id: id, entry: entry) }
-        let delta = set.put(id: id, collection: "customers", subject: subject, fields: fields, stamp: Stamp(clock: HLC(milliseconds: milliseconds, counter: 0), node: node))
-        try store.save(collection: "customers", id: id, subject: subject, entry: set.entries[id]!, delta: delta.entries[id]!)
+        _ = set.put(id: id, collection: "customers", subject: subject, fields: fields, stamp: Stamp(clock: HLC(milliseconds: milliseconds, counter: 0), node: node))
+        try store.save(collection: "customers", id: id, entry: set.entries[id]!)
     }
 
     @Test func recordsSurviveReopeningAndAreFoundBySubject() throws {
@@ -108,15 +108,21 @@ struct OpLogTests {
         let tests = RecordStoreTests()
         for index in 1...5 { try tests.put(store, "C-\(index)", subject: "S", ["n": .integer(Int64(index))], at: UInt64(index)) }
         try tests.put(store, "C-2", subject: "S", ["n": .integer(20)], at: 9)
+        // C-2's second change moves it to the end, carrying both changes merged.
         let all = try store.changes(collection: "customers", after: 0)
-        #expect(all.map(\.sequence) == [1, 2, 3, 4, 5, 6])
-        #expect(all.map(\.id) == ["C-1", "C-2", "C-3", "C-4", "C-5", "C-2"])
+        #expect(all.map(\.sequence) == [1, 3, 4, 5, 6])
+        #expect(all.map(\.id) == ["C-1", "C-3", "C-4", "C-5", "C-2"])
+        #expect(all.last?.entry.fields["n"]?.value == .integer(20))
         #expect(try store.changes(collection: "customers", after: 4).map(\.id) == ["C-5", "C-2"])
-        #expect(try store.changes(collection: "customers", after: 2, limit: 1).map(\.sequence) == [3])
-        let plan = try store.database.query("EXPLAIN QUERY PLAN SELECT seq, lookup, sealed FROM oplog WHERE collection = 'customers' AND seq > 4 ORDER BY seq") {
+        #expect(try store.changes(collection: "customers", after: 1, limit: 1).map(\.sequence) == [3])
+        // Sequence numbers are never reused, even when the newest record is deleted.
+        try store.database.run("DELETE FROM records WHERE seq = 6")
+        try tests.put(store, "C-9", subject: "S", ["n": .integer(9)], at: 10)
+        #expect(try store.changes(collection: "customers", after: 5).map(\.sequence) == [7])
+        let plan = try store.database.query("EXPLAIN QUERY PLAN SELECT seq, lookup, sealed FROM records WHERE collection = 'customers' AND seq > 4 ORDER BY seq") {
             $0.text(3) ?? ""
         }.joined(separator: "; ")
-        #expect(plan.contains("SEARCH oplog USING INDEX oplog_by_collection (collection=? AND seq>?)"), "\(plan)")
+        #expect(plan.contains("SEARCH records USING INDEX records_by_collection (collection=? AND rowid>?)"), "\(plan)")
         #expect(!plan.contains("TEMP B-TREE"), "\(plan)")
     }
 }

@@ -1,21 +1,39 @@
-/// The binary form of record entries and deltas: what the store seals and what sync will send.
+/// The binary form of record entries and deltas: what the store seals and what sync sends.
+///
+/// Format 1: a format byte (1), the entry's distinct node IDs once (u16 count, 32 bytes each),
+/// then the deletes and the field writes, whose stamps name their node by index in that table.
+/// Format 0, written before, repeated the 32-byte node ID in every stamp; it is still read.
 extension RecordSet.Entry {
+    static let format: UInt8 = 1
+
     public func encoded() -> [UInt8] {
         var writer = WireWriter()
         encode(to: &writer)
         return writer.bytes
     }
 
-    func encode(to writer: inout WireWriter) {
+    public func encode(to writer: inout WireWriter) {
+        var nodes: [NodeID] = []
+        func index(of node: NodeID) -> UInt16 {
+            if let found = nodes.firstIndex(of: node) { return UInt16(found) }
+            nodes.append(node)
+            return UInt16(nodes.count - 1)
+        }
+        let deletes = self.deletes.sorted { $0.key < $1.key }.map { (index(of: $0.key), $0.value.clock) }
+        let fields = self.fields.sorted { $0.key < $1.key }.map { ($0.key, index(of: $0.value.stamp.node), $0.value) }
+        writer.u8(Self.format)
+        writer.u16(UInt16(nodes.count))
+        for node in nodes { node.encode(to: &writer) }
         writer.u32(UInt32(deletes.count))
-        for (node, stamp) in deletes.sorted(by: { $0.key < $1.key }) {
-            writer.raw(node.bytes)
-            stamp.encode(to: &writer)
+        for (node, clock) in deletes {
+            writer.u16(node)
+            clock.encode(to: &writer)
         }
         writer.u32(UInt32(fields.count))
-        for (name, write) in fields.sorted(by: { $0.key < $1.key }) {
+        for (name, node, write) in fields {
             writer.string(name)
-            write.stamp.encode(to: &writer)
+            writer.u16(node)
+            write.stamp.clock.encode(to: &writer)
             write.value.encode(to: &writer)
         }
     }
@@ -26,35 +44,68 @@ extension RecordSet.Entry {
         try reader.finish()
     }
 
-    init(from reader: inout WireReader) throws(MessageError) {
+    public init(from reader: inout WireReader) throws(MessageError) {
+        self.init()
+        guard try reader.peekU8() == Self.format else {
+            try self.init(format0: &reader)
+            return
+        }
+        _ = try reader.u8()
+        let nodeCount = try reader.u16()
+        guard Int(nodeCount) <= reader.remaining / 32 else { throw .malformed("record entry", "node count \(nodeCount) is impossible") }
+        var nodes: [NodeID] = []
+        for _ in 0..<nodeCount { nodes.append(try NodeID(from: &reader)) }
+        func node(_ reader: inout WireReader) throws(MessageError) -> NodeID {
+            let index = Int(try reader.u16())
+            guard index < nodes.count else { throw .malformed("record entry", "node index \(index) is out of range") }
+            return nodes[index]
+        }
+        let deleteCount = try reader.u32()
+        guard Int(deleteCount) <= reader.remaining / 14 else { throw .malformed("record entry", "delete count \(deleteCount) is impossible") }
+        for _ in 0..<deleteCount {
+            let node = try node(&reader)
+            deletes[node] = Stamp(clock: try HLC(from: &reader), node: node)
+        }
+        let fieldCount = try reader.u32()
+        guard Int(fieldCount) <= reader.remaining / 19 else { throw .malformed("record entry", "field count \(fieldCount) is impossible") }
+        fields.reserveCapacity(Int(fieldCount))
+        for _ in 0..<fieldCount {
+            let name = try reader.string()
+            let node = try node(&reader)
+            let stamp = Stamp(clock: try HLC(from: &reader), node: node)
+            fields[name] = RecordSet.Write(value: try Value.decode(from: &reader), stamp: stamp)
+        }
+    }
+
+    /// Format 0: a node ID in every stamp.
+    private init(format0 reader: inout WireReader) throws(MessageError) {
         self.init()
         let deleteCount = try reader.u32()
         guard Int(deleteCount) <= reader.remaining / 44 else { throw .malformed("record entry", "delete count \(deleteCount) is impossible") }
         for _ in 0..<deleteCount {
-            let node = NodeID(digest: try reader.raw(32))
-            deletes[node] = try Stamp(from: &reader)
+            let node = try NodeID(from: &reader)
+            let clock = try HLC(from: &reader)
+            deletes[node] = Stamp(clock: clock, node: try NodeID(from: &reader))
         }
         let fieldCount = try reader.u32()
         guard Int(fieldCount) <= reader.remaining / 49 else { throw .malformed("record entry", "field count \(fieldCount) is impossible") }
         for _ in 0..<fieldCount {
             let name = try reader.string()
-            let stamp = try Stamp(from: &reader)
+            let stamp = Stamp(clock: try HLC(from: &reader), node: try NodeID(from: &reader))
             fields[name] = RecordSet.Write(value: try Value.decode(from: &reader), stamp: stamp)
         }
     }
 }
 
-extension Stamp {
+extension HLC {
     func encode(to writer: inout WireWriter) {
-        writer.u64(clock.milliseconds)
-        writer.u32(clock.counter)
-        writer.raw(node.bytes)
+        writer.u64(milliseconds)
+        writer.u32(counter)
     }
 
     init(from reader: inout WireReader) throws(MessageError) {
         let milliseconds = try reader.u64()
-        let counter = try reader.u32()
-        self.init(clock: HLC(milliseconds: milliseconds, counter: counter), node: NodeID(digest: try reader.raw(32)))
+        self.init(milliseconds: milliseconds, counter: try reader.u32())
     }
 }
 

@@ -35,6 +35,12 @@ public struct RecordSet: Sendable, Equatable {
         public var fields: [String: Write] = [:]
 
         public var isLive: Bool { fields[RecordSet.metaField] != nil }
+
+        /// The data subject of a live record.
+        public var subject: String? {
+            guard case .string(let packed) = fields[RecordSet.metaField]?.value else { return nil }
+            return RecordSet.unpackMeta(packed).subject
+        }
     }
 
     public internal(set) var entries: [String: Entry] = [:]
