@@ -2,13 +2,20 @@ import COpenSSL
 
 /// AES-256-GCM under one key, its key schedule computed once: the record store seals and opens
 /// every record under its collection's key, and setting up a context per call cost more than
-/// the encryption itself. Output is nonce (12, random) | ciphertext | tag (16), as
-/// `AES256GCM.SealedBox.combined`.
+/// the encryption itself. Output is nonce (12) | ciphertext | tag (16).
+///
+/// Nonces follow NIST SP 800-38D's deterministic construction: a random 8-byte field fixed per
+/// instance, then a 4-byte counter; a new random field when the counter runs out. Two instances
+/// (two processes, or one after a restart) collide only if their 64-bit random fields do, so
+/// the risk grows with the number of instances, not of messages (a random 12-byte nonce per
+/// message is limited to 2^32 messages per key), and no call waits on the random generator.
 ///
 /// Not `Sendable`: the contexts are reused from call to call; one thread at a time.
 public final class SealingKey {
     private let encryptor: OpaquePointer  // EVP_CIPHER_CTX *
     private let decryptor: OpaquePointer
+    private var fixedField: [UInt8]
+    private var counter: UInt32 = 0
 
     public init(_ key: [UInt8]) throws(CryptoError) {
         precondition(key.count == 32, "AES-256 needs a 32-byte key")
@@ -18,6 +25,7 @@ public final class SealingKey {
             throw .drain("EVP_CIPHER_CTX_new")
         }
         (self.encryptor, self.decryptor) = (encryptor, decryptor)
+        fixedField = try secureRandomBytes(8)
         try check(EVP_EncryptInit_ex(encryptor, Algorithms.shared.aes256GCM, nil, key, nil), "EVP_EncryptInit_ex")
         try check(EVP_DecryptInit_ex(decryptor, Algorithms.shared.aes256GCM, nil, key, nil), "EVP_DecryptInit_ex")
     }
@@ -28,7 +36,14 @@ public final class SealingKey {
     }
 
     public func seal(_ plaintext: [UInt8], aad: [UInt8]) throws(CryptoError) -> [UInt8] {
-        var sealed = try secureRandomBytes(12)
+        if counter == .max {
+            fixedField = try secureRandomBytes(8)
+            counter = 0
+        }
+        counter += 1
+        var sealed = fixedField
+        sealed.reserveCapacity(12 + plaintext.count + 16)
+        withUnsafeBytes(of: counter.bigEndian) { sealed.append(contentsOf: $0) }
         sealed += [UInt8](repeating: 0, count: plaintext.count + 16)
         let ok = sealed.withUnsafeMutableBufferPointer { buffer -> Bool in
             let out = buffer.baseAddress!

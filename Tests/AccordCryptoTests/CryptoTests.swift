@@ -69,7 +69,10 @@ struct KeyedContextTests {
         let sealed = try key.seal(plaintext, aad: [7])
         #expect(sealed.count == 12 + length + 16)
         #expect(key.open(sealed, aad: [7]) == plaintext)
-        #expect(key.open(try key.seal(plaintext, aad: [7]), aad: [7]) == plaintext, "a reused context seals afresh")
+        let again = try key.seal(plaintext, aad: [7])
+        #expect(key.open(again, aad: [7]) == plaintext, "a reused context seals afresh")
+        #expect(Array(again.prefix(12)) != Array(sealed.prefix(12)), "never the same nonce twice")
+        #expect(Array(again.prefix(8)) == Array(sealed.prefix(8)), "one fixed field per instance, then a counter")
     }
 
     @Test func wrongKeyOrAlteredDataFails() throws {

@@ -19,8 +19,10 @@ extension RecordSet.Entry {
             nodes.append(node)
             return UInt16(nodes.count - 1)
         }
-        let deletes = self.deletes.sorted { $0.key < $1.key }.map { (index(of: $0.key), $0.value.clock) }
-        let fields = self.fields.sorted { $0.key < $1.key }.map { ($0.key, index(of: $0.value.stamp.node), $0.value) }
+        // Dictionary order: the encoding is not canonical (equal entries may differ in bytes);
+        // compare decoded entries.
+        let deletes = self.deletes.map { (index(of: $0.key), $0.value.clock) }
+        let fields = self.fields.map { ($0.key, index(of: $0.value.stamp.node), $0.value) }
         writer.u8(Self.format)
         writer.u16(UInt16(nodes.count))
         for node in nodes { node.encode(to: &writer) }
