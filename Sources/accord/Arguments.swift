@@ -1,3 +1,5 @@
+import AccordCore
+
 /// A command's parsed arguments: `--name value`, `--name=value`, `--flag`, and positionals.
 struct Arguments: Sendable {
     /// The command these arguments are for ("peer add"), named in every usage error.
@@ -41,8 +43,7 @@ struct Arguments: Sendable {
                 }
             } else {
                 let known = valued.union(allowedFlags)
-                let hint = known.min { editDistance($0, name) < editDistance($1, name) }
-                    .flatMap { editDistance($0, name) <= 2 ? " (did you mean --\($0)?)" : nil } ?? ""
+                let hint = closestMatch(to: name, among: known.sorted()).map { " (did you mean --\($0)?)" } ?? ""
                 throw UsageError(command, "unknown option --\(name)\(hint)")
             }
         }
@@ -72,19 +73,4 @@ struct UsageError: Error {
     let command: String
     let detail: String
     init(_ command: String, _ detail: String) { (self.command, self.detail) = (command, detail) }
-}
-
-private func editDistance(_ a: String, _ b: String) -> Int {
-    let a = Array(a)
-    let b = Array(b)
-    guard !a.isEmpty else { return b.count }
-    var previous = Array(0...b.count)
-    for i in 1...a.count {
-        var current = [i] + Array(repeating: 0, count: b.count)
-        for j in 1...max(1, b.count) where !b.isEmpty {
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-        }
-        previous = current
-    }
-    return previous[b.count]
 }
