@@ -11,10 +11,7 @@ let mainPackage = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
 let package = Package(
     name: "accord-fuzz",
     dependencies: [.package(path: "..")],
-    targets: [
-        .executableTarget(
-            name: "FuzzWire",
-            dependencies: [.product(name: "AccordCore", package: mainPackage)]
-        )
-    ]
+    targets: ["FuzzWire", "FuzzAgreement"].map { name in
+        .executableTarget(name: name, dependencies: [.product(name: "AccordCore", package: mainPackage)])
+    }
 )
