@@ -9,12 +9,21 @@ public enum Message: Sendable, Equatable {
     case pong(Ping)
     /// Sent before closing on purpose, with the reason (shown in the peer's log).
     case goodbye(reason: String)
+    /// A proposed agreement version: the proposer's signed statement and the canonical text.
+    case agreementProposal(AgreementStatement, document: String)
+    /// An acceptance, rejection or termination.
+    case agreementStatement(AgreementStatement)
+    /// Whether a proposal or statement was stored (acknowledged) or refused, and why.
+    case agreementReply(AgreementReply)
 
     public enum Kind: UInt8, Sendable, CaseIterable {
         case hello = 0x01
         case ping = 0x02
         case pong = 0x03
         case goodbye = 0x04
+        case agreementProposal = 0x10
+        case agreementStatement = 0x11
+        case agreementReply = 0x12
     }
 
     public var kind: Kind {
@@ -23,6 +32,9 @@ public enum Message: Sendable, Equatable {
         case .ping: .ping
         case .pong: .pong
         case .goodbye: .goodbye
+        case .agreementProposal: .agreementProposal
+        case .agreementStatement: .agreementStatement
+        case .agreementReply: .agreementReply
         }
     }
 
@@ -39,6 +51,15 @@ public enum Message: Sendable, Equatable {
             writer.u64(ping.sentAtNanoseconds)
         case .goodbye(let reason):
             writer.string(reason)
+        case .agreementProposal(let statement, let document):
+            statement.encode(to: &writer)
+            writer.string(document)
+        case .agreementStatement(let statement):
+            statement.encode(to: &writer)
+        case .agreementReply(let reply):
+            writer.data(reply.signature)
+            writer.u8(reply.refusal == nil ? 0 : 1)
+            writer.string(reply.refusal ?? "")
         }
         return Frame(kind: kind.rawValue, payload: writer.bytes)
     }
@@ -61,6 +82,17 @@ public enum Message: Sendable, Equatable {
             self = kind == .ping ? .ping(ping) : .pong(ping)
         case .goodbye:
             self = .goodbye(reason: try reader.string())
+        case .agreementProposal:
+            let statement = try AgreementStatement(from: &reader)
+            self = .agreementProposal(statement, document: try reader.string())
+        case .agreementStatement:
+            self = .agreementStatement(try AgreementStatement(from: &reader))
+        case .agreementReply:
+            let signature = try reader.data()
+            let refused = try reader.u8()
+            let reason = try reader.string()
+            guard refused <= 1, refused == 1 || reason.isEmpty else { throw .malformed("agreement reply", "inconsistent refusal") }
+            self = .agreementReply(AgreementReply(signature: signature, refusal: refused == 1 ? reason : nil))
         }
         try reader.finish()
     }

@@ -1,3 +1,4 @@
+public import AccordCore
 
 import COpenSSL
 
@@ -77,6 +78,23 @@ public struct PublicKey: Sendable, Hashable {
     public let rawRepresentation: [UInt8]
 
     public init(rawRepresentation: [UInt8]) { self.rawRepresentation = rawRepresentation }
+
+    /// The node ID of whoever holds the private half: SHA-256 of the key's SubjectPublicKeyInfo
+    /// (DER), as for a certificate. Nil if these are not 32 bytes of an Ed25519 key.
+    public var nodeID: NodeID? {
+        guard rawRepresentation.count == 32, let pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nil, rawRepresentation, 32) else {
+            ERR_clear_error()
+            return nil
+        }
+        defer { EVP_PKEY_free(pkey) }
+        let length = i2d_PUBKEY(pkey, nil)
+        guard length > 0 else { return nil }
+        let spki = [UInt8](unsafeUninitializedCapacity: Int(length)) { buffer, initialized in
+            var cursor = buffer.baseAddress
+            initialized = Int(i2d_PUBKEY(pkey, &cursor))
+        }
+        return NodeID(digest: SHA256.hash(spki))
+    }
 
     /// `true` iff `signature` is a valid signature of `message` by this key. A bad signature is
     /// an answer, not an error.

@@ -16,6 +16,9 @@ public actor Node {
     private let loop: EventLoop
     private let serverContext: TLSContext
     private let clientContext: TLSContext
+    /// The node's agreements (and, through them, its store); used only from this actor.
+    private let agreements: AgreementBook
+    private var wakeSocket: WakeSocket?
 
     private enum State { case idle, running, stopped }
     private var state = State.idle
@@ -48,6 +51,7 @@ public actor Node {
             pins.contains($0)
         }
         self.loop = try EventLoop(name: "accord-\(settings.name)")
+        self.agreements = try AgreementBook(directory: directory)
         self.directory = directory
         self.identity = identity
         self.settings = settings
@@ -80,9 +84,15 @@ public actor Node {
         self.listener = listener
         state = .running
         log("listening on \(Endpoint(host: endpoint.host, port: listener.port)) as \(settings.name) (node ID \(identity.id))")
+        do {
+            wakeSocket = try WakeSocket(directory: directory) { [weak self] in Task { await self?.flushOutboxes() } }
+        } catch {
+            log("commands cannot wake this node (\(error)); it looks for their changes every \(Self.seconds(options.housekeepingInterval))")
+        }
         for peer in peers.values.sorted(by: { $0.name < $1.name }) { startDialing(peer) }
         background.append(Task { await self.keepLinksAlive() })
         background.append(Task { await self.watchPeers() })
+        background.append(Task { await self.keepHouse() })
         return listener.port
     }
 
@@ -93,6 +103,8 @@ public actor Node {
         for task in background + Array(dialers.values) { task.cancel() }
         listener?.close()
         listener = nil
+        wakeSocket?.close()
+        wakeSocket = nil
         for link in links.values {
             try? await link.connection.send(Message.goodbye(reason: "\(settings.name) is shutting down").frame)
             link.connection.close(reason: "node stopping")
@@ -185,6 +197,7 @@ public actor Node {
         }
         guard register(connection, name: name) else { return false }
         log("linked with \(name) (\(id.shortForm)) at \(connection.remoteAddress), \(direction), \(connection.tlsVersion)")
+        Task { await self.flushOutbox(to: id) }
         let reason = await serveMessages(on: connection, name: name)
         if links[id]?.connection === connection {
             links[id] = nil
@@ -261,11 +274,72 @@ public actor Node {
                 log("closing connection with \(name): protocol violation: a second hello")
                 connection.close(reason: "protocol violation: a second hello")
                 return "protocol violation: a second hello"
+            case .agreementProposal(let statement, let document):
+                await answer(statement, from: connection, name: name) { try $0.receiveProposal(statement, document: document, from: connection.peerID) }
+            case .agreementStatement(let statement):
+                await answer(statement, from: connection, name: name) { try $0.receiveStatement(statement, from: connection.peerID) }
+            case .agreementReply(let reply):
+                do {
+                    try agreements.receiveReply(reply, from: connection.peerID)
+                    if let refusal = reply.refusal { log("\(name) refused an agreement message: \(refusal)") }
+                } catch {
+                    log("cannot record \(name)'s reply: \(error)")
+                }
             }
         }
     }
 
+    // MARK: Agreements
+
+    /// Stores (or refuses, logged and audited) an agreement message and tells the sender which.
+    /// Nothing is acknowledged that is not durably stored.
+    private func answer(_ statement: AgreementStatement, from connection: Connection, name: String, _ receive: (AgreementBook) throws -> String?) async {
+        let refusal: String?
+        do {
+            refusal = try receive(agreements)
+        } catch {
+            log("cannot store \(statement.agreementID) from \(name): \(error); it will be sent again")
+            return
+        }
+        if let refusal {
+            log("refused \(statement.kind) of \(statement.agreementID) v\(statement.version) from \(name): \(refusal)")
+            try? agreements.auditRefusal("\(statement.kind) of \(statement.agreementID) v\(statement.version)", from: connection.peerID, reason: refusal)
+        } else {
+            log("\(name) \(statement.kind.verb) \(statement.agreementID) v\(statement.version)")
+        }
+        try? await connection.send(Message.agreementReply(AgreementReply(signature: statement.signature, refusal: refusal)).frame)
+    }
+
+    /// Sends what waits in the outbox for `peer`, if it is linked.
+    private func flushOutbox(to peer: NodeID) async {
+        guard let link = links[peer] else { return }
+        do {
+            let frames = try agreements.outbox(for: peer)
+            if !frames.isEmpty { try await link.connection.send(frames) }
+        } catch {
+            log("cannot send the outbox to \(link.name): \(error)")
+        }
+    }
+
+    private func flushOutboxes() async {
+        for peer in links.keys { await flushOutbox(to: peer) }
+    }
+
     // MARK: Housekeeping
+
+    /// Now and then: marks agreements past their expiry, and sends whatever waits (should a
+    /// command's wake-up have been missed).
+    private func keepHouse() async {
+        while state == .running, !Task.isCancelled {
+            do {
+                for id in try agreements.expireDue() { log("agreement \(id) expired") }
+            } catch {
+                log("cannot check agreement expiries: \(error)")
+            }
+            await flushOutboxes()
+            try? await Task.sleep(for: options.housekeepingInterval)
+        }
+    }
 
     private func keepLinksAlive() async {
         while state == .running, !Task.isCancelled {

@@ -9,6 +9,9 @@ public struct NodeOptions: Sendable {
     public var helloTimeout: Duration = .seconds(10)
     /// How often Peers/ is re-read for added or removed peers.
     public var peerRescanInterval: Duration = .seconds(2)
+    /// How often agreement expiries are checked and waiting messages re-sent (commands also
+    /// wake the node at once through its control socket).
+    public var housekeepingInterval: Duration = .seconds(30)
     /// Redial delays after a failed or lost link.
     public var backoff = Backoff()
     public var connection = ConnectionOptions()

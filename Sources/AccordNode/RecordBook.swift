@@ -22,16 +22,7 @@ public final class RecordBook {
         self.directory = directory
         nodeID = identity.id
         actor = try directory.loadSettings().name
-        let masterKey = try directory.loadMasterKey()
-        // Owner-only from the start (SQLite gives the WAL and shm files the same mode).
-        if !FileManager.default.fileExists(atPath: directory.storeURL.path) {
-            _ = FileManager.default.createFile(atPath: directory.storeURL.path, contents: nil, attributes: [.posixPermissions: 0o600])
-        }
-        do {
-            store = try RecordStore(path: directory.storeURL.path, masterKey: masterKey, shreddedKeys: try directory.loadShreddedKeys())
-        } catch {
-            throw NodeError("\(directory.storeURL.path): \(error)")
-        }
+        store = try directory.openStore()
     }
 
     /// Writes `fields` into record `id` (creating it if needed); other fields keep their values.
@@ -166,11 +157,7 @@ public final class RecordBook {
     /// The collection's schema (Schemas/<collection>.schema), if it declares one.
     public func schema(of collection: String) throws -> CollectionSchema? {
         if let known = schemas[collection] { return known }
-        let file = directory.url.appendingPathComponent("Schemas/\(collection).schema")
-        var schema: CollectionSchema?
-        if let data = FileManager.default.contents(atPath: file.path) {
-            schema = try CollectionSchema(collection: collection, parsing: String(decoding: data, as: UTF8.self), fileName: file.path)
-        }
+        let schema = try directory.loadSchema(of: collection)
         schemas[collection] = .some(schema)
         return schema
     }
@@ -192,6 +179,29 @@ public final class RecordBook {
 
 extension NodeDirectory {
     public var storeURL: URL { url.appendingPathComponent("accord.sqlite") }
+
+    public var schemasURL: URL { url.appendingPathComponent("Schemas") }
+
+    /// The collection's schema (Schemas/<collection>.schema), if it declares one.
+    public func loadSchema(of collection: String) throws -> CollectionSchema? {
+        let file = schemasURL.appendingPathComponent("\(collection).schema")
+        guard let data = FileManager.default.contents(atPath: file.path) else { return nil }
+        return try CollectionSchema(collection: collection, parsing: String(decoding: data, as: UTF8.self), fileName: file.path)
+    }
+
+    /// Opens (or creates, owner-only) the node's store.
+    func openStore() throws -> RecordStore {
+        let masterKey = try loadMasterKey()
+        // Owner-only from the start (SQLite gives the WAL and shm files the same mode).
+        if !FileManager.default.fileExists(atPath: storeURL.path) {
+            _ = FileManager.default.createFile(atPath: storeURL.path, contents: nil, attributes: [.posixPermissions: 0o600])
+        }
+        do {
+            return try RecordStore(path: storeURL.path, masterKey: masterKey, shreddedKeys: try loadShreddedKeys())
+        } catch {
+            throw NodeError("\(storeURL.path): \(error)")
+        }
+    }
     public var masterKeyURL: URL { certsURL.appendingPathComponent("master.key") }
 
     /// The 32-byte key that wraps the store's data keys (Certs/master.key, 0600). `accord init`

@@ -75,6 +75,19 @@ public final class RecordStore {
         CREATE INDEX records_by_subject ON records(collection, subject);
         CREATE INDEX records_by_collection ON records(collection);
         """,
+        // Agreements: versions, the signed statements about them, and messages waiting for peers.
+        """
+        CREATE TABLE agreements(
+            id TEXT NOT NULL, version INTEGER NOT NULL, document TEXT NOT NULL, content_hash BLOB NOT NULL,
+            state TEXT NOT NULL, reason TEXT NOT NULL, updated TEXT NOT NULL, PRIMARY KEY(id, version)) STRICT;
+        CREATE TABLE agreement_statements(
+            id TEXT NOT NULL, version INTEGER NOT NULL, signer BLOB NOT NULL, kind INTEGER NOT NULL, statement BLOB NOT NULL,
+            PRIMARY KEY(id, version, signer, kind)) STRICT;
+        CREATE TABLE outbox(
+            seq INTEGER PRIMARY KEY AUTOINCREMENT, peer BLOB NOT NULL, key BLOB NOT NULL, kind INTEGER NOT NULL, payload BLOB NOT NULL,
+            refusal TEXT) STRICT;
+        CREATE INDEX outbox_by_peer ON outbox(peer, seq);
+        """,
     ]
 
     /// Opens or creates the store at `path`.

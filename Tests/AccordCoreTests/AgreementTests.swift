@@ -190,7 +190,7 @@ struct AgreementTests {
             Effective: tomorrow
             """
         let problems = AgreementParser.parse(text).problems.map(\.description)
-        #expect(problems.contains { $0.hasPrefix("2:8: replace the placeholder '<what it is about>'") })
+        #expect(problems.contains { $0.hasPrefix("2:8: the placeholder '<what it is about>' is still here — write the real text in its place") })
         #expect(problems.contains { $0.hasPrefix("5:1: unknown clause 'Colection' — did you mean 'Collection'?") })
         #expect(problems.contains { $0.hasPrefix("7:12: unknown transform 'shredded'") })
         #expect(problems.contains { $0.hasPrefix("8:12: 'tomorrow' is not a date") })
@@ -202,7 +202,7 @@ struct AgreementTests {
     @Test func templateIsCompleteOnceItsPlaceholdersAreFilledIn() throws {
         let template = Agreement.template(id: "deliveries-2027", owner: "firm", recipient: "partner", collection: "customers", schema: AgreementFixtures.schema, today: Day("2026-11-25")!)
         let problems = AgreementParser.parse(template).problems.map(\.description)
-        #expect(problems.count == 2 && problems.allSatisfy { $0.contains("replace the placeholder") }, "\(problems)")
+        #expect(problems.count == 2 && problems.allSatisfy { $0.contains("is still here — write the real text in its place") }, "\(problems)")
         var filled = template.replacingFirst("<why the recipients get the data>", with: "deliveries")
         filled = filled.replacingFirst("<the legal ground, e.g. performance of a contract with the customer>", with: "contract")
         let (agreement, remaining) = AgreementFixtures.check(filled)

@@ -450,7 +450,7 @@ private struct ParseState {
     /// Free text with single spaces; a template placeholder left in (`<…>`) is a problem.
     mutating func prose(_ token: Token, _ line: Int) -> String {
         if let open = token.text.firstIndex(of: "<"), token.text[open...].contains(">") {
-            problem(line, column(of: open, in: token), "replace the placeholder '\(token.text[open...].prefix { $0 != ">" })>' with the real text")
+            problem(line, column(of: open, in: token), "the placeholder '\(token.text[open...].prefix { $0 != ">" })>' is still here — write the real text in its place")
         }
         return token.text.split(whereSeparator: \.isWhitespace).joined(separator: " ")
     }
@@ -520,6 +520,11 @@ private struct ParseState {
         }
         return nil
     }
+}
+
+extension Agreement {
+    /// Whether `text` can be an agreement id: 1–64 letters, digits, '.', '-' or '_'.
+    public static func isValidID(_ text: String) -> Bool { isName(Substring(text), allowDots: true) }
 }
 
 /// 1–64 ASCII letters, digits, '-' or '_' (and '.' if allowed), starting with a letter or digit.

@@ -108,7 +108,7 @@ public struct AgreementSummary: Sendable {
     }
 
     /// "a", "a and b", "a, b and c".
-    static func sentence(_ items: [String]) -> String {
+    public static func sentence(_ items: [String]) -> String {
         guard items.count > 1 else { return items.first ?? "" }
         return items.dropLast().joined(separator: ", ") + " and " + items.last!
     }
