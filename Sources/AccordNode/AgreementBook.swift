@@ -46,8 +46,10 @@ public final class AgreementBook {
 
     public func check(text: String, fileName: String) throws -> Checked {
         let parsed = AgreementParser.parse(text)
-        var problems = parsed.problems
-        if let agreement = parsed.agreement { problems = agreement.problems(in: try context(), positions: parsed.positions) }
+        // Problems of the document's own, and those against this node's parties and schemas
+        // (of what could be read), all at once, in document order.
+        let problems = (parsed.problems + parsed.draft.problems(in: try context(), positions: parsed.positions))
+            .sorted { ($0.line, $0.column) < ($1.line, $1.column) }
         return Checked(agreement: problems.isEmpty ? parsed.agreement : nil, problems: problems.map { "\(fileName):\($0)" })
     }
 

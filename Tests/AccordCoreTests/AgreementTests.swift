@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import AccordCore
@@ -26,9 +27,9 @@ enum AgreementFixtures {
         Legal basis: performance of the delivery contract with the customer
         Allowed jurisdictions: CN
 
-        Effective: 2026-12-01
-        Expires: 2027-11-30
-        Review: 2027-06-01
+        Effective: 2026-11-01
+        Expires: 2027-10-31
+        Review: 2027-05-01
 
         On termination: delete within 30 days, receipt required
         Onward sharing: not allowed
@@ -46,7 +47,9 @@ enum AgreementFixtures {
             birthday: date, personal
             health_note: text, sensitive
             delivery_status: text, internal
+            invoice_number: text, internal
             invoice_total: decimal, confidential
+            invoice_status: text, internal
             """,
         fileName: "Schemas/customers.schema"
     )
@@ -67,9 +70,8 @@ enum AgreementFixtures {
     /// Parses and checks in `context`: the agreement, or every problem as `line:col: message`.
     static func check(_ text: String) -> (Agreement?, [String]) {
         let parsed = AgreementParser.parse(text)
-        guard let agreement = parsed.agreement else { return (nil, parsed.problems.map(\.description)) }
-        let problems = agreement.problems(in: context, positions: parsed.positions)
-        return (problems.isEmpty ? agreement : nil, problems.map(\.description))
+        let problems = (parsed.problems + parsed.draft.problems(in: context, positions: parsed.positions)).sorted { ($0.line, $0.column) < ($1.line, $1.column) }
+        return (problems.isEmpty ? parsed.agreement : nil, problems.map(\.description))
     }
 }
 
@@ -85,7 +87,7 @@ struct AgreementTests {
         #expect(deliveries.grants["partner"]?.writes == ["delivery_status"])
         #expect(deliveries.termination == .init(deleteWithinDays: 30, receiptRequired: true))
         #expect(deliveries.onwardSharing == nil)
-        #expect(deliveries.expires == Day("2027-11-30"))
+        #expect(deliveries.expires == Day("2027-10-31"))
     }
 
     /// Comments, spacing, case of clause names and clause order do not change the canonical
@@ -97,7 +99,7 @@ struct AgreementTests {
             # a comment in the middle
             partner may write:
             \tdelivery_status
-            Expires: 2027-11-30
+            Expires: 2027-10-31
             Recipients:partner
             Legal basis:   performance of the   delivery contract with the customer
             Owner: firm
@@ -108,11 +110,11 @@ struct AgreementTests {
               delivery_status: clear
               address : clear
               name: clear
-            Review: 2027-06-01
+            Review: 2027-05-01
             Title:   Customer deliveries   in Shanghai
             Allowed jurisdictions: cn
             Only records where: city = Shanghai
-            Effective: 2026-12-01
+            Effective: 2026-11-01
             Purpose: delivering orders to customers
             On termination: Delete within 30 days,   receipt required
             """
@@ -128,7 +130,7 @@ struct AgreementTests {
         ("city = Shanghai", "city = Beijing"),
         ("delete within 30 days", "delete within 31 days"),
         ("receipt required", "no receipt"),
-        ("Expires: 2027-11-30", "Expires: 2027-12-01"),
+        ("Expires: 2027-10-31", "Expires: 2027-12-01"),
         ("Onward sharing: not allowed", "Onward sharing: allowed to courier-co"),
         ("Title: Customer deliveries in Shanghai", "Title: Customer deliveries in Beijing"),
         ("    delivery_status\n", "    address\n        delivery_status\n"),
@@ -152,14 +154,14 @@ struct AgreementTests {
         ("Owner: firm", "Owner: frim", "4:8: unknown party 'frim' — did you mean 'firm'?"),
         ("    delivery_status\n\nPurpose", "    delivery_status\n    phone\n\nPurpose", "17:5: 'phone' is masked for partner but also writable — a recipient can only write what it reads in clear"),
         ("    address: clear", "    adress: clear", "12:5: 'adress' is not a field of 'customers' — did you mean 'address'?"),
-        ("Expires: 2027-11-30", "Expires: 2025-01-01", "23:10: the agreement expires (2025-01-01) before it takes effect (2026-12-01)"),
+        ("Expires: 2027-10-31", "Expires: 2025-01-01", "23:10: the agreement expires (2025-01-01) before it takes effect (2026-11-01)"),
         ("    name: clear", "    name: maskd", "11:11: unknown transform 'maskd' — did you mean 'masked'?"),
         ("Title: Customer deliveries in Shanghai", "Title: Customer deliveries in Shanghai\nTitle: Deliveries", "4:1: 'Title' is given twice (first on line 3) — keep one"),
         ("    name: clear", "    health_note: clear\n    name: clear", "11:5: 'health_note' is sensitive and shared in clear, but no legal basis is stated"),
         ("Recipients: partner", "Recipients: partner, acme", "5:22: acme receives nothing — add a section 'acme may read:' listing its fields"),
         ("partner may write:", "vendor may read:\n    name: clear\npartner may write:", "15:1: 'vendor' is not a recipient — add vendor to 'Recipients:', or remove this section"),
         ("Allowed jurisdictions: CN", "Allowed jurisdictions: DE", "5:13: partner is in CN, which 'Allowed jurisdictions: DE' does not include — add CN"),
-        ("Effective: 2026-12-01", "Effective: 2026-02-30", "22:12: '2026-02-30' is not a date — write YYYY-MM-DD"),
+        ("Effective: 2026-11-01", "Effective: 2026-02-30", "22:12: '2026-02-30' is not a date — write YYYY-MM-DD"),
         ("Onward sharing: not allowed", "Onwards sharing: not allowed", "27:1: unknown clause 'Onwards sharing' — did you mean 'Onward sharing'?"),
         ("delete within 30 days, receipt required", "delete soon", "26:17: 'delete soon' does not say when the data must be deleted"),
         ("Collection: customers", "Collection: customers!", "7:13: 'customers!' is not a collection name"),
@@ -199,6 +201,16 @@ struct AgreementTests {
         }
     }
 
+    /// Problems in the document and problems against the node's parties and schemas come
+    /// together: legal staff fix everything in one round.
+    @Test func documentAndContextProblemsComeTogether() {
+        let text = AgreementFixtures.deliveries.replacingFirst("Owner: firm", with: "Owner: frim")
+            .replacingFirst("phone: masked", with: "phone: maskd").replacingFirst("address: clear", with: "adress: clear")
+        let (agreement, problems) = AgreementFixtures.check(text)
+        #expect(agreement == nil)
+        #expect(problems.map { String($0.prefix(5)) } == ["4:8: ", "12:5:", "13:12"], "\(problems)")
+    }
+
     @Test func templateIsCompleteOnceItsPlaceholdersAreFilledIn() throws {
         let template = Agreement.template(id: "deliveries-2027", owner: "firm", recipient: "partner", collection: "customers", schema: AgreementFixtures.schema, today: Day("2026-11-25")!)
         let problems = AgreementParser.parse(template).problems.map(\.description)
@@ -218,18 +230,57 @@ struct AgreementTests {
         #expect(AgreementParser.parse(agreement.canonicalText).agreement == agreement)
     }
 
+    /// Found by the fuzzer: a bare value with a quote inside must come back the same from the
+    /// canonical form.
+    @Test(arguments: [#"x = a"b and y = c"#, #"city = 5" and name != "x""#, #"city = say "hi""#])
+    func quotesInsideBareValuesRoundTrip(filter: String) throws {
+        let text = AgreementFixtures.deliveries.replacingFirst("city = Shanghai", with: filter.replacingFirst("x =", with: "city =").replacingFirst("y =", with: "name ="))
+        let parsed = AgreementParser.parse(text)
+        let agreement = try #require(parsed.agreement, "\(parsed.problems)")
+        #expect(AgreementParser.parse(agreement.canonicalText).agreement == agreement, "\(agreement.canonicalText)")
+    }
+
+    @Test func windowsLineEndsRead() throws {
+        let crlf = AgreementFixtures.deliveries.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: "\r\n")
+        let parsed = AgreementParser.parse(crlf)
+        #expect(parsed.problems == [])
+        #expect(parsed.agreement == AgreementParser.parse(AgreementFixtures.deliveries).agreement)
+    }
+
     @Test func summarySaysWhoGetsWhatUntilWhen() throws {
         let agreement = try #require(AgreementParser.parse(AgreementFixtures.deliveries).agreement)
         let text = AgreementSummary(agreement).text
         #expect(text.contains("firm shares records of its collection 'customers' with partner, only records where city is Shanghai."))
         #expect(text.contains("reads phone, masked (only the last 4 characters are shown)"))
         #expect(text.contains("may change delivery_status"))
-        #expect(text.contains("In force from 1 December 2026 until 30 November 2027."))
+        #expect(text.contains("In force from 1 November 2026 until 31 October 2027."))
         #expect(text.contains("partner must destroy the data within 30 days and return a signed deletion receipt."))
         let html = AgreementSummary(agreement).html(parties: ["firm", "partner"], contentHash: "ab12")
         #expect(html.hasPrefix("<!DOCTYPE html>"))
         #expect(html.contains("<li>reads phone, masked (only the last 4 characters are shown)</li>"))
         #expect(html.contains("<tr><td>partner</td>"))
+    }
+
+    /// The worked examples in docs/agreements.md are the files in docs/examples/ (which the
+    /// demo uses), they check clean against the example schema, and the first is the fixture.
+    @Test func documentedExamplesCheckClean() throws {
+        let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("docs")
+        let text = try String(contentsOf: docs.appendingPathComponent("agreements.md"), encoding: .utf8)
+        let blocks = text.components(separatedBy: "```\n").enumerated().filter { $0.offset % 2 == 1 }.map(\.element)
+        let documents = blocks.filter { $0.contains("\nAgreement: ") || $0.hasPrefix("Agreement: ") }
+        let files = ["deliveries-2026.agreement", "invoicing-2026.agreement"].map { docs.appendingPathComponent("examples/\($0)") }
+        #expect(try documents == files.map { try String(contentsOf: $0, encoding: .utf8) })
+        var context = AgreementFixtures.context
+        context.schemas["customers"] = try CollectionSchema(
+            collection: "customers", parsing: try String(contentsOf: docs.appendingPathComponent("examples/customers.schema"), encoding: .utf8), fileName: "customers.schema"
+        )
+        for document in documents {
+            let parsed = AgreementParser.parse(document)
+            let agreement = try #require(parsed.agreement, "\(parsed.problems)")
+            #expect(agreement.problems(in: context, positions: parsed.positions) == [])
+        }
+        #expect(documents.first == AgreementFixtures.deliveries)
     }
 
     @Test func daysCountAcrossMonthsAndLeapYears() {

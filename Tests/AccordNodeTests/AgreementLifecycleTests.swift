@@ -123,17 +123,18 @@ struct AgreementLifecycleTests {
         #expect(try partner.store.audit.verify() == .intact(entries: audit.count))
     }
 
-    /// Proposed while the partner is down: queued, delivered when the link comes up.
+    /// Proposed while neither node serves: queued; the firm's node, once up, sends it when the
+    /// partner's link comes up.
     @Test func proposalWaitsForTheLink() async throws {
         let world = try AgreementWorld()
         let (firmPort, partnerPort) = (try freePort(), try freePort())
         try world.pin(world.partner, in: world.firm, port: partnerPort)
         try world.pin(world.firm, in: world.partner, port: firmPort)
-        let firmNode = try await AgreementWorld.start(world.firm, port: firmPort)
-        defer { Task { await firmNode.stop() } }
         let firm = try AgreementBook(directory: world.firm)
         let proposal = try firm.propose(id: "deliveries-2026")
-        AgreementBook.wakeNode(world.firm)
+        AgreementBook.wakeNode(world.firm)  // no node: nothing happens
+        let firmNode = try await AgreementWorld.start(world.firm, port: firmPort)
+        defer { Task { await firmNode.stop() } }
         try await Task.sleep(for: .milliseconds(300))
         #expect(try firm.delivery(of: proposal).values.map { $0 == nil } == [true], "waiting, not refused")
         let partnerNode = try await AgreementWorld.start(world.partner, port: partnerPort)

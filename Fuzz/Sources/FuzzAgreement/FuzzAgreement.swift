@@ -10,8 +10,8 @@ public func fuzzAgreement(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     for problem in parsed.problems where problem.line < 1 || problem.column < 1 {
         fatalError("a problem without a place: \(problem)")
     }
+    _ = parsed.draft.problems(in: context, positions: parsed.positions)
     guard let agreement = parsed.agreement else { return 0 }
-    _ = agreement.problems(in: context, positions: parsed.positions)
     let canonical = agreement.canonicalText
     guard let again = AgreementParser.parse(canonical).agreement, again == agreement, again.canonicalText == canonical else {
         fatalError("the canonical form does not read back as the same agreement:\n\(canonical)")

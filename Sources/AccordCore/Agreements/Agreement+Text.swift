@@ -42,8 +42,9 @@ extension Agreement {
 
     /// A filter value as written: bare unless it needs quotes to read back the same.
     static func quoted(_ value: String) -> String {
-        let needsQuotes = value.isEmpty || value.first!.isWhitespace || value.last!.isWhitespace || value.hasPrefix("\"")
-            || value.split(whereSeparator: \.isWhitespace).contains { $0.lowercased() == "and" } || value.contains { $0.isNewline }
+        // A quote anywhere, because the reader treats every quote as opening or closing one.
+        let needsQuotes = value.isEmpty || value.first!.isWhitespace || value.last!.isWhitespace || value.contains("\"")
+            || value.split(whereSeparator: \.isWhitespace).contains { $0.lowercased() == "and" }
         guard needsQuotes else { return value }
         return "\"" + value.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\""
     }

@@ -34,7 +34,7 @@ extension Agreement {
             problems.append(AgreementProblem(line: line, column: column, message))
         }
         let known = context.parties.keys.sorted()
-        for party in parties where context.parties[party] == nil {
+        for party in parties where !party.isEmpty && context.parties[party] == nil {
             let hint = closestMatch(to: party, among: known).map { "did you mean '\($0)'? " } ?? ""
             problem(.party(party), "unknown party '\(party)' — \(hint)parties are this node and the peers in Peers/ (\(known.joined(separator: ", ")))")
         }
@@ -45,7 +45,7 @@ extension Agreement {
                 problem(.nodeID(name), "this is not \(name)'s node ID: \(party.source) pins \(party.id.shortForm)… — correct it, or re-pin the peer")
             }
         }
-        for recipient in recipients {
+        for recipient in recipients where !positions.unread.contains(.jurisdictions) {
             guard let party = context.parties[recipient] else { continue }
             guard let jurisdiction = party.jurisdiction?.uppercased() else {
                 problem(.party(recipient), "\(recipient)'s jurisdiction is not known — add 'jurisdiction = XX' to \(party.source), so the agreement can be checked against 'Allowed jurisdictions'")
@@ -56,6 +56,7 @@ extension Agreement {
                 problem(.party(recipient), "\(recipient) is in \(jurisdiction), which 'Allowed jurisdictions: \(jurisdictions.joined(separator: ", "))' does not include — add \(jurisdiction), or choose another recipient")
             }
         }
+        guard !positions.unread.contains(.collection) else { return problems.sorted { ($0.line, $0.column) < ($1.line, $1.column) } }
         guard let schema = context.schemas[collection] else {
             problem(.clause(.collection), "collection '\(collection)' declares no schema — write Schemas/\(collection).schema (see docs/records.md), so the agreement can be checked against its fields")
             return problems

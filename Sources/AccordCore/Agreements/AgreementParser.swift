@@ -15,6 +15,8 @@ public struct AgreementPositions: Sendable {
     var places: [Place: (line: Int, column: Int)] = [:]
     /// The line after the last: where a missing clause would go.
     var end = (line: 1, column: 1)
+    /// Clauses missing or unreadable: checks that need them are skipped for a draft.
+    var unread: Set<Clause> = []
 
     enum Place: Hashable {
         case clause(Clause), party(String), section(String, Section), read(String, String), write(String, String),
@@ -65,12 +67,16 @@ public enum AgreementParser {
         public var agreement: Agreement?
         public var problems: [AgreementProblem]
         public var positions: AgreementPositions
+        /// What could be read despite the problems (placeholders for the rest), so checks
+        /// against the node's parties and schemas can report their problems too, at once.
+        public var draft: Agreement
     }
 
     public static func parse(_ text: String) -> Result {
         var state = ParseState()
         var lineNumber = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // "\r\n" is one Character in Swift: a document saved with Windows line ends splits at it.
+        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             lineNumber += 1
             state.read(line: rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine, number: lineNumber)
         }
@@ -259,18 +265,20 @@ private struct ParseState {
             problem(line, positions[.clause(.review)].column, "the review date \(review) is outside the agreement's term (\(effective) to \(expires)) — choose a day within it")
         }
         let grants = checkGrants(recipients: recipients ?? [], owner: owner)
-        guard problems.isEmpty, let id, let title, let owner, let recipients, let collection, let purpose, let jurisdictions,
-            let effective, let expires, let termination, let onward
-        else {
-            problems.sort { ($0.line, $0.column) < ($1.line, $1.column) }
-            return .init(agreement: nil, problems: problems, positions: positions)
-        }
-        let agreement = Agreement(
-            id: id, title: title, owner: owner, recipients: recipients, collection: collection, filter: filter, grants: grants,
-            purpose: purpose, legalBasis: legalBasis, jurisdictions: jurisdictions, effective: effective, expires: expires,
-            review: review, termination: termination, onwardSharing: onward, nodeIDs: nodeIDs
+        let draft = Agreement(
+            id: id ?? "", title: title ?? "", owner: owner ?? "", recipients: recipients ?? [], collection: collection ?? "", filter: filter,
+            grants: grants, purpose: purpose ?? "", legalBasis: legalBasis, jurisdictions: jurisdictions ?? [],
+            effective: effective ?? Day(ordinal: 0), expires: expires ?? Day(ordinal: 0), review: review,
+            termination: termination ?? .init(deleteWithinDays: 0, receiptRequired: true), onwardSharing: onward ?? nil, nodeIDs: nodeIDs
         )
-        return .init(agreement: agreement, problems: [], positions: positions)
+        for (clause, read) in [(Clause.owner, owner != nil), (.recipients, recipients != nil), (.collection, collection != nil), (.jurisdictions, jurisdictions != nil)] where !read {
+            positions.unread.insert(clause)
+        }
+        guard problems.isEmpty else {
+            problems.sort { ($0.line, $0.column) < ($1.line, $1.column) }
+            return .init(agreement: nil, problems: problems, positions: positions, draft: draft)
+        }
+        return .init(agreement: draft, problems: [], positions: positions, draft: draft)
     }
 
     /// Sections must belong to recipients, every recipient must receive something, and a
