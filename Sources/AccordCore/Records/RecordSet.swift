@@ -88,6 +88,18 @@ public struct RecordSet: Sendable, Equatable {
         return delta
     }
 
+    /// Writes `fields` of a live record without touching its collection or subject: how a
+    /// recipient edits a record shared with it. Nil (nothing written) if the record is not live.
+    public mutating func update(id: String, fields: [String: Value], stamp: Stamp) -> RecordSet? {
+        guard let current = entries[id], current.isLive else { return nil }
+        var entry = Entry(deletes: current.deletes)
+        for (name, value) in fields where name != RecordSet.metaField { entry.fields[name] = Write(value: value, stamp: stamp) }
+        var delta = RecordSet()
+        delta.entries[id] = entry
+        merge(delta)
+        return delta
+    }
+
     /// Deletes a record: every write made without having seen this delete is dead from now on.
     public mutating func delete(id: String, stamp: Stamp) -> RecordSet {
         var deletes = entries[id]?.deletes ?? [:]

@@ -1,0 +1,93 @@
+import Testing
+
+@testable import AccordCore
+
+@Suite("What crosses under an agreement")
+struct ProjectionTests {
+    let agreement = AgreementParser.parse(AgreementFixtures.deliveries).agreement!
+    let firm = AgreementFixtures.firm
+    let partner = AgreementFixtures.partner
+    let pseudonym = { (value: String) in "P-\(value.count)" }
+
+    func customer(city: String = "Shanghai") -> (RecordSet, RecordSet.Entry) {
+        var set = RecordSet()
+        _ = set.put(
+            id: "C-1", collection: "customers", subject: "CUST-77",
+            fields: ["name": .string("Li Wei"), "address": .string("1 Bund Road"), "phone": .string("13800001234"), "city": .string(city), "birthday": .date("1990-05-01")],
+            stamp: Stamp(clock: HLC(milliseconds: 10, counter: 0), node: firm)
+        )
+        return (set, set.entries["C-1"]!)
+    }
+
+    @Test func onlyGrantedFieldsCrossTransformedWithTheirStamps() throws {
+        let (_, entry) = customer()
+        let projected = try #require(agreement.projection(of: entry, for: "partner", pseudonym: pseudonym))
+        #expect(Set(projected.fields.keys) == [RecordSet.metaField, "name", "address", "phone"])
+        #expect(projected.fields["phone"]?.value == .string("*******1234"))
+        #expect(projected.fields["phone"]?.stamp == entry.fields["phone"]?.stamp)
+        #expect(projected.fields["name"] == entry.fields["name"])
+        let record = RecordSet(id: "C-1", entry: projected).record("C-1")
+        #expect(record?.subject == "P-7", "the subject travels as its pseudonym")
+        #expect(record?.collection == "customers")
+    }
+
+    @Test func recordsOutsideTheFilterDoNotCrossButDeletesDo() throws {
+        var (set, entry) = customer(city: "Beijing")
+        #expect(agreement.projection(of: entry, for: "partner", pseudonym: pseudonym) == nil)
+        _ = set.delete(id: "C-1", stamp: Stamp(clock: HLC(milliseconds: 11, counter: 0), node: firm))
+        entry = set.entries["C-1"]!
+        #expect(agreement.projection(of: entry, for: "partner", pseudonym: pseudonym)?.deletes == entry.deletes)
+        #expect(agreement.projection(of: entry, for: "vendor", pseudonym: pseudonym) == nil, "vendor is no recipient")
+    }
+
+    @Test func transforms() {
+        let hash = { (value: String) in "h(\(value))" }
+        #expect(Transform.masked.apply(to: .string("abc"), pseudonym: hash) == .string("***"))
+        #expect(Transform.masked.apply(to: .string("李小龙先生"), pseudonym: hash) == .string("*小龙先生"))
+        #expect(Transform.yearOnly.apply(to: .date("1990-05-01"), pseudonym: hash) == .string("1990"))
+        #expect(Transform.pseudonym.apply(to: .integer(42), pseudonym: hash) == .string("h(42)"))
+        #expect(Transform.masked.apply(to: .null, pseudonym: hash) == .null)
+    }
+
+    /// The partner's edit goes back with only what it may write; the firm merges it and both converge.
+    @Test func recipientEditsRoundTrip() throws {
+        var (owner, entry) = customer()
+        var replica = RecordSet(id: "C-1", entry: try #require(agreement.projection(of: entry, for: "partner", pseudonym: pseudonym)))
+        let stamp = Stamp(clock: HLC(milliseconds: 20, counter: 0), node: partner)
+        let edited = replica.update(id: "C-1", fields: ["delivery_status": .string("delivered")], stamp: stamp)
+        #expect(edited != nil)
+        let mine = try #require(agreement.ownWrites(in: replica.entries["C-1"]!, by: "partner", node: partner))
+        #expect(Array(mine.fields.keys) == ["delivery_status"])
+        #expect(agreement.refusal(of: mine, from: "partner", node: partner, current: entry) == nil)
+        owner.merge(RecordSet(id: "C-1", entry: mine))
+        entry = owner.entries["C-1"]!
+        #expect(owner.record("C-1")?.fields["delivery_status"] == .string("delivered"))
+        #expect(owner.record("C-1")?.subject == "CUST-77")
+        replica.merge(RecordSet(id: "C-1", entry: try #require(agreement.projection(of: entry, for: "partner", pseudonym: pseudonym))))
+        #expect(replica.record("C-1")?.fields["delivery_status"] == .string("delivered"))
+    }
+
+    @Test(arguments: [
+        ("phone", "'phone' is outside partner's write scope under deliveries-2026"),
+        ("", "partner may not change a record's collection or subject"),
+    ])
+    func writesOutsideTheScopeAreRefused(field: String, reason: String) {
+        let (_, entry) = customer()
+        var forged = RecordSet.Entry(deletes: entry.deletes)
+        forged.fields[field] = RecordSet.Write(value: .string("x"), stamp: Stamp(clock: HLC(milliseconds: 30, counter: 0), node: partner))
+        #expect(agreement.refusal(of: forged, from: "partner", node: partner, current: entry) == reason)
+    }
+
+    @Test func otherRefusals() {
+        let (_, entry) = customer()
+        let write = RecordSet.Write(value: .string("delivered"), stamp: Stamp(clock: HLC(milliseconds: 30, counter: 0), node: partner))
+        var edit = RecordSet.Entry(deletes: entry.deletes)
+        edit.fields["delivery_status"] = write
+        #expect(agreement.refusal(of: edit, from: "partner", node: partner, current: nil) == "no such record is shared under deliveries-2026")
+        #expect(agreement.refusal(of: edit, from: "partner", node: partner, current: customer(city: "Beijing").1) == "the record is outside deliveries-2026's filter")
+        #expect(agreement.refusal(of: edit, from: "partner", node: firm, current: entry) == "'delivery_status' carries another node's stamp")
+        var deleting = edit
+        deleting.deletes[partner] = write.stamp
+        #expect(agreement.refusal(of: deleting, from: "partner", node: partner, current: entry) == "partner may not delete records under deliveries-2026")
+    }
+}
