@@ -15,6 +15,10 @@ public enum Message: Sendable, Equatable {
     case agreementStatement(AgreementStatement)
     /// Whether a proposal or statement was stored (acknowledged) or refused, and why.
     case agreementReply(AgreementReply)
+    /// Records under an agreement, from the sender's op log up to a sequence number.
+    case syncBatch(SyncBatch)
+    /// The receiver stored a batch durably (and refused some of its changes, if any).
+    case syncAck(SyncAck)
 
     public enum Kind: UInt8, Sendable, CaseIterable {
         case hello = 0x01
@@ -24,6 +28,8 @@ public enum Message: Sendable, Equatable {
         case agreementProposal = 0x10
         case agreementStatement = 0x11
         case agreementReply = 0x12
+        case syncBatch = 0x20
+        case syncAck = 0x21
     }
 
     public var kind: Kind {
@@ -35,6 +41,8 @@ public enum Message: Sendable, Equatable {
         case .agreementProposal: .agreementProposal
         case .agreementStatement: .agreementStatement
         case .agreementReply: .agreementReply
+        case .syncBatch: .syncBatch
+        case .syncAck: .syncAck
         }
     }
 
@@ -60,6 +68,20 @@ public enum Message: Sendable, Equatable {
             writer.data(reply.signature)
             writer.u8(reply.refusal == nil ? 0 : 1)
             writer.string(reply.refusal ?? "")
+        case .syncBatch(let batch):
+            writer.string(batch.agreementID)
+            writer.data(batch.contentHash)
+            writer.u64(UInt64(bitPattern: batch.through))
+            writer.u32(UInt32(batch.entries.count))
+            for (id, entry) in batch.entries {
+                writer.string(id)
+                entry.encode(to: &writer)
+            }
+        case .syncAck(let ack):
+            writer.string(ack.agreementID)
+            writer.u64(UInt64(bitPattern: ack.through))
+            writer.u32(ack.refused)
+            writer.string(ack.reason)
         }
         return Frame(kind: kind.rawValue, payload: writer.bytes)
     }
@@ -93,6 +115,20 @@ public enum Message: Sendable, Equatable {
             let reason = try reader.string()
             guard refused <= 1, refused == 1 || reason.isEmpty else { throw .malformed("agreement reply", "inconsistent refusal") }
             self = .agreementReply(AgreementReply(signature: signature, refusal: refused == 1 ? reason : nil))
+        case .syncBatch:
+            let agreementID = try reader.string()
+            let contentHash = try reader.data()
+            let through = Int64(bitPattern: try reader.u64())
+            let count = try reader.u32()
+            guard Int(count) <= reader.remaining / 5 else { throw .malformed("sync batch", "entry count \(count) is impossible") }
+            var entries: [(String, RecordSet.Entry)] = []
+            entries.reserveCapacity(Int(count))
+            for _ in 0..<count { entries.append((try reader.string(), try RecordSet.Entry(from: &reader))) }
+            self = .syncBatch(SyncBatch(agreementID: agreementID, contentHash: contentHash, through: through, entries: entries))
+        case .syncAck:
+            let agreementID = try reader.string()
+            let through = Int64(bitPattern: try reader.u64())
+            self = .syncAck(SyncAck(agreementID: agreementID, through: through, refused: try reader.u32(), reason: try reader.string()))
         }
         try reader.finish()
     }
@@ -119,5 +155,38 @@ public struct Ping: Sendable, Equatable {
 
     public init(sequence: UInt64, sentAtNanoseconds: UInt64) {
         (self.sequence, self.sentAtNanoseconds) = (sequence, sentAtNanoseconds)
+    }
+}
+
+/// Records under an agreement, as the sender projected them for the receiver.
+public struct SyncBatch: Sendable, Equatable {
+    public var agreementID: String
+    /// The agreement version's content hash: both ends must hold it active.
+    public var contentHash: [UInt8]
+    /// The sender's op-log sequence number this batch brings the receiver up to.
+    public var through: Int64
+    public var entries: [(String, RecordSet.Entry)]
+
+    public init(agreementID: String, contentHash: [UInt8], through: Int64, entries: [(String, RecordSet.Entry)]) {
+        (self.agreementID, self.contentHash, self.through, self.entries) = (agreementID, contentHash, through, entries)
+    }
+
+    public static func == (a: SyncBatch, b: SyncBatch) -> Bool {
+        a.agreementID == b.agreementID && a.contentHash == b.contentHash && a.through == b.through
+            && a.entries.map(\.0) == b.entries.map(\.0) && a.entries.map(\.1) == b.entries.map(\.1)
+    }
+}
+
+/// A batch durably stored: the sender may move its cursor to `through`.
+public struct SyncAck: Sendable, Equatable {
+    public var agreementID: String
+    public var through: Int64
+    /// Changes in the batch the receiver refused (each logged and audited there).
+    public var refused: UInt32
+    /// The first refusal's reason, or the whole batch's.
+    public var reason: String
+
+    public init(agreementID: String, through: Int64, refused: UInt32 = 0, reason: String = "") {
+        (self.agreementID, self.through, self.refused, self.reason) = (agreementID, through, refused, reason)
     }
 }

@@ -1,5 +1,5 @@
 public import AccordCore
-import AccordCrypto
+internal import AccordCrypto
 public import AccordStore
 public import Foundation
 
@@ -12,6 +12,8 @@ public final class AgreementBook {
     let settings: NodeSettings
     let store: RecordStore
     var agreements: AgreementStore { store.agreements }
+    /// Per agreement, the key its pseudonyms are made with (derived from the master key).
+    var pseudonymKeys: [String: MACKey] = [:]
 
     public init(directory: NodeDirectory) throws {
         self.directory = directory
@@ -466,20 +468,20 @@ public final class AgreementBook {
     var today: Day { Day(String(NodeLog.timestamp().prefix(10)))! }
 
     /// This node's names for node IDs: itself and its peers.
-    private func localNames() throws -> [NodeID: String] {
+    func localNames() throws -> [NodeID: String] {
         var names = [identity.id: settings.name]
         for peer in try PeerBook(directory).all() { names[peer.id] = peer.name }
         return names
     }
 
-    private func name(of id: NodeID) throws -> String { try localNames()[id] ?? id.shortForm }
+    func name(of id: NodeID) throws -> String { try localNames()[id] ?? id.shortForm }
 
     private func displayParties(_ agreement: Agreement) throws -> [String] {
         let names = try localNames()
         return agreement.parties.map { party in agreement.nodeIDs[party].flatMap { names[$0] } ?? party }
     }
 
-    private func audit(_ action: String, _ detail: String) throws {
+    func audit(_ action: String, _ detail: String) throws {
         try store.audit.append(time: NodeLog.timestamp(), actor: settings.name, action: action, detail: detail)
     }
 }

@@ -1,6 +1,7 @@
 public import AccordCore
 import AccordCrypto
 import AccordNet
+import AccordStore
 import Dispatch
 import Foundation
 
@@ -28,6 +29,19 @@ public actor Node {
     private var dialers: [NodeID: Task<Void, Never>] = [:]
     private var background: [Task<Void, Never>] = []
     private var linkEndWaiters: [NodeID: [CheckedContinuation<Void, Never>]] = [:]
+    /// Sync batches sent and not yet acknowledged, per route; reset when the link ends, so a
+    /// new link resumes from the durable cursor.
+    private var flows: [AgreementBook.Route: Flow] = [:]
+    private var pumping: Set<NodeID> = []
+    private var pumpAgain: Set<NodeID> = []
+
+    private struct Flow {
+        var sentThrough: Int64
+        var inFlight = 0
+    }
+
+    /// Batches in flight per route: enough to keep the link busy while the peer stores one.
+    private static let window = 4
 
     private struct Link {
         let connection: Connection
@@ -83,6 +97,7 @@ public actor Node {
         }
         self.listener = listener
         state = .running
+        noteLinks { try $0.resetLinks(at: NodeLog.timestamp()) }
         log("listening on \(Endpoint(host: endpoint.host, port: listener.port)) as \(settings.name) (node ID \(identity.id))")
         do {
             wakeSocket = try WakeSocket(directory: directory) { [weak self] in Task { await self?.flushOutboxes() } }
@@ -148,6 +163,7 @@ public actor Node {
                 guard state == .running, !Task.isCancelled else { return }
                 let delay = backoff.nextDelay(unit: Double.random(in: 0..<1))
                 log("cannot reach \(peer.name) at \(peer.address): \(error); retrying in \(Self.seconds(delay))")
+                noteLinks { try $0.setLink(id, connected: false, at: NodeLog.timestamp(), error: "cannot reach \(peer.address): \(error)") }
                 try? await Task.sleep(for: delay)
                 continue
             }
@@ -197,10 +213,16 @@ public actor Node {
         }
         guard register(connection, name: name) else { return false }
         log("linked with \(name) (\(id.shortForm)) at \(connection.remoteAddress), \(direction), \(connection.tlsVersion)")
-        Task { await self.flushOutbox(to: id) }
+        noteLinks { try $0.setLink(id, connected: true, at: NodeLog.timestamp(), error: nil) }
+        Task {
+            await self.flushOutbox(to: id)
+            await self.pump(id)
+        }
         let reason = await serveMessages(on: connection, name: name)
         if links[id]?.connection === connection {
             links[id] = nil
+            flows = flows.filter { $0.key.peer != id }
+            noteLinks { try $0.setLink(id, connected: false, at: NodeLog.timestamp(), error: reason) }
             log("link with \(name) closed: \(reason)")
             for waiter in linkEndWaiters.removeValue(forKey: id) ?? [] { waiter.resume() }
         }
@@ -278,6 +300,31 @@ public actor Node {
                 await answer(statement, from: connection, name: name) { try $0.receiveProposal(statement, document: document, from: connection.peerID) }
             case .agreementStatement(let statement):
                 await answer(statement, from: connection, name: name) { try $0.receiveStatement(statement, from: connection.peerID) }
+            case .syncBatch(let batch):
+                let stored: (ack: SyncAck, refusals: [String])
+                do {
+                    stored = try agreements.receive(batch, from: connection.peerID)
+                } catch {
+                    log("cannot store sync batch of \(batch.agreementID) from \(name): \(error); closing the link so it is sent again")
+                    connection.close(reason: "could not store a sync batch")
+                    return "could not store a sync batch: \(error)"
+                }
+                for refusal in stored.refusals { log("refused a change under \(batch.agreementID) from \(name): \(refusal)") }
+                try? await connection.send(Message.syncAck(stored.ack).frame)
+                if !batch.entries.isEmpty { await flushOutboxes() }  // what changed here goes on to the other parties
+            case .syncAck(let ack):
+                do {
+                    try agreements.acknowledge(ack, from: connection.peerID)
+                } catch {
+                    log("cannot record \(name)'s acknowledgement: \(error)")
+                }
+                let route = AgreementBook.Route(agreementID: ack.agreementID, peer: connection.peerID)
+                if var flow = flows[route] {
+                    flow.inFlight = max(0, flow.inFlight - 1)
+                    flows[route] = flow
+                }
+                if ack.refused > 0 { log("\(name) refused \(ack.refused) change(s) under \(ack.agreementID): \(ack.reason)") }
+                await pump(connection.peerID)
             case .agreementReply(let reply):
                 do {
                     try agreements.receiveReply(reply, from: connection.peerID)
@@ -308,6 +355,7 @@ public actor Node {
             log("\(name) \(statement.kind.verb) \(statement.agreementID) v\(statement.version)")
         }
         try? await connection.send(Message.agreementReply(AgreementReply(signature: statement.signature, refusal: refusal)).frame)
+        if refusal == nil { await flushOutboxes() }  // an agreement may have come into force: sync starts
     }
 
     /// Sends what waits in the outbox for `peer`, if it is linked.
@@ -322,7 +370,51 @@ public actor Node {
     }
 
     private func flushOutboxes() async {
-        for peer in links.keys { await flushOutbox(to: peer) }
+        for peer in links.keys {
+            await flushOutbox(to: peer)
+            await pump(peer)
+        }
+    }
+
+    /// Records link changes for `accord status`; a failure to record is logged, not fatal.
+    private func noteLinks(_ change: (SyncStore) throws -> Void) {
+        do { try change(agreements.store.sync) } catch { log("cannot record link state: \(error)") }
+    }
+
+    // MARK: Sync
+
+    /// Sends `peer` what it has not acknowledged under each active agreement, keeping up to
+    /// `window` batches in flight per route. One pump per peer at a time; a call while one runs
+    /// makes it go round again.
+    private func pump(_ peer: NodeID) async {
+        guard !pumping.contains(peer) else {
+            pumpAgain.insert(peer)
+            return
+        }
+        pumping.insert(peer)
+        defer { pumping.remove(peer) }
+        repeat {
+            pumpAgain.remove(peer)
+            await pumpOnce(peer)
+        } while pumpAgain.contains(peer)
+    }
+
+    private func pumpOnce(_ peer: NodeID) async {
+        guard let link = links[peer] else { return }
+        do {
+            for info in try agreements.routes(to: peer) {
+                let route = info.route
+                if flows[route] == nil { flows[route] = Flow(sentThrough: try agreements.cursor(route)) }
+                while let flow = flows[route], flow.inFlight < Self.window, links[peer]?.connection === link.connection,
+                    let batch = try agreements.nextBatch(info, after: flow.sentThrough)
+                {
+                    flows[route] = Flow(sentThrough: batch.through, inFlight: flow.inFlight + 1)
+                    try await link.connection.send(Message.syncBatch(batch).frame)
+                }
+            }
+        } catch {
+            log("sync with \(link.name) paused: \(error)")
+        }
     }
 
     // MARK: Housekeeping
@@ -336,7 +428,7 @@ public actor Node {
             } catch {
                 log("cannot check agreement expiries: \(error)")
             }
-            await flushOutboxes()
+            await flushOutboxes()  // and sync
             try? await Task.sleep(for: options.housekeepingInterval)
         }
     }

@@ -14,7 +14,7 @@ public final class RecordBook {
     private let store: RecordStore
     private let nodeID: NodeID
     private let actor: String
-    private let directory: NodeDirectory
+    let directory: NodeDirectory
     private var schemas: [String: CollectionSchema?] = [:]
 
     public init(directory: NodeDirectory) throws {
@@ -152,6 +152,7 @@ public final class RecordBook {
         } catch {
             throw NodeError("could not save \(id): \(error)")
         }
+        WakeSocket.wake(directory)  // a running node sends the change on at once
     }
 
     /// The collection's schema (Schemas/<collection>.schema), if it declares one.

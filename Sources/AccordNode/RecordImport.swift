@@ -129,6 +129,7 @@ extension RecordBook {
         }
         summary.imported += saved
         summary.rejected += rejected
+        WakeSocket.wake(directory)
     }
 
     private func checkHeader(_ cells: [String]) throws -> [String] {

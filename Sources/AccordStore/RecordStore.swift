@@ -88,6 +88,18 @@ public final class RecordStore {
             refusal TEXT) STRICT;
         CREATE INDEX outbox_by_peer ON outbox(peer, seq);
         """,
+        // Sync: per (agreement, peer), how far the peer durably acknowledged this node's op log,
+        // and how many of the peer's changes were refused.
+        """
+        CREATE TABLE sync_cursors(
+            agreement TEXT NOT NULL, peer BLOB NOT NULL, seq INTEGER NOT NULL, updated TEXT NOT NULL,
+            PRIMARY KEY(agreement, peer)) STRICT;
+        CREATE TABLE sync_refusals(
+            agreement TEXT NOT NULL, peer BLOB NOT NULL, count INTEGER NOT NULL, last_reason TEXT NOT NULL, updated TEXT NOT NULL,
+            PRIMARY KEY(agreement, peer)) STRICT;
+        CREATE TABLE peer_links(
+            peer BLOB PRIMARY KEY, connected INTEGER NOT NULL, since TEXT NOT NULL, last_error TEXT NOT NULL) STRICT;
+        """,
     ]
 
     /// Opens or creates the store at `path`.
@@ -212,6 +224,23 @@ public final class RecordStore {
     /// The subject's HMAC, from the entry's own record (none for a tombstone: it names nobody).
     private func subjectLookup(_ entry: RecordSet.Entry, _ key: DataKey) -> SQLValue {
         entry.subject.map { .blob(lookup("subject \($0)", key)) } ?? .null
+    }
+
+    /// Merges a replica's state of a record into the stored one, saving it (under the next
+    /// sequence number) only if that changes it. Returns whether it did.
+    @discardableResult
+    public func merge(collection: String, id: String, entry incoming: RecordSet.Entry) throws(StoreError) -> Bool {
+        let current = try entry(collection: collection, id: id)
+        var set = current.map { RecordSet(id: id, entry: $0) } ?? RecordSet()
+        set.merge(RecordSet(id: id, entry: incoming))
+        guard let joined = set.entries[id], joined != current else { return false }
+        try save(collection: collection, id: id, entry: joined)
+        return true
+    }
+
+    /// The highest sequence number a record of `collection` has (0 if none).
+    public func lastSequence(of collection: String) throws(StoreError) -> Int64 {
+        try database.query("SELECT max(seq) FROM records WHERE collection = ?", .text(collection)) { $0.integer(0) }.first ?? 0
     }
 
     /// Every stored record of `collection` (optionally only those about `subject`), by id.

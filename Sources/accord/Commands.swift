@@ -146,6 +146,39 @@ let nodeCommands: [Command] = [
         }
     ),
     Command(
+        path: ["status"],
+        summary: "peers, links, and how far sync is behind, per agreement",
+        usage: "accord status --dir <node>",
+        details: """
+            Whether the node is serving; each peer, connected or not, since when, and the last error;
+            per agreement in force and peer, what this node sends, how many changed records the peer
+            has not acknowledged yet and since when, and how many of the peer's changes were refused.
+            """,
+        valued: ["dir"],
+        flags: [],
+        run: { arguments in
+            try arguments.noMorePositionals(than: 0)
+            let directory = try nodeDirectory(arguments)
+            let settings = try directory.loadSettings()
+            let serving = FileManager.default.fileExists(atPath: directory.controlSocketURL.path)
+            output("\(settings.name): \(serving ? "serving" : "not serving (start it with `accord serve`)")")
+            let book = try AgreementBook(directory: directory)
+            output("Peers:")
+            for peer in try PeerBook(directory).all() {
+                output("  " + (try book.linkSummary(peer)))
+            }
+            let statuses = try book.syncStatus()
+            output(statuses.isEmpty ? "Sync: no agreement in force." : "Sync:")
+            for status in statuses {
+                var line = "  \(status.agreementID) with \(status.peerName): sending \(status.sending); "
+                line += status.behind == 0 ? "up to date" : "\(status.behind) record(s) not yet acknowledged"
+                if let acknowledged = status.lastAcknowledged { line += " (last acknowledgement \(acknowledged))" } else { line += " (nothing acknowledged yet)" }
+                line += status.refused == 0 ? "; nothing refused" : "; \(status.refused) change(s) from \(status.peerName) refused, last: \(status.lastRefusal)"
+                output(line)
+            }
+        }
+    ),
+    Command(
         path: ["ping"],
         summary: "prove a link to a peer end to end",
         usage: "accord ping --dir <node> <peer> [--count 3]",

@@ -12,13 +12,15 @@ let recordCommands: [Command] = [
     Command(
         path: ["record", "put"],
         summary: "create or change a record",
-        usage: "accord record put --dir <node> --collection <c> --id <id> [--subject <customer>] [--json '{…}'] [name=value …] [name:=42 …]",
+        usage: "accord record put --dir <node> (--collection <c> | --agreement <id>) --id <id> [--subject <customer>] [--json '{…}'] [name=value …] [name:=42 …]",
         details: """
             Writes the given fields; fields not given keep their values. A new record needs --subject,
             the data subject (customer) it is about. name=value is text; name:=value is a number,
             true/false, null or a date (YYYY-MM-DD). --json takes the fields as a JSON object.
+            --agreement changes a record another party shares with this node: only the fields the
+            agreement lets this node write; the change goes back to the owner.
             """,
-        valued: ["dir", "collection", "id", "subject", "json"],
+        valued: ["dir", "collection", "agreement", "id", "subject", "json"],
         flags: [],
         run: { arguments in
             let directory = try nodeDirectory(arguments)
@@ -27,6 +29,13 @@ let recordCommands: [Command] = [
             for word in arguments.positionals {
                 let (name, value) = try FieldAssignment.parse(word)
                 fields[name] = value
+            }
+            if let agreement = arguments["agreement"] {
+                guard arguments["collection"] == nil, arguments["subject"] == nil else {
+                    throw UsageError(arguments.command, "--agreement takes no --collection or --subject: the owner decides those")
+                }
+                let record = try AgreementBook(directory: directory).editShared(agreement, id: try arguments.required("id"), fields: fields)
+                return output("Saved \(record.id) under \(agreement) (\(fields.count) field(s) changed); it goes back to the owner")
             }
             let record = try RecordBook(directory: directory).put(
                 collection: try arguments.required("collection"),
@@ -76,16 +85,19 @@ let recordCommands: [Command] = [
     Command(
         path: ["record", "list"],
         summary: "list the records of a collection",
-        usage: "accord record list --dir <node> --collection <c> [--subject <customer>] [--json]",
-        details: "One line per record (id, subject, fields); --json prints JSON lines, as export does.",
-        valued: ["dir", "collection", "subject"],
+        usage: "accord record list --dir <node> (--collection <c> | --agreement <id>) [--subject <customer>] [--json]",
+        details: """
+            One line per record (id, subject, fields); --json prints JSON lines, as export does.
+            --agreement lists the records another party shares with this node under that agreement,
+            as they were shared (masked fields masked, the subject as its pseudonym).
+            """,
+        valued: ["dir", "collection", "agreement", "subject"],
         flags: ["json"],
         run: { arguments in
             try arguments.noMorePositionals(than: 0)
-            let records = try RecordBook(directory: try nodeDirectory(arguments)).records(
-                collection: try arguments.required("collection"),
-                subject: arguments["subject"]
-            )
+            let directory = try nodeDirectory(arguments)
+            let records = try arguments["agreement"].map { try AgreementBook(directory: directory).sharedRecords($0, subject: arguments["subject"]) }
+                ?? RecordBook(directory: directory).records(collection: try arguments.required("collection"), subject: arguments["subject"])
             for record in records {
                 if arguments.flags.contains("json") {
                     output(try json(record))

@@ -55,6 +55,16 @@ extension Agreement {
     }
 }
 
+extension Agreement {
+    /// Why `recipient` must refuse an entry from the owner, or nil: fields beyond what it may
+    /// read or write never belong in its replica.
+    public func refusal(ofOwnerEntry entry: RecordSet.Entry, at recipient: String) -> String? {
+        let grant = grants[recipient] ?? Grant()
+        let outside = entry.fields.keys.filter { $0 != RecordSet.metaField && grant.reads[$0] == nil && !grant.writes.contains($0) }
+        return outside.isEmpty ? nil : "fields outside \(recipient)'s read scope: \(outside.sorted().joined(separator: ", "))"
+    }
+}
+
 extension Transform {
     /// The value as this transform shows it.
     public func apply(to value: Value, pseudonym: (String) -> String) -> Value {

@@ -1,0 +1,229 @@
+public import AccordCore
+import AccordCrypto
+import AccordStore
+public import Foundation
+
+/// Sync: records flow under active agreements. The owner sends each recipient its projection of
+/// the collection (from the op log, after the recipient's cursor); a recipient keeps what it
+/// receives in its own collection for the agreement and sends back only its own writes within
+/// its write scope; each side checks what arrives against the agreement before merging.
+extension AgreementBook {
+    /// One direction of one agreement: from this node to `peer`.
+    public struct Route: Sendable, Hashable {
+        public var agreementID: String
+        public var peer: NodeID
+    }
+
+    struct RouteInfo {
+        var route: Route
+        var agreement: Agreement
+        var contentHash: [UInt8]
+        /// This node owns the records (else it is a recipient).
+        var owner: Bool
+        /// The peer's and this node's names in the agreement.
+        var peerParty: String
+        var ownParty: String
+        /// Where the records this route sends come from.
+        var collection: String
+    }
+
+    /// Where a recipient keeps what it received under an agreement (its own data key; a name
+    /// no user collection can have).
+    public static func sharedCollection(_ agreementID: String) -> String { "agreement:\(agreementID)" }
+
+    /// The versions in force today (signed, within their term), with their agreements.
+    func active() throws -> [(AgreementStore.Version, Agreement)] {
+        try agreements.all().compactMap { version in
+            guard version.state == .signed, let agreement = try? agreement(of: version), agreement.effective <= today, today <= agreement.expires else { return nil }
+            return (version, agreement)
+        }
+    }
+
+    /// The routes from this node to `peer` under active agreements.
+    func routes(to peer: NodeID) throws -> [RouteInfo] {
+        try active().compactMap { version, agreement in
+            guard let ownParty = agreement.parties.first(where: { agreement.nodeIDs[$0] == identity.id }),
+                let peerParty = agreement.parties.first(where: { agreement.nodeIDs[$0] == peer })
+            else { return nil }
+            let owner = ownParty == agreement.owner
+            guard owner || peerParty == agreement.owner else { return nil }  // recipients do not sync with each other
+            return RouteInfo(
+                route: Route(agreementID: agreement.id, peer: peer), agreement: agreement, contentHash: version.contentHash, owner: owner,
+                peerParty: peerParty, ownParty: ownParty, collection: owner ? agreement.collection : Self.sharedCollection(agreement.id)
+            )
+        }
+    }
+
+    /// The peers this node has routes to.
+    func routedPeers() throws -> Set<NodeID> {
+        Set(try active().flatMap { _, agreement in agreement.nodeIDs.values }).subtracting([identity.id])
+    }
+
+    /// The durably acknowledged position of a route.
+    func cursor(_ route: Route) throws -> Int64 { try store.sync.cursor(agreement: route.agreementID, peer: route.peer)?.sequence ?? 0 }
+
+    /// The next batch of a route after `sequence`, or nil if the op log has nothing newer.
+    func nextBatch(_ info: RouteInfo, after sequence: Int64, limit: Int = 1000) throws -> SyncBatch? {
+        let changes = try store.changes(collection: info.collection, after: sequence, limit: limit)
+        guard let last = changes.last else { return nil }
+        let entries: [(String, RecordSet.Entry)] = try changes.compactMap { change in
+            let sent = info.owner
+                ? info.agreement.projection(of: change.entry, for: info.peerParty, pseudonym: try pseudonymizer(info.agreement.id))
+                : info.agreement.ownWrites(in: change.entry, by: info.ownParty, node: identity.id)
+            return sent.map { (change.id, $0) }
+        }
+        return SyncBatch(agreementID: info.agreement.id, contentHash: info.contentHash, through: last.sequence, entries: entries)
+    }
+
+    /// Checks and merges a batch from `peer` in one transaction; every refused change is counted
+    /// and audited. Returns the acknowledgement to send and the refusals, for the log.
+    func receive(_ batch: SyncBatch, from peer: NodeID) throws -> (ack: SyncAck, refusals: [String]) {
+        guard let info = try routes(to: peer).first(where: { $0.agreement.id == batch.agreementID }), info.contentHash == batch.contentHash else {
+            let reason = "\(batch.agreementID) is not active here with that content"
+            try store.database.transaction {
+                try store.sync.countRefusals(agreement: batch.agreementID, peer: peer, count: batch.entries.count, reason: reason, at: NodeLog.timestamp())
+                try audit("sync refused", "\(batch.entries.count) change(s) under \(batch.agreementID) from \(try name(of: peer)): \(reason)")
+            }
+            return (SyncAck(agreementID: batch.agreementID, through: batch.through, refused: UInt32(batch.entries.count), reason: reason), [reason])
+        }
+        var refusals: [String] = []
+        try store.database.transaction {
+            var latest = HLC.zero
+            for (id, entry) in batch.entries {
+                if let reason = try refusal(of: entry, id: id, under: info) {
+                    refusals.append("\(id): \(reason)")
+                    try audit("sync refused", "\(info.agreement.id)/\(id) from \(info.peerParty): \(reason)")
+                    continue
+                }
+                latest = max(latest, RecordSet(id: id, entry: entry).latestClock)
+                try store.merge(collection: info.collection, id: id, entry: entry)
+            }
+            if latest > (try store.clock()) { try store.setClock(latest) }
+            if let first = refusals.first {
+                try store.sync.countRefusals(agreement: info.agreement.id, peer: peer, count: refusals.count, reason: first, at: NodeLog.timestamp())
+            }
+        }
+        return (SyncAck(agreementID: batch.agreementID, through: batch.through, refused: UInt32(refusals.count), reason: refusals.first ?? ""), refusals)
+    }
+
+    /// Why a change from the other end of `info` must not be merged, or nil.
+    private func refusal(of entry: RecordSet.Entry, id: String, under info: RouteInfo) throws -> String? {
+        if info.owner {
+            return info.agreement.refusal(of: entry, from: info.peerParty, node: info.route.peer, current: try store.entry(collection: info.collection, id: id))
+        }
+        return info.agreement.refusal(ofOwnerEntry: entry, at: info.ownParty)
+    }
+
+    /// The peer stored everything up to `ack.through`.
+    func acknowledge(_ ack: SyncAck, from peer: NodeID) throws {
+        try store.sync.advance(agreement: ack.agreementID, peer: peer, to: ack.through, at: NodeLog.timestamp())
+        if ack.refused > 0 {
+            try audit("sync refused by peer", "\(ack.refused) change(s) under \(ack.agreementID) refused by \(try name(of: peer)): \(ack.reason)")
+        }
+    }
+
+    /// The agreement's keyed hash of a value: HMAC-SHA-256 under a key derived from the master
+    /// key and the agreement id, so the same customer has a different pseudonym in every agreement.
+    func pseudonymizer(_ agreementID: String) throws -> (String) -> String {
+        let key: MACKey
+        if let known = pseudonymKeys[agreementID] {
+            key = known
+        } else {
+            key = try MACKey(try MACKey(try directory.loadMasterKey()).code(for: Array("pseudonym key \(agreementID)".utf8)))
+            pseudonymKeys[agreementID] = key
+        }
+        return { value in "P-" + hex(key.code(for: Array(value.utf8)).prefix(10)) }
+    }
+
+    // MARK: Shared records, at a recipient
+
+    /// The agreement in force under which this node receives records, and its party name.
+    private func received(_ agreementID: String) throws -> (Agreement, String) {
+        guard let (_, agreement) = try active().first(where: { $0.1.id == agreementID }) else {
+            throw NodeError("no agreement '\(agreementID)' is in force here; `accord agreement list` shows the agreements")
+        }
+        guard let party = agreement.parties.first(where: { agreement.nodeIDs[$0] == identity.id }), party != agreement.owner else {
+            throw NodeError("this node owns the records of \(agreementID): use --collection \(agreement.collection)")
+        }
+        return (agreement, party)
+    }
+
+    /// The records received under an agreement, as shared with this node.
+    public func sharedRecords(_ agreementID: String, subject: String? = nil) throws -> [RecordSet.Record] {
+        _ = try received(agreementID)
+        let entries = try store.entries(collection: Self.sharedCollection(agreementID))
+        return entries.compactMap { RecordSet(id: $0.id, entry: $0.entry).record($0.id) }.filter { subject == nil || $0.subject == subject }
+    }
+
+    /// This node's change to a record shared with it: only fields in its write scope. The change
+    /// goes back to the owner with the next sync.
+    public func editShared(_ agreementID: String, id: String, fields: [String: Value]) throws -> RecordSet.Record {
+        let (agreement, party) = try received(agreementID)
+        let writable = agreement.grants[party]?.writes ?? []
+        let refused = fields.keys.filter { !writable.contains($0) }.sorted()
+        guard refused.isEmpty else {
+            let scope = writable.isEmpty ? "nothing" : "only " + writable.sorted().joined(separator: ", ")
+            throw NodeError("under \(agreementID) this node may change \(scope); not \(refused.joined(separator: ", "))")
+        }
+        let collection = Self.sharedCollection(agreementID)
+        guard let entry = try store.entry(collection: collection, id: id) else { throw NodeError("no record \(id) is shared with this node under \(agreementID)") }
+        var set = RecordSet(id: id, entry: entry)
+        var clock = HybridLogicalClock(last: try store.clock())
+        clock.observe(set.latestClock)
+        let stamp = Stamp(clock: clock.tick(wall: RecordBook.wallMilliseconds()), node: identity.id)
+        guard set.update(id: id, fields: fields, stamp: stamp) != nil, let record = set.record(id) else {
+            throw NodeError("\(id) was deleted by its owner; it cannot be changed")
+        }
+        try store.database.transaction {
+            try store.save(collection: collection, id: id, entry: set.entries[id]!)
+            try store.setClock(stamp.clock)
+            try audit("record edit (shared)", "\(agreementID)/\(id): changed \(fields.keys.sorted().joined(separator: ", "))")
+        }
+        WakeSocket.wake(directory)
+        return record
+    }
+
+    // MARK: Status
+
+    /// Per active agreement and peer: direction, how far behind the peer is, refusals.
+    public struct SyncStatus: Sendable {
+        public var agreementID: String
+        public var peer: NodeID
+        public var peerName: String
+        public var sending: String
+        /// Records changed here since the peer's cursor.
+        public var behind: Int
+        /// When the peer last acknowledged, if ever.
+        public var lastAcknowledged: String?
+        public var refused: Int
+        public var lastRefusal: String
+    }
+
+    /// One line about a peer's link as the running node last recorded it.
+    public func linkSummary(_ peer: PeerEntry) throws -> String {
+        guard let link = try store.sync.link(peer.id) else { return "\(peer.name): never linked" }
+        var line = "\(peer.name): \(link.connected ? "connected" : "not connected") since \(link.since)"
+        if !link.lastError.isEmpty { line += "; last: \(link.lastError)" }
+        return line
+    }
+
+    public func syncStatus() throws -> [SyncStatus] {
+        var statuses: [SyncStatus] = []
+        let names = try localNames()
+        for peer in try routedPeers().sorted() {
+            for info in try routes(to: peer) {
+                let cursor = try store.sync.cursor(agreement: info.agreement.id, peer: peer)
+                let behind = try store.database.query(
+                    "SELECT count(*) FROM records WHERE collection = ? AND seq > ?", .text(info.collection), .integer(cursor?.sequence ?? 0)
+                ) { Int($0.integer(0)) }.first ?? 0
+                let refusals = try store.sync.refusals(agreement: info.agreement.id, peer: peer)
+                statuses.append(SyncStatus(
+                    agreementID: info.agreement.id, peer: peer, peerName: names[peer] ?? info.peerParty,
+                    sending: info.owner ? "records of '\(info.agreement.collection)'" : "own edits",
+                    behind: behind, lastAcknowledged: cursor?.updated, refused: refusals.count, lastRefusal: refusals.lastReason
+                ))
+            }
+        }
+        return statuses
+    }
+}
