@@ -21,6 +21,8 @@ public struct RecordSet: Sendable, Equatable {
         public var value: Value
         public var stamp: Stamp
 
+        public init(value: Value, stamp: Stamp) { (self.value, self.stamp) = (value, stamp) }
+
         /// Whether `self` wins over `other` for the same field (stamps are unique per change;
         /// the value only settles a tie that a correct node never produces).
         func wins(over other: Write) -> Bool {
@@ -33,6 +35,8 @@ public struct RecordSet: Sendable, Equatable {
         public var deletes: [NodeID: Stamp] = [:]
         /// Writes made on top of exactly `deletes`.
         public var fields: [String: Write] = [:]
+
+        public init(deletes: [NodeID: Stamp] = [:], fields: [String: Write] = [:]) { (self.deletes, self.fields) = (deletes, fields) }
 
         public var isLive: Bool { fields[RecordSet.metaField] != nil }
 
