@@ -20,13 +20,13 @@ struct RecordsBenchmark {
         defer { try? FileManager.default.removeItem(at: folder) }
         say("accord-bench records: \(count) records of 10 fields (~500 bytes), SQLite \(try rawSQLiteVersion(folder))")
 
-        let raw = try rawSQLite(folder)
+        let raw = try rawSQLiteRate(folder, count: count)
         say("raw SQLite: \(format(raw)) rows/s (500-byte rows, one table, one transaction, WAL)")
 
         let node = NodeDirectory(path: folder.appendingPathComponent("firm").path)
         try node.create(settings: NodeSettings(name: "firm", listen: Endpoint(host: "127.0.0.1", port: 7401), role: "firm", jurisdiction: nil))
         let csv = folder.appendingPathComponent("customers.csv")
-        try writeCSV(csv)
+        try writeCustomersCSV(csv, range: 0..<count)
         let book = try RecordBook(directory: node)
         var start = ContinuousClock.now
         let summary = try book.importRecords(collection: "customers", from: csv, format: .csv)
@@ -55,37 +55,8 @@ struct RecordsBenchmark {
 
     private func percent(_ ours: Double, _ reference: Double) -> String { "\(Int((ours / reference * 100).rounded()))%" }
 
-    /// The reference: the same number of 500-byte rows, one table, one transaction, WAL.
-    private func rawSQLite(_ folder: URL) throws -> Double {
-        let database = try Database(path: folder.appendingPathComponent("raw.sqlite").path, migrations: ["CREATE TABLE rows(id TEXT PRIMARY KEY, payload BLOB NOT NULL) STRICT"])
-        let payload = [UInt8](repeating: 0x61, count: 500)
-        let start = ContinuousClock.now
-        _ = try database.transaction {
-            for index in 0..<count { try database.run("INSERT INTO rows(id, payload) VALUES (?, ?)", .text("C-\(index)"), .blob(payload)) }
-        }
-        return Double(count) / (ContinuousClock.now - start).seconds
-    }
-
     private func rawSQLiteVersion(_ folder: URL) throws -> String {
         try Database(path: ":memory:").text("SELECT sqlite_version()") ?? "?"
-    }
-
-    /// ~500 bytes a row: id, subject and 10 text fields.
-    private func writeCSV(_ file: URL) throws {
-        _ = FileManager.default.createFile(atPath: file.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: file)
-        defer { try? handle.close() }
-        var chunk = "id,subject,name,phone,email,street,city,postcode,country,segment,status,note\n"
-        for index in 0..<count {
-            chunk += "C-\(index),CUST-\(index),Customer Name \(index),+86 138 0000 \(index % 10000),customer\(index)@example.com,"
-                + "\(index % 999) Long Example Street Building \(index % 77),City \(index % 97),\(100000 + index % 899999),China,"
-                + "segment-\(index % 7),active,Some free text note about this customer that makes the record about five hundred bytes long in total \(index)\n"
-            if chunk.utf8.count > 1 << 20 {
-                try handle.write(contentsOf: Data(chunk.utf8))
-                chunk = ""
-            }
-        }
-        try handle.write(contentsOf: Data(chunk.utf8))
     }
 
     /// What sync will do: deltas from a partner (changing 2 fields of every record), merged into
@@ -139,4 +110,33 @@ struct RecordsBenchmark {
         precondition(target == source)
         return Double(updates) / (ContinuousClock.now - start).seconds
     }
+}
+
+/// The reference: `count` 500-byte rows, one table, one transaction, WAL.
+func rawSQLiteRate(_ folder: URL, count: Int) throws -> Double {
+    let database = try Database(path: folder.appendingPathComponent("raw.sqlite").path, migrations: ["CREATE TABLE rows(id TEXT PRIMARY KEY, payload BLOB NOT NULL) STRICT"])
+    let payload = [UInt8](repeating: 0x61, count: 500)
+    let start = ContinuousClock.now
+    _ = try database.transaction {
+        for index in 0..<count { try database.run("INSERT INTO rows(id, payload) VALUES (?, ?)", .text("C-\(index)"), .blob(payload)) }
+    }
+    return Double(count) / (ContinuousClock.now - start).seconds
+}
+
+/// Customers of ~500 bytes a row: id, subject and 10 text fields (those of `SyncBenchmark.fields`).
+func writeCustomersCSV(_ file: URL, range: Range<Int>) throws {
+    _ = FileManager.default.createFile(atPath: file.path, contents: nil)
+    let handle = try FileHandle(forWritingTo: file)
+    defer { try? handle.close() }
+    var chunk = "id,subject,name,phone,email,street,city,postcode,country,segment,status,note\n"
+    for index in range {
+        chunk += "C-\(index),CUST-\(index),Customer Name \(index),+86 138 0000 \(index % 10000),customer\(index)@example.com,"
+            + "\(index % 999) Long Example Street Building \(index % 77),City \(index % 97),\(100000 + index % 899999),China,"
+            + "segment-\(index % 7),active,Some free text note about this customer that makes the record about five hundred bytes long in total \(index)\n"
+        if chunk.utf8.count > 1 << 20 {
+            try handle.write(contentsOf: Data(chunk.utf8))
+            chunk = ""
+        }
+    }
+    try handle.write(contentsOf: Data(chunk.utf8))
 }

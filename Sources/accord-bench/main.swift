@@ -30,8 +30,15 @@ case "records":
         FileHandle.standardError.write(Data("accord-bench: \(error)\n".utf8))
         exit(1)
     }
+case "sync":
+    do {
+        try await SyncBenchmark(count: option("--count").flatMap(Int.init) ?? 1_000_000, updates: option("--updates").flatMap(Int.init) ?? 10_000).run()
+    } catch {
+        FileHandle.standardError.write(Data("accord-bench: \(error)\n".utf8))
+        exit(1)
+    }
 default:
-    say("usage: accord-bench transport [--seconds N] [--only handshakes|bulk] | records [--count N]")
+    say("usage: accord-bench transport [--seconds N] [--only handshakes|bulk] | records [--count N] | sync [--count N] [--updates N]")
     exit(2)
 }
 
