@@ -104,7 +104,9 @@ public struct NodeDirectory: Sendable {
 public struct NodeIdentity: Sendable {
     public let key: SigningKey
     public let certificate: Certificate
-    public var id: NodeID { certificate.nodeID }
+    /// Computed once: deriving it encodes the public key through OpenSSL's encoder machinery,
+    /// far too slow for the per-record paths that compare against it.
+    public let id: NodeID
 
-    public init(key: SigningKey, certificate: Certificate) { (self.key, self.certificate) = (key, certificate) }
+    public init(key: SigningKey, certificate: Certificate) { (self.key, self.certificate, self.id) = (key, certificate, certificate.nodeID) }
 }
