@@ -162,7 +162,9 @@ final class TLSChannel: EventSource, @unchecked Sendable {
         while socketWritable, !cipher.outgoing.isEmpty {
             var failure: Int32 = 0
             let written = cipher.outgoing.consume { bytes in
-                let written = Glibc.write(fd, bytes.baseAddress, bytes.count)
+                // send with MSG_NOSIGNAL: a peer that reset the connection is EPIPE here, never
+                // a SIGPIPE that would kill a process that did not ignore it.
+                let written = Glibc.send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
                 failure = written < 0 ? errno : 0
                 return written
             }

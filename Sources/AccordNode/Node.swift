@@ -35,7 +35,11 @@ public actor Node {
     private var pumping: Set<NodeID> = []
     private var pumpAgain: Set<NodeID> = []
 
+    /// What was sent on one connection and not yet acknowledged. Tied to the connection: when a
+    /// link is replaced, batches in flight on the old one may be lost, so the new one starts
+    /// again from the durable cursor (sending them again is harmless: merging is idempotent).
     private struct Flow {
+        var connection: ObjectIdentifier
         var sentThrough: Int64
         var inFlight = 0
     }
@@ -319,7 +323,7 @@ public actor Node {
                     log("cannot record \(name)'s acknowledgement: \(error)")
                 }
                 let route = AgreementBook.Route(agreementID: ack.agreementID, peer: connection.peerID)
-                if var flow = flows[route] {
+                if var flow = flows[route], flow.connection == ObjectIdentifier(connection) {
                     flow.inFlight = max(0, flow.inFlight - 1)
                     flows[route] = flow
                 }
@@ -403,12 +407,12 @@ public actor Node {
         guard let link = links[peer] else { return }
         do {
             for info in try agreements.routes(to: peer) {
-                let route = info.route
-                if flows[route] == nil { flows[route] = Flow(sentThrough: try agreements.cursor(route)) }
-                while let flow = flows[route], flow.inFlight < Self.window, links[peer]?.connection === link.connection,
+                let (route, connection) = (info.route, ObjectIdentifier(link.connection))
+                if flows[route]?.connection != connection { flows[route] = Flow(connection: connection, sentThrough: try agreements.cursor(route)) }
+                while let flow = flows[route], flow.connection == connection, flow.inFlight < Self.window, links[peer]?.connection === link.connection,
                     let batch = try agreements.nextBatch(info, after: flow.sentThrough)
                 {
-                    flows[route] = Flow(sentThrough: batch.through, inFlight: flow.inFlight + 1)
+                    flows[route] = Flow(connection: connection, sentThrough: batch.through, inFlight: flow.inFlight + 1)
                     try await link.connection.send(Message.syncBatch(batch).frame)
                 }
             }

@@ -193,10 +193,13 @@ extension NodeDirectory {
     /// Opens (or creates, owner-only) the node's store.
     func openStore() throws -> RecordStore {
         let masterKey = try loadMasterKey()
-        // Owner-only from the start (SQLite gives the WAL and shm files the same mode).
-        if !FileManager.default.fileExists(atPath: storeURL.path) {
-            _ = FileManager.default.createFile(atPath: storeURL.path, contents: nil, attributes: [.posixPermissions: 0o600])
-        }
+        // Owner-only from the start (SQLite gives the WAL and shm files the same mode). Created
+        // in place if missing, never replaced: FileManager.createFile writes a temporary file
+        // and renames it over the path, which swapped the store under a command that had just
+        // opened it (two commands starting at once), and SQLite found it malformed.
+        let descriptor = open(storeURL.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw NodeError("cannot open \(storeURL.path): \(String(cString: strerror(errno)))") }
+        close(descriptor)
         do {
             return try RecordStore(path: storeURL.path, masterKey: masterKey, shreddedKeys: try loadShreddedKeys())
         } catch {

@@ -97,7 +97,7 @@ final class Counter: Sendable {
 import Synchronization
 
 extension TestServer {
-    func connection(from id: NodeID, timeout: Duration = .seconds(5)) async throws -> Connection {
+    func connection(from id: NodeID, timeout: Duration = .seconds(30)) async throws -> Connection {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let found = log.connections.withLock({ $0.first { $0.peerID == id } }) { return found }

@@ -28,7 +28,7 @@ final class ListenerLog: Sendable {
     let connections = Mutex<[Connection]>([])
     let refusals = Mutex<[(String, NetError)]>([])
 
-    func waitForRefusal(timeout: Duration = .seconds(5)) async -> NetError? {
+    func waitForRefusal(timeout: Duration = .seconds(30)) async -> NetError? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let first = refusals.withLock({ $0.first }) { return first.1 }
@@ -37,7 +37,7 @@ final class ListenerLog: Sendable {
         return nil
     }
 
-    func waitForConnection(timeout: Duration = .seconds(5)) async -> Connection? {
+    func waitForConnection(timeout: Duration = .seconds(30)) async -> Connection? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let first = connections.withLock({ $0.first }) { return first }

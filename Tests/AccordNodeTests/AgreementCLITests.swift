@@ -46,7 +46,8 @@ struct AgreementCLITests {
         let partnerLog = sandbox.root.appendingPathComponent("partner.log")
         let servers = [try CLI.serve(firm, log: firmLog), try CLI.serve(partner, log: partnerLog)]
         defer { for server in servers { server.terminate(); server.waitUntilExit() } }
-        #expect(await eventually { ((try? String(contentsOf: firmLog, encoding: .utf8)) ?? "").contains("linked with partner") })
+        let linked = await eventually(timeout: .seconds(30)) { ((try? String(contentsOf: firmLog, encoding: .utf8)) ?? "").contains("linked with partner") }
+        #expect(linked, "firm: \((try? String(contentsOf: firmLog, encoding: .utf8)) ?? "")\npartner: \((try? String(contentsOf: partnerLog, encoding: .utf8)) ?? "")")
 
         let proposed = try CLI.run("agreement", "propose", "--dir", firm, "deliveries-2026", "--to", "partner")
         #expect(proposed.stdout.contains("partner: delivered"), "\(proposed.stdout)\(proposed.stderr)")

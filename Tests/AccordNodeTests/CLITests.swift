@@ -1,4 +1,6 @@
+import AccordNode
 import Foundation
+import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -31,10 +33,11 @@ struct CLI {
     @discardableResult
     static func run(_ arguments: String...) throws -> Outcome { try run(arguments) }
 
-    static func run(_ arguments: [String]) throws -> Outcome {
+    /// - Parameter program: what to run instead of `accord` (such as `nice`, to run it gently).
+    static func run(_ arguments: [String], program: URL = CLI.executable) throws -> Outcome {
         let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
+        process.executableURL = program
+        process.arguments = program == executable ? arguments : Array(arguments.dropFirst())
         let (out, err) = (Pipe(), Pipe())
         process.standardOutput = out
         process.standardError = err
@@ -185,15 +188,24 @@ struct CLITests {
     }
 }
 
-/// A port that was free a moment ago (bind to 0, read it, close).
+private let handedOutPorts = Mutex<Set<UInt16>>([])
+
+/// A port that was free a moment ago, below Linux's ephemeral range (32768–60999): a port the
+/// kernel hands out for binding to 0 is also what it picks as the source port of outgoing
+/// connections, so a node restarted on it later could find it taken by another test's dial.
+/// A port is handed out once per test run, so two tests never pick the same one.
 func freePort() throws -> UInt16 {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = INADDR_LOOPBACK.bigEndian
-    var size = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, size) } }
-    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &size) } }
-    return UInt16(bigEndian: address.sin_port)
+    for _ in 0..<100 {
+        let port = UInt16.random(in: 20_000..<32_000)
+        guard handedOutPorts.withLock({ $0.insert(port).inserted }) else { continue }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = INADDR_LOOPBACK.bigEndian
+        address.sin_port = port.bigEndian
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        if bound == 0 { return port }
+    }
+    throw NodeError("no free port between 20000 and 32000")
 }

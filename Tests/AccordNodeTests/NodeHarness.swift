@@ -42,12 +42,23 @@ func pin(_ peer: NodeDirectory, in node: NodeDirectory, name: String, port: UInt
     try PeerBook(node).add(entry, ownID: try node.loadIdentity().id)
 }
 
-/// Polls `condition` until it holds or `timeout` passes.
-func eventually(timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async rethrows -> Bool {
+/// Polls `condition` every `interval` until it holds or `timeout` passes. The timeout is
+/// generous: with every suite running at once on 2 cores, a node can wait seconds for a thread;
+/// it only costs time when something is wrong.
+func eventually(timeout: Duration = .seconds(30), every interval: Duration = .milliseconds(20), _ condition: () async throws -> Bool) async rethrows -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if try await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(20))
+        try? await Task.sleep(for: interval)
     }
     return try await condition()
+}
+
+/// Runs blocking work (a long child process, a scan of a big store) on a GCD thread instead of
+/// Swift's cooperative pool, which has only as many threads as cores (2 here): tests running
+/// alongside, and the nodes they start, keep theirs.
+func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
+    }
 }

@@ -20,7 +20,12 @@ struct SyncCrashTests {
         let rows = (0..<count).map { "C-\($0),S-\($0),Customer \($0),\($0 % 999) Long Road,1380000\($0),Shanghai\n" }.joined()
         let file = world.world.sandbox.root.appendingPathComponent("customers.csv")
         try Data(("id,subject,name,address,phone,city\n" + rows).utf8).write(to: file)
-        #expect(try RecordBook(directory: world.firm).importRecords(collection: "customers", from: file, format: .csv).imported == count)
+        // Imported by the CLI at a lower priority (see `serve` below).
+        let (firmPath, filePath) = (world.firm.url.path, file.path)
+        let imported = try await offPool {
+            try CLI.run(["/usr/bin/nice", "-n", "10", CLI.executable.path, "record", "import", "--dir", firmPath, "--collection", "customers", filePath], program: URL(fileURLWithPath: "/usr/bin/nice"))
+        }
+        #expect(imported.status == 0, "\(imported.stderr)")
         for (name, directory) in [("firm", world.firm), ("partner", world.partner), ("vendor", world.vendor)] {
             var settings = try directory.loadSettings()
             settings.listen = Endpoint(host: "127.0.0.1", port: world.ports[name]!)
@@ -28,12 +33,26 @@ struct SyncCrashTests {
         }
         let partnerBook = try AgreementBook(directory: world.partner)
         let shared = AgreementBook.sharedCollection("deliveries-2026")
+        // Progress, cheaply (the partner stores nothing else, and each new record takes the next
+        // sequence number): counting 100,000 rows every poll would starve the tests alongside.
         func received() throws -> Int {
-            try partnerBook.store.database.query("SELECT count(*) FROM records WHERE collection = ?", .text(shared)) { Int($0.integer(0)) }.first ?? 0
+            Int(try partnerBook.store.database.query("SELECT max(seq) FROM records WHERE collection = ?", .text(shared)) { $0.integer(0) }.first ?? 0)
+        }
+        let firmStore = try AgreementBook(directory: world.firm).store
+        let partnerID = try world.partner.loadIdentity().id
+        func firmCaughtUp() throws -> Bool {
+            try (firmStore.sync.cursor(agreement: "deliveries-2026", peer: partnerID)?.sequence ?? 0) >= firmStore.lastSequence(of: "customers")
         }
         let logs = world.world.sandbox.root
-        var firm = try CLI.serve(world.firm.url.path, log: logs.appendingPathComponent("firm.log"))
-        var partner = try CLI.serve(world.partner.url.path, log: logs.appendingPathComponent("partner-1.log"))
+        // The two nodes run flat out for a while: at a lower priority, so the tests running
+        // alongside keep their timing.
+        func serve(_ directory: NodeDirectory, _ log: String) throws -> Process {
+            let process = try CLI.serve(directory.url.path, log: logs.appendingPathComponent(log))
+            setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(process.processIdentifier), 10)
+            return process
+        }
+        var firm = try serve(world.firm, "firm.log")
+        var partner = try serve(world.partner, "partner-1.log")
         defer { for process in [firm, partner] where process.isRunning { kill(process.processIdentifier, SIGKILL) } }
 
         #expect(try await eventually(timeout: .seconds(120)) { try received() >= count / 5 })
@@ -41,23 +60,31 @@ struct SyncCrashTests {
         partner.waitUntilExit()
         let atKill = try received()
         #expect(atKill < count, "the partner was killed mid-sync")
-        partner = try CLI.serve(world.partner.url.path, log: logs.appendingPathComponent("partner-2.log"))
+        partner = try serve(world.partner, "partner-2.log")
 
-        #expect(try await eventually(timeout: .seconds(120)) { try received() >= atKill + count / 5 })
+        func tails() -> String {
+            ["firm.log", "partner-1.log", "partner-2.log", "firm-2.log"].map { name in
+                "--- \(name)\n" + ((try? String(contentsOf: logs.appendingPathComponent(name), encoding: .utf8)) ?? "").split(separator: "\n").suffix(15).joined(separator: "\n")
+            }.joined(separator: "\n")
+        }
+        #expect(try await eventually(timeout: .seconds(120)) { try received() >= atKill + count / 5 }, "\(tails())")
         kill(firm.processIdentifier, SIGKILL)
         firm.waitUntilExit()
         #expect(try received() < count, "the firm was killed mid-sync")
-        firm = try CLI.serve(world.firm.url.path, log: logs.appendingPathComponent("firm-2.log"))
+        firm = try serve(world.firm, "firm-2.log")
 
-        #expect(try await eventually(timeout: .seconds(180)) { try received() == count })
+        #expect(try await eventually(timeout: .seconds(180)) { try firmCaughtUp() }, "\(tails())")
         // The replica is the firm's projection, record for record (compared as decoded entries).
-        let firmBook = try AgreementBook(directory: world.firm)
-        let pseudonym = try firmBook.pseudonymizer("deliveries-2026")
-        let agreement = try #require(try firmBook.stored(id: "deliveries-2026")?.1)
-        let source = try firmBook.store.entries(collection: "customers")
-        let replica = Dictionary(uniqueKeysWithValues: try partnerBook.store.entries(collection: shared).map { ($0.id, $0.entry) })
-        #expect(source.count == count && replica.count == count)
-        let mismatched = source.filter { agreement.projection(of: $0.entry, for: "partner", pseudonym: pseudonym) != replica[$0.id] }
-        #expect(mismatched.isEmpty, "\(mismatched.count) records differ, first \(mismatched.first?.id ?? "")")
+        let (firmDirectory, partnerDirectory) = (world.firm, world.partner)
+        let (sourceCount, replicaCount, mismatched) = try await offPool {
+            let firmBook = try AgreementBook(directory: firmDirectory)
+            let pseudonym = try firmBook.pseudonymizer("deliveries-2026")
+            guard let agreement = try firmBook.stored(id: "deliveries-2026")?.1 else { throw NodeError("no agreement") }
+            let source = try firmBook.store.entries(collection: "customers")
+            let replica = Dictionary(uniqueKeysWithValues: try AgreementBook(directory: partnerDirectory).store.entries(collection: shared).map { ($0.id, $0.entry) })
+            return (source.count, replica.count, source.filter { agreement.projection(of: $0.entry, for: "partner", pseudonym: pseudonym) != replica[$0.id] }.map(\.id))
+        }
+        #expect(sourceCount == count && replicaCount == count)
+        #expect(mismatched.isEmpty, "\(mismatched.count) records differ, first \(mismatched.first ?? "")")
     }
 }

@@ -66,6 +66,9 @@ struct SyncWorld {
         let directory = ["firm": firm, "partner": partner, "vendor": vendor][name]!
         var options = fastOptions()
         options.listenOverride = Endpoint(host: "127.0.0.1", port: ports[name]!)
+        // Fake peers answer pings from a task that may wait for a thread while every suite runs
+        // at once: a link is closed only after 15 s of silence.
+        options.keepaliveInterval = .seconds(5)
         let node = try Node(directory: directory, log: NodeLog(name: name, sink: log.sink), options: options)
         try await node.start()
         return node
@@ -87,12 +90,13 @@ struct SyncTests {
         let world = try SyncWorld()
         try world.put("C-1", subject: "CUST-77", SyncWorld.customer)
         try world.put("C-2", subject: "CUST-78", ["name": .string("Wang"), "city": .string("Beijing"), "customer_id": .string("CUST-78")])
-        let nodes = [try await world.start("firm"), try await world.start("partner"), try await world.start("vendor")]
+        let log = LogRecorder()
+        let nodes = [try await world.start("firm", log: log), try await world.start("partner", log: log), try await world.start("vendor", log: log)]
         defer { Task { for node in nodes { await node.stop() } } }
         let partner = try AgreementBook(directory: world.partner)
         let vendor = try AgreementBook(directory: world.vendor)
 
-        #expect(try await eventually { try partner.sharedRecords("deliveries-2026").count == 1 && vendor.sharedRecords("invoicing-2026").count == 2 })
+        #expect(try await eventually { try partner.sharedRecords("deliveries-2026").count == 1 && vendor.sharedRecords("invoicing-2026").count == 2 }, "\(log.all.joined(separator: "\n"))")
         let atPartner = try #require(try partner.sharedRecords("deliveries-2026").first)
         #expect(atPartner.id == "C-1", "C-2 is in Beijing: outside the filter")
         #expect(atPartner.fields == ["name": .string("Li Wei"), "address": .string("1 Bund Road"), "phone": .string("*******1234")])
@@ -173,7 +177,7 @@ final class FakePeer: Sendable {
     }
 
     /// The next sync batch, or nil if none comes in time.
-    func nextBatch(within timeout: Duration = .seconds(5)) async throws -> SyncBatch? {
+    func nextBatch(within timeout: Duration = .seconds(30)) async throws -> SyncBatch? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let batch = batches.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) { return batch }
@@ -284,17 +288,18 @@ struct SyncWireTests {
     /// for it stays bounded however far behind it falls.
     @Test func aSlowPeerGetsABoundedWindow() async throws {
         let world = try SyncWorld()
-        let firm = try RecordBook(directory: world.firm)
         let rows = (0..<6000).map { "C-\($0),S-\($0),name \($0),Shanghai\n" }.joined()
         let file = world.world.sandbox.root.appendingPathComponent("bulk.csv")
         try Data(("id,subject,name,city\n" + rows).utf8).write(to: file)
-        _ = try firm.importRecords(collection: "customers", from: file, format: .csv)
+        let firmDirectory = world.firm
+        _ = try await offPool { try RecordBook(directory: firmDirectory).importRecords(collection: "customers", from: file, format: .csv) }
         let firmNode = try await world.start("firm")
         defer { Task { await firmNode.stop() } }
         let peer = try await FakePeer.connect(to: world, as: world.partner)
         var batches: [SyncBatch] = []
-        while let batch = try await peer.nextBatch(within: .milliseconds(700)) { batches.append(batch) }
-        #expect(batches.count == 4, "the window: 4 batches of 1,000 unacknowledged, not all 6")
+        while batches.count < 4, let batch = try await peer.nextBatch(within: .seconds(30)) { batches.append(batch) }
+        #expect(batches.count == 4)
+        #expect(try await peer.nextBatch(within: .seconds(1)) == nil, "the window: 4 batches of 1,000 unacknowledged, not all 6")
         try await peer.connection.send(Message.syncAck(SyncAck(agreementID: "deliveries-2026", through: batches[0].through)).frame)
         let next = try #require(try await peer.nextBatch())
         #expect(next.through > batches[3].through, "one acknowledgement frees one slot")
