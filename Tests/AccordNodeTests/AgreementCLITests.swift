@@ -62,5 +62,14 @@ struct AgreementCLITests {
         #expect(due.stdout.contains("deliveries-2026: expires 2099-12-31"), "\(due.stdout)")
         let audit = try CLI.run("audit", "export", "--dir", firm, "--format", "csv").stdout
         #expect(audit.contains("agreement proposed") && audit.contains("agreement signed by all parties"))
+
+        // Records now flow; `accord status` shows the link and the agreement caught up.
+        try CLI.run("record", "put", "--dir", firm, "--collection", "customers", "--id", "C-1", "--subject", "CUST-77", "name=Li", "city=Shanghai", "phone=13800001234")
+        #expect(await eventually { (try? CLI.run("record", "list", "--dir", partner, "--agreement", "deliveries-2026").stdout)?.contains("phone=*******1234") == true })
+        #expect(await eventually {
+            let status = (try? CLI.run("status", "--dir", firm).stdout) ?? ""
+            return status.contains("firm: serving") && status.contains("partner: connected since")
+                && status.contains("deliveries-2026 with partner: sending records of 'customers'; up to date")
+        })
     }
 }
