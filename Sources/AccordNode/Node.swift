@@ -412,6 +412,13 @@ public actor Node {
                 while let flow = flows[route], flow.connection == connection, flow.inFlight < Self.window, links[peer]?.connection === link.connection,
                     let batch = try agreements.nextBatch(info, after: flow.sentThrough)
                 {
+                    if batch.entries.isEmpty, flow.inFlight == 0 {
+                        // Nothing in it for the peer (a recipient's op log is mostly what it
+                        // received) and nothing before it unacknowledged: move on without a round trip.
+                        try agreements.store.sync.advance(agreement: route.agreementID, peer: peer, to: batch.through, at: NodeLog.timestamp())
+                        flows[route] = Flow(connection: connection, sentThrough: batch.through)
+                        continue
+                    }
                     flows[route] = Flow(connection: connection, sentThrough: batch.through, inFlight: flow.inFlight + 1)
                     try await link.connection.send(Message.syncBatch(batch).frame)
                 }
