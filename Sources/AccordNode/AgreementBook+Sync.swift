@@ -1,7 +1,7 @@
 public import AccordCore
 import AccordCrypto
 import AccordStore
-public import Foundation
+import Foundation
 
 /// Sync: records flow under active agreements. The owner sends each recipient its projection of
 /// the collection (from the op log, after the recipient's cursor); a recipient keeps what it
@@ -66,9 +66,10 @@ extension AgreementBook {
     func nextBatch(_ info: RouteInfo, after sequence: Int64, limit: Int = 1000) throws -> SyncBatch? {
         let changes = try store.changes(collection: info.collection, after: sequence, limit: limit)
         guard let last = changes.last else { return nil }
-        let entries: [(String, RecordSet.Entry)] = try changes.compactMap { change in
+        let pseudonym = try pseudonymizer(info.agreement.id)
+        let entries: [(String, RecordSet.Entry)] = changes.compactMap { change in
             let sent = info.owner
-                ? info.agreement.projection(of: change.entry, for: info.peerParty, pseudonym: try pseudonymizer(info.agreement.id))
+                ? info.agreement.projection(of: change.entry, for: info.peerParty, pseudonym: pseudonym)
                 : info.agreement.ownWrites(in: change.entry, by: info.ownParty, node: identity.id)
             return sent.map { (change.id, $0) }
         }
@@ -88,6 +89,10 @@ extension AgreementBook {
         }
         var refusals: [String] = []
         try store.database.transaction {
+            // At a recipient whose own changes the owner has all acknowledged, what this batch
+            // adds holds no write of this node the owner lacks: the cursor moves past it, so the
+            // recipient does not read back everything it receives to find its own edits.
+            let caughtUp = try !info.owner && cursor(info.route) >= store.lastSequence(of: info.collection)
             var latest = HLC.zero
             for (id, entry) in batch.entries {
                 if let reason = try refusal(of: entry, id: id, under: info) {
@@ -99,6 +104,9 @@ extension AgreementBook {
                 try store.merge(collection: info.collection, id: id, entry: entry)
             }
             if latest > (try store.clock()) { try store.setClock(latest) }
+            if caughtUp {
+                try store.sync.advance(agreement: info.agreement.id, peer: peer, to: try store.lastSequence(of: info.collection), at: NodeLog.timestamp())
+            }
             if let first = refusals.first {
                 try store.sync.countRefusals(agreement: info.agreement.id, peer: peer, count: refusals.count, reason: first, at: NodeLog.timestamp())
             }

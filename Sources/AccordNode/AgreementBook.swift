@@ -106,6 +106,9 @@ public final class AgreementBook {
 
     // MARK: Signing and sending
 
+    /// What signatures cover: the SHA-256 of an agreement's canonical text.
+    public static func contentHash(of canonicalText: String) -> [UInt8] { SHA256.hash(Array(canonicalText.utf8)) }
+
     /// A statement this node signed and queued for the other parties.
     public struct Sent: Sendable {
         public var id: String
@@ -191,7 +194,7 @@ public final class AgreementBook {
     private func sign(_ kind: AgreementStatement.Kind, agreement: Agreement, version: UInt32, state: AgreementStore.State, reason: String = "") throws -> Sent {
         let text = agreement.canonicalText
         var statement = AgreementStatement(
-            kind: kind, agreementID: agreement.id, version: version, contentHash: SHA256.hash(Array(text.utf8)), signer: identity.id,
+            kind: kind, agreementID: agreement.id, version: version, contentHash: Self.contentHash(of: text), signer: identity.id,
             signerKey: identity.key.publicKey.rawRepresentation, at: NodeLog.timestamp(), reason: reason
         )
         statement.signature = try identity.key.signature(for: statement.signedBytes)
@@ -227,7 +230,7 @@ public final class AgreementBook {
     func receiveProposal(_ statement: AgreementStatement, document: String, from peer: NodeID) throws -> String? {
         if let refusal = Self.verify(statement, from: peer) { return refusal }
         guard statement.kind == .propose else { return "a proposal must carry a 'propose' statement" }
-        guard SHA256.hash(Array(document.utf8)) == statement.contentHash else {
+        guard Self.contentHash(of: document) == statement.contentHash else {
             return "the document does not match the content hash its proposer signed: it was changed after signing"
         }
         guard let agreement = AgreementParser.parse(document).agreement, agreement.canonicalText == document, agreement.id == statement.agreementID else {
@@ -486,6 +489,7 @@ public final class AgreementBook {
     }
 }
 
-func hex(_ bytes: some Sequence<UInt8>) -> String {
-    bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+/// Lowercase hexadecimal, two digits a byte.
+public func hex(_ bytes: some Sequence<UInt8>) -> String {
+    bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
 }

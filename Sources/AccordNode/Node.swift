@@ -408,7 +408,11 @@ public actor Node {
         do {
             for info in try agreements.routes(to: peer) {
                 let (route, connection) = (info.route, ObjectIdentifier(link.connection))
-                if flows[route]?.connection != connection { flows[route] = Flow(connection: connection, sentThrough: try agreements.cursor(route)) }
+                // The durable cursor can run ahead of what was sent: a recipient moves it past what
+                // it received when nothing of its own is unacknowledged.
+                let durable = try agreements.cursor(route)
+                if flows[route]?.connection != connection { flows[route] = Flow(connection: connection, sentThrough: durable) }
+                if let flow = flows[route], flow.sentThrough < durable { flows[route]?.sentThrough = durable }
                 while let flow = flows[route], flow.connection == connection, flow.inFlight < Self.window, links[peer]?.connection === link.connection,
                     let batch = try agreements.nextBatch(info, after: flow.sentThrough)
                 {

@@ -30,7 +30,7 @@ extension NodeDirectory {
     }
 
     func recordShreddedKey(_ fingerprint: [UInt8]) throws {
-        let line = fingerprint.map { String(format: "%02x", $0) }.joined() + "\n"
+        let line = hex(fingerprint) + "\n"
         let fd = open(shreddedKeysURL.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw NodeError("cannot write \(shreddedKeysURL.path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }

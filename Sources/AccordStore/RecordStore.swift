@@ -197,33 +197,24 @@ public final class RecordStore {
     /// caller already holds one. Returns the sequence number.
     @discardableResult
     public func save(collection: String, id: String, entry: RecordSet.Entry) throws(StoreError) -> Int64 {
-        let (key, lookup) = try keyAndLookup(collection: collection, id: id)
-        try database.run(
-            "REPLACE INTO records(collection, lookup, subject, sealed) VALUES (?, ?, ?, ?)",
-            .text(collection), .blob(lookup), subjectLookup(entry, key), .blob(try seal(id: id, entry: entry, key: key, collection: collection, lookup: lookup))
-        )
+        try write("REPLACE INTO records(collection, lookup, subject, sealed) VALUES (?, ?, ?, ?)", collection: collection, id: id, entry: entry)
         return database.lastInsertedRow
     }
 
     /// Stores a record the store does not hold yet, skipping the read a merge needs. Returns
     /// `false`, changing nothing, if the record exists.
     public func insertNew(collection: String, id: String, entry: RecordSet.Entry) throws(StoreError) -> Bool {
-        let (key, lookup) = try keyAndLookup(collection: collection, id: id)
-        try database.run(
-            "INSERT INTO records(collection, lookup, subject, sealed) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            .text(collection), .blob(lookup), subjectLookup(entry, key), .blob(try seal(id: id, entry: entry, key: key, collection: collection, lookup: lookup))
-        )
+        try write("INSERT INTO records(collection, lookup, subject, sealed) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", collection: collection, id: id, entry: entry)
         return database.changedRows > 0
     }
 
-    private func keyAndLookup(collection: String, id: String) throws(StoreError) -> (key: DataKey, lookup: [UInt8]) {
+    /// Runs `sql` with the record's lookup, its subject's lookup (none for a tombstone: it names
+    /// nobody) and its sealed state.
+    private func write(_ sql: String, collection: String, id: String, entry: RecordSet.Entry) throws(StoreError) {
         guard let key = try dataKey(for: collection, create: true) else { preconditionFailure("created above") }
-        return (key, lookup("id \(id)", key))
-    }
-
-    /// The subject's HMAC, from the entry's own record (none for a tombstone: it names nobody).
-    private func subjectLookup(_ entry: RecordSet.Entry, _ key: DataKey) -> SQLValue {
-        entry.subject.map { .blob(lookup("subject \($0)", key)) } ?? .null
+        let lookup = lookup("id \(id)", key)
+        let subject: SQLValue = entry.subject.map { .blob(self.lookup("subject \($0)", key)) } ?? .null
+        try database.run(sql, .text(collection), .blob(lookup), subject, .blob(try seal(id: id, entry: entry, key: key, collection: collection, lookup: lookup)))
     }
 
     /// Merges a replica's state of a record into the stored one, saving it (under the next

@@ -1,5 +1,4 @@
 import AccordCore
-import AccordCrypto
 import AccordNode
 import AccordStore
 import Foundation
@@ -85,7 +84,7 @@ let agreementCommands: [Command] = [
                 throw NodeError("no file '\(target)' and no agreement with that id here; `accord agreement list` shows the agreements")
             }
             let summary = try book.summary(of: agreement)
-            let contentHash = SHA256.hash(Array(agreement.canonicalText.utf8)).map { String(format: "%02x", $0) }.joined()
+            let contentHash = hex(AgreementBook.contentHash(of: agreement.canonicalText))
             if let html = arguments["html"] {
                 try Data(summary.html(parties: agreement.parties, contentHash: contentHash).utf8).write(to: URL(fileURLWithPath: html))
                 output("Wrote \(html)")

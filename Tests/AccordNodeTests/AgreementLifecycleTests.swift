@@ -61,9 +61,7 @@ struct AgreementWorld {
 
     /// Pins `peer` in `node` under its own name, jurisdiction CN, at `port`.
     func pin(_ peer: NodeDirectory, in node: NodeDirectory, port: UInt16) throws {
-        let name = try peer.loadSettings().name
-        let entry = PeerEntry(name: name, id: try peer.loadIdentity().id, address: Endpoint(host: "127.0.0.1", port: port), role: "peer", jurisdiction: "CN")
-        try PeerBook(node).add(entry, ownID: try node.loadIdentity().id)
+        try AccordNodeTests.pin(peer, in: node, name: try peer.loadSettings().name, port: port, jurisdiction: "CN")
     }
 
     /// Starts a node at a fixed free port so peers can be pinned before it runs.

@@ -36,9 +36,9 @@ func fastOptions() -> NodeOptions {
     return options
 }
 
-func pin(_ peer: NodeDirectory, in node: NodeDirectory, name: String, port: UInt16) throws {
+func pin(_ peer: NodeDirectory, in node: NodeDirectory, name: String, port: UInt16, jurisdiction: String? = nil) throws {
     let id = try peer.loadIdentity().id
-    let entry = PeerEntry(name: name, id: id, address: Endpoint(host: "127.0.0.1", port: port), role: "peer", jurisdiction: nil)
+    let entry = PeerEntry(name: name, id: id, address: Endpoint(host: "127.0.0.1", port: port), role: "peer", jurisdiction: jurisdiction)
     try PeerBook(node).add(entry, ownID: try node.loadIdentity().id)
 }
 
