@@ -1,5 +1,5 @@
 /// The protocol version this build speaks; `hello` carries it.
-public let accordProtocolVersion: UInt16 = 1
+public let accordProtocolVersion: UInt16 = 2
 
 /// What a node says on a link. Each message is one frame; its kind byte says which.
 public enum Message: Sendable, Equatable {
@@ -19,6 +19,13 @@ public enum Message: Sendable, Equatable {
     case syncBatch(SyncBatch)
     /// The receiver stored a batch durably (and refused some of its changes, if any).
     case syncAck(SyncAck)
+    /// An order to destroy shared data; answered with an `agreementReply` (stored or refused).
+    case revocation(Revocation)
+    /// Proof that a revocation was carried out; answered with an `agreementReply`.
+    case deletionReceipt(DeletionReceipt)
+    /// Every revocation the sender holds for agreements shared with the receiver has been sent:
+    /// sync may start on this link.
+    case revocationsSent(count: UInt32)
 
     public enum Kind: UInt8, Sendable, CaseIterable {
         case hello = 0x01
@@ -30,6 +37,9 @@ public enum Message: Sendable, Equatable {
         case agreementReply = 0x12
         case syncBatch = 0x20
         case syncAck = 0x21
+        case revocation = 0x30
+        case deletionReceipt = 0x31
+        case revocationsSent = 0x32
     }
 
     public var kind: Kind {
@@ -43,6 +53,9 @@ public enum Message: Sendable, Equatable {
         case .agreementReply: .agreementReply
         case .syncBatch: .syncBatch
         case .syncAck: .syncAck
+        case .revocation: .revocation
+        case .deletionReceipt: .deletionReceipt
+        case .revocationsSent: .revocationsSent
         }
     }
 
@@ -82,6 +95,12 @@ public enum Message: Sendable, Equatable {
             writer.u64(UInt64(bitPattern: ack.through))
             writer.u32(ack.refused)
             writer.string(ack.reason)
+        case .revocation(let revocation):
+            revocation.encode(to: &writer)
+        case .deletionReceipt(let receipt):
+            receipt.encode(to: &writer)
+        case .revocationsSent(let count):
+            writer.u32(count)
         }
         return Frame(kind: kind.rawValue, payload: writer.bytes)
     }
@@ -129,6 +148,12 @@ public enum Message: Sendable, Equatable {
             let agreementID = try reader.string()
             let through = Int64(bitPattern: try reader.u64())
             self = .syncAck(SyncAck(agreementID: agreementID, through: through, refused: try reader.u32(), reason: try reader.string()))
+        case .revocation:
+            self = .revocation(try Revocation(from: &reader))
+        case .deletionReceipt:
+            self = .deletionReceipt(try DeletionReceipt(from: &reader))
+        case .revocationsSent:
+            self = .revocationsSent(count: try reader.u32())
         }
         try reader.finish()
     }

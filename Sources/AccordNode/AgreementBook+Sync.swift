@@ -94,7 +94,14 @@ extension AgreementBook {
             // recipient does not read back everything it receives to find its own edits.
             let caughtUp = try !info.owner && cursor(info.route) >= store.lastSequence(of: info.collection)
             var latest = HLC.zero
+            let erased = try erasedIDs(info.agreement.id)
             for (id, entry) in batch.entries {
+                if erased.contains(id) {
+                    guard entry.isLive else { continue }  // the owner's tombstone: nothing to keep
+                    refusals.append("\(id): erased under \(info.agreement.id); it is never accepted again")
+                    try audit("sync refused", "\(info.agreement.id)/\(id) from \(info.peerParty): the record was erased")
+                    continue
+                }
                 if let reason = try refusal(of: entry, id: id, under: info) {
                     refusals.append("\(id): \(reason)")
                     try audit("sync refused", "\(info.agreement.id)/\(id) from \(info.peerParty): \(reason)")

@@ -172,7 +172,14 @@ public final class AgreementBook {
         guard let version = try agreements.versions(of: id).last(where: { $0.state == .signed }) else {
             throw NodeError("\(id) is not in force here (no version signed by every party); see `accord agreement status \(id)`")
         }
-        return try sign(.terminate, agreement: try agreement(of: version), version: version.version, state: .terminated, reason: reason)
+        let agreement = try agreement(of: version)
+        let sent = try store.database.transaction {
+            let sent = try sign(.terminate, agreement: agreement, version: version.version, state: .terminated, reason: reason)
+            try revokeOnEnd(.terminate, of: version, agreement: agreement, reason: reason)
+            return sent
+        }
+        try carryOutPending()  // a recipient destroys its own copy at once
+        return sent
     }
 
     private func waiting(_ id: String) throws -> (AgreementStore.Version, Agreement) {
@@ -267,13 +274,17 @@ public final class AgreementBook {
         }
         let agreement = try agreement(of: version)
         guard agreement.nodeIDs.values.contains(statement.signer) else { return "the signer is not a party of \(statement.agreementID)" }
-        if statement.kind == .terminate, version.state != .signed {
+        if statement.kind == .terminate, version.state != .signed, version.state != .terminated {
             return "\(statement.agreementID) v\(statement.version) is not in force here (\(version.state.rawValue)); nothing to terminate"
         }
         try store.database.transaction {
             try agreements.add(statement)
             try audit("agreement \(statement.kind.verb)", "\(version.id) v\(version.version) by \(try name(of: statement.signer))" + (statement.reason.isEmpty ? "" : ": \(statement.reason)"))
             try refreshState(id: version.id, version: version.version)
+            if statement.kind == .terminate, agreement.nodeIDs[agreement.owner] == identity.id {
+                // A recipient ended the agreement: the owner orders every recipient to destroy.
+                try revokeOnEnd(.terminate, of: version, agreement: agreement, reason: "\(try name(of: statement.signer)) terminated it: \(statement.reason)", excluding: [statement.signer])
+            }
         }
         return nil
     }
@@ -300,7 +311,7 @@ public final class AgreementBook {
 
     /// Audits a refusal of something a peer sent.
     func auditRefusal(_ what: String, from peer: NodeID, reason: String) throws {
-        try audit("agreement message refused", "\(what) from \(try name(of: peer)): \(reason)")
+        try audit("message refused", "\(what) from \(try name(of: peer)): \(reason)")
     }
 
     // MARK: State
@@ -359,6 +370,9 @@ public final class AgreementBook {
                 (updated.state, updated.updated) = (.expired, NodeLog.timestamp())
                 try agreements.save(updated)
                 try audit("agreement expired", "\(version.id) v\(version.version) expired on \(agreement.expires)")
+                if agreement.nodeIDs[agreement.owner] == identity.id {
+                    try revokeOnEnd(.expire, of: version, agreement: agreement, reason: "it expired on \(agreement.expires)")
+                }
             }
             expired.append(version.id)
         }
@@ -421,6 +435,9 @@ public final class AgreementBook {
                 if !missing.isEmpty { lines.append("  waiting for: \(missing.map { agreement.nodeIDs[$0].flatMap { names[$0] } ?? $0 }.joined(separator: ", "))") }
             }
         }
+        let revocations = try revocationStates(agreement: id)
+        if !revocations.isEmpty { lines.append("Revocations and deletion receipts:") }
+        for state in revocations { lines += Self.lines(state).map { "  " + $0 } }
         return lines
     }
 
@@ -471,8 +488,9 @@ public final class AgreementBook {
     var today: Day { Day(String(NodeLog.timestamp().prefix(10)))! }
 
     /// This node's names for node IDs: itself and its peers.
-    func localNames() throws -> [NodeID: String] {
+    public func localNames() throws -> [NodeID: String] {
         var names = [identity.id: settings.name]
+        for peer in try PeerBook(directory).revoked() { names[peer.id] = "\(peer.name) (revoked)" }
         for peer in try PeerBook(directory).all() { names[peer.id] = peer.name }
         return names
     }

@@ -32,6 +32,8 @@ public actor Node {
     /// Sync batches sent and not yet acknowledged, per route; reset when the link ends, so a
     /// new link resumes from the durable cursor.
     private var flows: [AgreementBook.Route: Flow] = [:]
+    /// Connections whose peer has sent all its revocations: sync waits for that.
+    private var revocationsHeard: Set<ObjectIdentifier> = []
     private var pumping: Set<NodeID> = []
     private var pumpAgain: Set<NodeID> = []
 
@@ -104,7 +106,7 @@ public actor Node {
         noteLinks { try $0.resetLinks(at: NodeLog.timestamp()) }
         log("listening on \(Endpoint(host: endpoint.host, port: listener.port)) as \(settings.name) (node ID \(identity.id))")
         do {
-            wakeSocket = try WakeSocket(directory: directory) { [weak self] in Task { await self?.flushOutboxes() } }
+            wakeSocket = try WakeSocket(directory: directory) { [weak self] in Task { await self?.woken() } }
         } catch {
             log("commands cannot wake this node (\(error)); it looks for their changes every \(Self.seconds(options.housekeepingInterval))")
         }
@@ -219,10 +221,12 @@ public actor Node {
         log("linked with \(name) (\(id.shortForm)) at \(connection.remoteAddress), \(direction), \(connection.tlsVersion)")
         noteLinks { try $0.setLink(id, connected: true, at: NodeLog.timestamp(), error: nil) }
         Task {
+            await self.sendRevocations(to: id)
             await self.flushOutbox(to: id)
             await self.pump(id)
         }
         let reason = await serveMessages(on: connection, name: name)
+        revocationsHeard.remove(ObjectIdentifier(connection))
         if links[id]?.connection === connection {
             links[id] = nil
             flows = flows.filter { $0.key.peer != id }
@@ -301,9 +305,26 @@ public actor Node {
                 connection.close(reason: "protocol violation: a second hello")
                 return "protocol violation: a second hello"
             case .agreementProposal(let statement, let document):
-                await answer(statement, from: connection, name: name) { try $0.receiveProposal(statement, document: document, from: connection.peerID) }
+                await answer(statement.signature, about: statement.description, from: connection, name: name) {
+                    try $0.receiveProposal(statement, document: document, from: connection.peerID)
+                }
             case .agreementStatement(let statement):
-                await answer(statement, from: connection, name: name) { try $0.receiveStatement(statement, from: connection.peerID) }
+                await answer(statement.signature, about: statement.description, from: connection, name: name) {
+                    try $0.receiveStatement(statement, from: connection.peerID)
+                }
+            case .revocation(let revocation):
+                await answer(revocation.signature, about: "\(revocation.kind.noun) \(AgreementBook.shortID(revocation.id)) of \(revocation.agreementID)", from: connection, name: name) {
+                    try $0.receiveRevocation(revocation, from: connection.peerID)
+                }
+                carryOutRevocations()
+                await flushOutboxes()  // receipts, and the revocation on to the other parties
+            case .deletionReceipt(let receipt):
+                await answer(receipt.signature, about: "deletion receipt \(AgreementBook.receiptID(receipt)) for \(receipt.agreementID)", from: connection, name: name) {
+                    try $0.receiveReceipt(receipt, from: connection.peerID)
+                }
+            case .revocationsSent:
+                revocationsHeard.insert(ObjectIdentifier(connection))
+                await pump(connection.peerID)
             case .syncBatch(let batch):
                 let stored: (ack: SyncAck, refusals: [String])
                 do {
@@ -342,24 +363,54 @@ public actor Node {
 
     // MARK: Agreements
 
-    /// Stores (or refuses, logged and audited) an agreement message and tells the sender which.
-    /// Nothing is acknowledged that is not durably stored.
-    private func answer(_ statement: AgreementStatement, from connection: Connection, name: String, _ receive: (AgreementBook) throws -> String?) async {
+    /// Stores (or refuses, logged and audited) an agreement message, revocation or receipt, and
+    /// tells the sender which (by `signature`). Nothing is acknowledged that is not durably stored.
+    private func answer(_ signature: [UInt8], about what: String, from connection: Connection, name: String, _ receive: (AgreementBook) throws -> String?) async {
         let refusal: String?
         do {
             refusal = try receive(agreements)
         } catch {
-            log("cannot store \(statement.agreementID) from \(name): \(error); it will be sent again")
+            log("cannot store \(what) from \(name): \(error); it will be sent again")
             return
         }
         if let refusal {
-            log("refused \(statement.kind) of \(statement.agreementID) v\(statement.version) from \(name): \(refusal)")
-            try? agreements.auditRefusal("\(statement.kind) of \(statement.agreementID) v\(statement.version)", from: connection.peerID, reason: refusal)
+            log("refused \(what) from \(name): \(refusal)")
+            try? agreements.auditRefusal(what, from: connection.peerID, reason: refusal)
         } else {
-            log("\(name) \(statement.kind.verb) \(statement.agreementID) v\(statement.version)")
+            log("from \(name): \(what)")
         }
-        try? await connection.send(Message.agreementReply(AgreementReply(signature: statement.signature, refusal: refusal)).frame)
+        try? await connection.send(Message.agreementReply(AgreementReply(signature: signature, refusal: refusal)).frame)
         if refusal == nil { await flushOutboxes() }  // an agreement may have come into force: sync starts
+    }
+
+    /// Destroys what revocations naming this node order, and logs the receipts made.
+    private func carryOutRevocations() {
+        do {
+            for receipt in try agreements.carryOutPending() {
+                log("destroyed \(receipt.destroyed) record(s) under \(receipt.agreementID)\(receipt.keyDestroyed ? " and its data key" : ""); receipt \(AgreementBook.receiptID(receipt))")
+            }
+        } catch {
+            log("cannot carry out a revocation: \(error); trying again at the next housekeeping")
+        }
+    }
+
+    /// What a link sends first: every revocation about an agreement shared with the peer, then
+    /// the word that they were all sent. The peer syncs nothing on this link before that.
+    private func sendRevocations(to peer: NodeID) async {
+        guard let link = links[peer] else { return }
+        do {
+            let frames = try agreements.revocationFrames(for: peer)
+            try await link.connection.send(frames + [Message.revocationsSent(count: UInt32(frames.count)).frame])
+        } catch {
+            log("cannot send revocations to \(link.name): \(error); closing the link")
+            link.connection.close(reason: "could not send revocations")
+        }
+    }
+
+    /// A command changed something: peers may have been pinned or revoked, messages queued.
+    private func woken() async {
+        refreshPeers()
+        await flushOutboxes()
     }
 
     /// Sends what waits in the outbox for `peer`, if it is linked.
@@ -404,7 +455,7 @@ public actor Node {
     }
 
     private func pumpOnce(_ peer: NodeID) async {
-        guard let link = links[peer] else { return }
+        guard let link = links[peer], revocationsHeard.contains(ObjectIdentifier(link.connection)) else { return }
         do {
             for info in try agreements.routes(to: peer) {
                 let (route, connection) = (info.route, ObjectIdentifier(link.connection))
@@ -443,6 +494,7 @@ public actor Node {
             } catch {
                 log("cannot check agreement expiries: \(error)")
             }
+            carryOutRevocations()
             await flushOutboxes()  // and sync
             try? await Task.sleep(for: options.housekeepingInterval)
         }

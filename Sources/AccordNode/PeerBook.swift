@@ -15,9 +15,19 @@ public struct PeerBook: Sendable {
         } catch {
             throw NodeError("cannot read \(directory.peersURL.path): is \(directory.url.path) a node folder?")
         }
+        return try entries(files, in: directory.peersURL)
+    }
+
+    /// Peers unpinned by `accord peer revoke` (Peers/Revoked/): no longer trusted, still named.
+    public func revoked() throws -> [PeerEntry] {
+        let folder = directory.peersURL.appendingPathComponent("Revoked")
+        return try entries((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [], in: folder)
+    }
+
+    private func entries(_ files: [String], in folder: URL) throws -> [PeerEntry] {
         var peers: [PeerEntry] = []
         for file in files.sorted() where file.hasSuffix(".peer") {
-            let url = directory.peersURL.appendingPathComponent(file)
+            let url = folder.appendingPathComponent(file)
             peers.append(try PeerEntry(parsing: try directory.readText(url), fileName: url.path))
         }
         return peers

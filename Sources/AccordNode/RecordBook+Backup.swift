@@ -12,6 +12,14 @@ extension NodeDirectory {
     /// Held (flock) by `accord serve` while it runs.
     public var serveLockURL: URL { url.appendingPathComponent(".serve.lock") }
 
+    /// Where the data keys are kept (Certs/keys/, 0700): one wrapped key per file, so that
+    /// destroying a key destroys it for every copy of the store.
+    func keyFolder() throws -> String {
+        let folder = certsURL.appendingPathComponent("keys").path
+        if mkdir(folder, 0o700) != 0, errno != EEXIST { throw NodeError("cannot create \(folder): \(String(cString: strerror(errno)))") }
+        return folder
+    }
+
     func loadShreddedKeys() throws -> Set<[UInt8]> {
         guard let data = FileManager.default.contents(atPath: shreddedKeysURL.path) else { return [] }
         var keys: Set<[UInt8]> = []
@@ -92,7 +100,7 @@ extension RecordBook {
         }
         do {
             // Opening migrates an older backup and purges keys destroyed since it was taken.
-            let store = try RecordStore(path: staging.path, masterKey: try directory.loadMasterKey(), shreddedKeys: try directory.loadShreddedKeys())
+            let store = try RecordStore(path: staging.path, masterKey: try directory.loadMasterKey(), shreddedKeys: try directory.loadShreddedKeys(), keyFolder: try directory.keyFolder())
             _ = try store.collections()
             try store.database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         } catch {

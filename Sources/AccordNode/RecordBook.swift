@@ -201,7 +201,7 @@ extension NodeDirectory {
         guard descriptor >= 0 else { throw NodeError("cannot open \(storeURL.path): \(String(cString: strerror(errno)))") }
         close(descriptor)
         do {
-            return try RecordStore(path: storeURL.path, masterKey: masterKey, shreddedKeys: try loadShreddedKeys())
+            return try RecordStore(path: storeURL.path, masterKey: masterKey, shreddedKeys: try loadShreddedKeys(), keyFolder: try keyFolder())
         } catch {
             throw NodeError("\(storeURL.path): \(error)")
         }

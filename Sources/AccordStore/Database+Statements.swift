@@ -48,18 +48,23 @@ extension Database {
         }
     }
 
-    /// Runs `body` in one transaction: all of it lands, or none of it.
+    /// Runs `body` in one transaction: all of it lands, or none of it. Inside another
+    /// transaction it is a savepoint: it lands with the outer one, or rolls back alone.
     public func transaction<T>(_ body: () throws -> T) throws -> T {
-        try execute("BEGIN IMMEDIATE")
+        let nested = inTransaction
+        try execute(nested ? "SAVEPOINT nested" : "BEGIN IMMEDIATE")
         do {
             let result = try body()
-            try execute("COMMIT")
+            try execute(nested ? "RELEASE nested" : "COMMIT")
             return result
         } catch {
-            try? execute("ROLLBACK")
+            try? execute(nested ? "ROLLBACK TO nested; RELEASE nested" : "ROLLBACK")
             throw error
         }
     }
+
+    /// Whether a transaction is open on this connection.
+    public var inTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
 
     /// The rowid of the last row inserted on this connection.
     public var lastInsertedRow: Int64 { sqlite3_last_insert_rowid(handle) }

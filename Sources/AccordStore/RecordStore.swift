@@ -1,11 +1,18 @@
 public import AccordCore
 import AccordCrypto
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A node's records on disk, encrypted at rest.
 ///
 /// Each record's replicated state (`RecordSet.Entry`) is sealed with AES-256-GCM under its
-/// collection's data key; data keys are stored wrapped by the node's master key (which lives
-/// outside the database, in Certs/). Ids and subjects are indexed by HMAC under the data key,
+/// collection's data key; data keys are wrapped by the node's master key (which lives outside
+/// the database, in Certs/). With a key folder, each wrapped data key is a file there and the
+/// database holds only a reference: destroying the file makes the collection unreadable in
+/// every copy of the database, backups included. Ids and subjects are indexed by HMAC under the data key,
 /// so without the key not even those can be read.
 ///
 /// The records table is also the op log, compacted: every change gives its record the next
@@ -17,7 +24,11 @@ import AccordCrypto
 public final class RecordStore {
     public let database: Database
     private let masterKey: SealingKey
+    private let keyFolder: String?
     private var dataKeys: [String: DataKey] = [:]
+
+    /// What the data_keys table holds for a key kept in the key folder: this prefix and 16 random bytes.
+    private static let referencePrefix = Array("KEYF".utf8)
 
     /// A collection's data key, ready to seal and to compute lookups.
     struct DataKey {
@@ -100,6 +111,17 @@ public final class RecordStore {
         CREATE TABLE peer_links(
             peer BLOB PRIMARY KEY, connected INTEGER NOT NULL, since TEXT NOT NULL, last_error TEXT NOT NULL) STRICT;
         """,
+        // Revocation: every revocation this node learned (kept for good), when it carried one
+        // out, and the deletion receipts (its own and those it received).
+        """
+        CREATE TABLE revocations(
+            id BLOB PRIMARY KEY, agreement TEXT NOT NULL, kind INTEGER NOT NULL, body BLOB NOT NULL,
+            received TEXT NOT NULL, applied TEXT) STRICT;
+        CREATE INDEX revocations_by_agreement ON revocations(agreement);
+        CREATE TABLE receipts(
+            revocation BLOB NOT NULL, node BLOB NOT NULL, body BLOB NOT NULL, received TEXT NOT NULL,
+            PRIMARY KEY(revocation, node)) STRICT;
+        """,
     ]
 
     /// Opens or creates the store at `path`.
@@ -107,14 +129,17 @@ public final class RecordStore {
     ///   outside the store). A key found among them — in a restored backup, say — is destroyed
     ///   again at once, with its records.
     /// - Throws: ``StoreError`` for a file that is not an Accord store, is damaged, or is newer.
-    public init(path: String, masterKey: [UInt8], shreddedKeys: Set<[UInt8]> = []) throws(StoreError) {
+    /// - Parameter keyFolder: where new data keys are kept (one file each, mode 0600); nil keeps
+    ///   them wrapped in the database. A key whose file is gone was destroyed: its records go too.
+    public init(path: String, masterKey: [UInt8], shreddedKeys: Set<[UInt8]> = [], keyFolder: String? = nil) throws(StoreError) {
         precondition(masterKey.count == 32, "the master key is 32 bytes")
+        self.keyFolder = keyFolder
         database = try Database(path: path, migrations: RecordStore.migrations)
         // Freed pages are overwritten, so deleted keys and rows do not linger in the file.
         try database.execute("PRAGMA secure_delete=ON")
         do { self.masterKey = try SealingKey(masterKey) } catch { throw StoreError(code: 0, message: "cannot use the master key: \(error)") }
         let keys = try database.query("SELECT collection, wrapped FROM data_keys") { ($0.text(0) ?? "", $0.blob(1)) }
-        for (collection, wrapped) in keys where shreddedKeys.contains(SHA256.hash(wrapped)) {
+        for (collection, wrapped) in keys where shreddedKeys.contains(SHA256.hash(wrapped)) || keyFile(wrapped).map({ !FileManager.default.fileExists(atPath: $0) }) == true {
             do { try destroyKey(of: collection) } catch { throw StoreError(code: 0, message: "cannot purge the shredded key of '\(collection)': \(error)") }
         }
     }
@@ -131,8 +156,14 @@ public final class RecordStore {
     func dataKey(for collection: String, create: Bool) throws(StoreError) -> DataKey? {
         if let key = dataKeys[collection] { return key }
         let aad = Array("data key \(collection)".utf8)
-        let wrapped = try database.query("SELECT wrapped FROM data_keys WHERE collection = ?", .text(collection)) { $0.blob(0) }
-        if let wrapped = wrapped.first {
+        let stored = try database.query("SELECT wrapped FROM data_keys WHERE collection = ?", .text(collection)) { $0.blob(0) }
+        if var wrapped = stored.first {
+            if let file = keyFile(wrapped) {
+                guard let contents = FileManager.default.contents(atPath: file) else {
+                    throw StoreError(code: 0, message: "the data key of '\(collection)' is gone from \(file): it was destroyed, or the key folder was not restored with the store")
+                }
+                wrapped = Array(contents)
+            }
             guard let key = masterKey.open(wrapped, aad: aad), key.count == 32 else {
                 throw StoreError(code: 0, message: "the data key of '\(collection)' cannot be unwrapped: wrong master key (Certs/master.key) or a damaged store")
             }
@@ -141,12 +172,46 @@ public final class RecordStore {
         guard create else { return nil }
         do {
             let key = try secureRandomBytes(32)
-            try database.run("INSERT INTO data_keys(collection, wrapped) VALUES (?, ?)", .text(collection), .blob(try masterKey.seal(key, aad: aad)))
+            var row = try masterKey.seal(key, aad: aad)
+            if keyFolder != nil {
+                let reference = Self.referencePrefix + (try secureRandomBytes(16))
+                try writeKeyFile(keyFile(reference)!, row)
+                row = reference
+            }
+            try database.run("INSERT INTO data_keys(collection, wrapped) VALUES (?, ?)", .text(collection), .blob(row))
             return try remember(key, for: collection)
         } catch let error as StoreError {
             throw error
         } catch {
             throw StoreError(code: 0, message: "cannot make a data key: \(error)")
+        }
+    }
+
+    /// The file a data_keys row refers to, or nil if the row is the wrapped key itself.
+    private func keyFile(_ row: [UInt8]) -> String? {
+        guard let keyFolder, row.count == Self.referencePrefix.count + 16, row.starts(with: Self.referencePrefix) else { return nil }
+        return keyFolder + "/" + row.dropFirst(Self.referencePrefix.count).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() + ".key"
+    }
+
+    private func writeKeyFile(_ path: String, _ bytes: [UInt8]) throws(StoreError) {
+        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw StoreError(code: 0, message: "cannot create the key file \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        guard written == bytes.count, fsync(fd) == 0 else { throw StoreError(code: 0, message: "cannot write the key file \(path)") }
+    }
+
+    /// Overwrites a key file with zeros, then removes it.
+    private func shred(_ path: String) throws(StoreError) {
+        let fd = Glibc.open(path, O_WRONLY | O_CLOEXEC)
+        if fd >= 0 {
+            let zeros = [UInt8](repeating: 0, count: 128)
+            _ = zeros.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            fsync(fd)
+            close(fd)
+        }
+        guard unlink(path) == 0 || errno == ENOENT else {
+            throw StoreError(code: 0, message: "cannot remove the key file \(path): \(String(cString: strerror(errno)))")
         }
     }
 
@@ -165,6 +230,10 @@ public final class RecordStore {
     /// copy (backups included) taken before. Returns how many records were destroyed.
     @discardableResult
     public func destroyKey(of collection: String) throws -> Int {
+        // The file goes first: should the process die before the rows, the store finds the key
+        // gone when it next opens and destroys them then.
+        let reference = try database.query("SELECT wrapped FROM data_keys WHERE collection = ?", .text(collection)) { $0.blob(0) }.first
+        if let file = reference.flatMap(keyFile) { try shred(file) }
         let destroyed = try database.transaction {
             let count = try database.query("SELECT count(*) FROM records WHERE collection = ?", .text(collection)) { $0.integer(0) }.first ?? 0
             try database.run("DELETE FROM data_keys WHERE collection = ?", .text(collection))
@@ -172,8 +241,23 @@ public final class RecordStore {
             return Int(count)
         }
         dataKeys[collection] = nil
-        try database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        if !database.inTransaction { try scrub() }
         return destroyed
+    }
+
+    /// Deletes one record's row outright (no tombstone): for data that must not stay at all.
+    /// Returns whether there was one.
+    @discardableResult
+    public func purge(collection: String, id: String) throws(StoreError) -> Bool {
+        guard let key = try dataKey(for: collection, create: false) else { return false }
+        try database.run("DELETE FROM records WHERE collection = ? AND lookup = ?", .text(collection), .blob(lookup("id \(id)", key)))
+        return database.changedRows > 0
+    }
+
+    /// Copies the WAL into the database and truncates it, so pages freed (and zeroed: the store
+    /// uses secure_delete) by deletions leave no older copy behind in the WAL.
+    public func scrub() throws(StoreError) {
+        try database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     }
 
     // MARK: Records

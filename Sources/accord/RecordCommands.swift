@@ -6,7 +6,7 @@ import Foundation
 import Glibc
 #endif
 
-let allCommands = nodeCommands + recordCommands + agreementCommands + auditCommands
+let allCommands = nodeCommands + recordCommands + agreementCommands + revocationCommands + auditCommands
 
 let recordCommands: [Command] = [
     Command(

@@ -174,7 +174,7 @@ struct CLITests {
         #expect(linked)
         let ping = try CLI.run("ping", "--dir", firm, "partner", "--count", "2")
         #expect(ping.status == 0, "\(ping.stderr)")
-        #expect(ping.stdout.contains("TLSv1.3, mutual authentication, protocol 1, node name 'partner'"))
+        #expect(ping.stdout.contains("TLSv1.3, mutual authentication, protocol 2, node name 'partner'"))
         #expect(ping.stdout.contains("2 pings: rtt min/avg/max"))
 
         for process in [firmProcess, partnerProcess] { kill(process.processIdentifier, SIGTERM) }

@@ -154,6 +154,8 @@ final class FakePeer: Sendable {
     let loop: EventLoop
     let connection: Connection
     private let batches = Mutex<[SyncBatch]>([])
+    /// The kind of every message received, in order.
+    let kinds = Mutex<[Message.Kind]>([])
 
     private init(loop: EventLoop, connection: Connection) {
         (self.loop, self.connection) = (loop, connection)
@@ -163,9 +165,11 @@ final class FakePeer: Sendable {
         let (loop, connection) = try await dial(world.firm, at: world.ports["firm"]!, as: peer)
         try await connection.send(Message.hello(Hello(nodeID: try peer.loadIdentity().id, name: "partner", purpose: .link)).frame)
         guard case .hello = try Message(try await connection.receive()) else { throw NodeError("no hello") }
+        try await connection.send(Message.revocationsSent(count: 0).frame)  // it holds none: sync may start
         let fake = FakePeer(loop: loop, connection: connection)
         Task {
             while let message = try? Message(try await connection.receive()) {
+                fake.kinds.withLock { $0.append(message.kind) }
                 switch message {
                 case .syncBatch(let batch): fake.batches.withLock { $0.append(batch) }
                 case .ping(let ping): try? await connection.send(Message.pong(ping).frame)

@@ -97,3 +97,16 @@ public struct AgreementReply: Sendable, Equatable {
 
     public init(signature: [UInt8], refusal: String?) { (self.signature, self.refusal) = (signature, refusal) }
 }
+
+extension AgreementStatement: CustomStringConvertible {
+    /// "proposal of deliveries-2026 v2", for logs.
+    public var description: String {
+        let noun = switch kind {
+        case .propose: "proposal"
+        case .accept: "acceptance"
+        case .reject: "rejection"
+        case .terminate: "termination"
+        }
+        return "\(noun) of \(agreementID) v\(version)"
+    }
+}
