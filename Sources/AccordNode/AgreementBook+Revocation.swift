@@ -211,8 +211,10 @@ extension AgreementBook {
             receipt.signature = try identity.key.signature(for: receipt.signedBytes)
             try store.revocations.markApplied(revocation.id, at: receipt.at)
             try store.revocations.add(receipt, at: receipt.at)
-            if revocation.signer != identity.id {
-                try agreements.enqueue(Message.deletionReceipt(receipt).frame, for: revocation.signer, key: receipt.signature)
+            // To the revoker, and to the owner (for a recipient that ended its own participation).
+            let owner = try stored(id: revocation.agreementID).flatMap { $0.1.nodeIDs[$0.1.owner] }
+            for node in Set([revocation.signer] + (owner.map { [$0] } ?? [])).subtracting([identity.id]) {
+                try agreements.enqueue(Message.deletionReceipt(receipt).frame, for: node, key: receipt.signature)
             }
             let what = "\(destroyed.count) record(s)" + (receipt.keyDestroyed ? " and the agreement's data key" : "")
             try audit("data destroyed", "\(what) under \(revocation.agreementID) for \(revocation.kind.noun) \(Self.shortID(revocation.id)); receipt \(Self.receiptID(receipt))")

@@ -161,11 +161,12 @@ final class FakePeer: Sendable {
         (self.loop, self.connection) = (loop, connection)
     }
 
-    static func connect(to world: SyncWorld, as peer: NodeDirectory) async throws -> FakePeer {
+    /// - Parameter announce: say at once that it holds no revocation (the firm syncs nothing before).
+    static func connect(to world: SyncWorld, as peer: NodeDirectory, announce: Bool = true) async throws -> FakePeer {
         let (loop, connection) = try await dial(world.firm, at: world.ports["firm"]!, as: peer)
         try await connection.send(Message.hello(Hello(nodeID: try peer.loadIdentity().id, name: "partner", purpose: .link)).frame)
         guard case .hello = try Message(try await connection.receive()) else { throw NodeError("no hello") }
-        try await connection.send(Message.revocationsSent(count: 0).frame)  // it holds none: sync may start
+        if announce { try await connection.send(Message.revocationsSent(count: 0).frame) }
         let fake = FakePeer(loop: loop, connection: connection)
         Task {
             while let message = try? Message(try await connection.receive()) {
