@@ -52,6 +52,23 @@ extension AgreementBook {
         try issueRevocation(kind, of: version, agreement: agreement, targets: targets, reason: reason)
     }
 
+    /// At the owner, when an amendment comes into force: each recipient whose scope it narrows
+    /// (a field it may no longer see, or now sees transformed otherwise; records outside the new
+    /// filter) is ordered to purge them, and gets the records again as the new version projects them.
+    func revokeNarrowing(from old: Agreement, to new: Agreement, version: AgreementStore.Version) throws {
+        guard new.nodeIDs[new.owner] == identity.id else { return }
+        let leftFilter = old.filter == new.filter ? [] : try store.entries(collection: old.collection).filter { old.covers($0.entry) && !new.covers($0.entry) }.map(\.id)
+        for recipient in new.recipients {
+            guard let node = new.nodeIDs[recipient], let before = old.grants[recipient] else { continue }
+            let after = new.grants[recipient] ?? Agreement.Grant()
+            let scope = Set(after.reads.keys).union(after.writes)
+            let fields = Set(before.reads.keys).union(before.writes).filter { !scope.contains($0) || before.reads[$0] != after.reads[$0] }
+            guard !fields.isEmpty || !leftFilter.isEmpty else { continue }
+            try issueRevocation(.narrow, of: version, agreement: new, targets: [node], recordIDs: leftFilter, fields: fields.sorted(), reason: "version \(version.version) narrows \(recipient)'s scope")
+            try store.sync.reset(agreement: new.id, peer: node)
+        }
+    }
+
     /// Erasure of a data subject at the owner: deletes the subject's records in every collection
     /// of this node, and orders every recipient that may hold them, under any agreement, to
     /// destroy them. Returns the records deleted here and the revocations sent.

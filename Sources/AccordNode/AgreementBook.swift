@@ -338,6 +338,7 @@ public final class AgreementBook {
                 var superseded = older
                 (superseded.state, superseded.updated) = (.superseded, updated.updated)
                 try agreements.save(superseded)
+                try revokeNarrowing(from: try agreement(of: older), to: try agreement(of: updated), version: updated)
             }
             try audit("agreement signed by all parties", "\(id) v\(number)")
         }

@@ -42,6 +42,8 @@ public actor Node {
     /// again from the durable cursor (sending them again is harmless: merging is idempotent).
     private struct Flow {
         var connection: ObjectIdentifier
+        /// The agreement version it sends under: an amendment starts the route again from its cursor.
+        var contentHash: [UInt8]
         var sentThrough: Int64
         var inFlight = 0
     }
@@ -462,7 +464,9 @@ public actor Node {
                 // The durable cursor can run ahead of what was sent: a recipient moves it past what
                 // it received when nothing of its own is unacknowledged.
                 let durable = try agreements.cursor(route)
-                if flows[route]?.connection != connection { flows[route] = Flow(connection: connection, sentThrough: durable) }
+                if flows[route]?.connection != connection || flows[route]?.contentHash != info.contentHash {
+                    flows[route] = Flow(connection: connection, contentHash: info.contentHash, sentThrough: durable)
+                }
                 if let flow = flows[route], flow.sentThrough < durable { flows[route]?.sentThrough = durable }
                 while let flow = flows[route], flow.connection == connection, flow.inFlight < Self.window, links[peer]?.connection === link.connection,
                     let batch = try agreements.nextBatch(info, after: flow.sentThrough)
@@ -471,10 +475,10 @@ public actor Node {
                         // Nothing in it for the peer (a recipient's op log is mostly what it
                         // received) and nothing before it unacknowledged: move on without a round trip.
                         try agreements.store.sync.advance(agreement: route.agreementID, peer: peer, to: batch.through, at: NodeLog.timestamp())
-                        flows[route] = Flow(connection: connection, sentThrough: batch.through)
+                        flows[route] = Flow(connection: connection, contentHash: info.contentHash, sentThrough: batch.through)
                         continue
                     }
-                    flows[route] = Flow(connection: connection, sentThrough: batch.through, inFlight: flow.inFlight + 1)
+                    flows[route] = Flow(connection: connection, contentHash: info.contentHash, sentThrough: batch.through, inFlight: flow.inFlight + 1)
                     try await link.connection.send(Message.syncBatch(batch).frame)
                 }
             }

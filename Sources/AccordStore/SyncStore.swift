@@ -22,6 +22,11 @@ public struct SyncStore {
         )
     }
 
+    /// Starts the peer again from the beginning of the op log (after its scope changed).
+    public func reset(agreement: String, peer: NodeID) throws(StoreError) {
+        try database.run("DELETE FROM sync_cursors WHERE agreement = ? AND peer = ?", .text(agreement), .blob(peer.bytes))
+    }
+
     public func countRefusals(agreement: String, peer: NodeID, count: Int, reason: String, at time: String) throws(StoreError) {
         try database.run(
             """

@@ -248,6 +248,34 @@ struct RevocationTests {
         #expect(ack.refused == 1 && ack.reason.contains("erased"))
     }
 
+    /// An amendment that takes the address out of the partner's scope: once every party signed
+    /// it, the partner purges the address (with a receipt) and keeps the rest.
+    @Test func anAmendmentThatNarrowsMakesTheRecipientPurge() async throws {
+        let world = try SyncWorld()
+        try world.put("C-1", subject: "CUST-77", SyncWorld.customer)
+        let nodes = [try await world.start("firm"), try await world.start("partner")]
+        defer { Task { for node in nodes { await node.stop() } } }
+        let partner = try AgreementBook(directory: world.partner)
+        #expect(try await eventually { try partner.sharedRecords("deliveries-2026").first?.fields["address"] != nil })
+
+        let document = world.firm.agreementsURL.appendingPathComponent("deliveries-2026.agreement")
+        let narrower = try String(contentsOf: document, encoding: .utf8).replacingOccurrences(of: "    address: clear\n", with: "")
+        let file = world.world.sandbox.root.appendingPathComponent("narrower.agreement")
+        try Data(narrower.utf8).write(to: file)
+        let firm = try AgreementBook(directory: world.firm)
+        _ = try firm.amend(id: "deliveries-2026", file: file)
+        AgreementBook.wakeNode(world.firm)
+        #expect(try await eventually { try partner.list().first { $0.id == "deliveries-2026" }?.raw == .pending })
+        _ = try partner.accept(id: "deliveries-2026")
+        AgreementBook.wakeNode(world.partner)
+        #expect(try await eventually { try firm.revocationStates(kind: .narrow).first?.targets.first?.receipt?.destroyed == 1 })
+        #expect(try await eventually {
+            let fields = try partner.sharedRecords("deliveries-2026").first?.fields
+            return fields?["address"] == nil && fields?["name"] == .string("Li Wei")
+        })
+        #expect(try !storeBytesContain(world.partner, "1 Bund Road"))
+    }
+
     /// On every link revocations go first: the firm sends its revocations and the word that they
     /// were all sent before any data, syncs nothing until the peer has sent its own, and nothing
     /// at all under a revoked agreement.
