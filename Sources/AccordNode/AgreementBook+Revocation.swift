@@ -111,17 +111,23 @@ extension AgreementBook {
         }
     }
 
-    /// Breach response: terminates every agreement in force with the peer, then unpins it (its
-    /// file moves to Peers/Revoked/, so reports still name it). Returns the terminations sent.
-    public func revokePeer(named name: String, reason: String) throws -> [Sent] {
+    /// Breach response, first step: terminates every agreement in force with the peer (the
+    /// revocations go to every party, the peer too while it can still be reached).
+    public func terminateAll(with name: String, reason: String) throws -> [Sent] {
         guard !reason.isEmpty else { throw NodeError("give the reason (--reason), e.g. \"suspected leak\"; it goes to every party") }
-        let book = PeerBook(directory)
-        let peer = try book.peer(named: name)
+        let peer = try PeerBook(directory).peer(named: name)
         var sent: [Sent] = []
         for version in try agreements.all() where version.state == .signed {
             guard try agreement(of: version).nodeIDs.values.contains(peer.id) else { continue }
             sent.append(try terminate(id: version.id, reason: "\(name) revoked: \(reason)"))
         }
+        return sent
+    }
+
+    /// Breach response, last step: unpins the peer (its file moves to Peers/Revoked/, so reports
+    /// still name it); a running node cuts its link and refuses it from then on.
+    public func unpin(_ name: String, reason: String) throws {
+        let peer = try PeerBook(directory).peer(named: name)
         let revoked = directory.peersURL.appendingPathComponent("Revoked")
         try FileManager.default.createDirectory(at: revoked, withIntermediateDirectories: true)
         let file = directory.peersURL.appendingPathComponent("\(name).peer")
@@ -130,9 +136,8 @@ extension AgreementBook {
         do { try FileManager.default.moveItem(at: file, to: destination) } catch {
             throw NodeError("cannot unpin \(name): moving \(file.path) failed: \(error.localizedDescription)")
         }
-        try audit("peer revoked", "\(name) (\(peer.id.shortForm)) unpinned, \(sent.count) agreement(s) terminated: \(reason)")
+        try audit("peer revoked", "\(name) (\(peer.id.shortForm)) unpinned: \(reason)")
         WakeSocket.wake(directory)
-        return sent
     }
 
     // MARK: Receiving
@@ -180,6 +185,7 @@ extension AgreementBook {
 
     /// Carries out every revocation that names this node and is not done yet: destroys the
     /// data, signs a receipt and queues it for the revoker. Returns the receipts made.
+    /// Call ``purgeDestroyed()`` once the receipts are on their way.
     @discardableResult
     func carryOutPending() throws -> [DeletionReceipt] {
         var receipts: [DeletionReceipt] = []
@@ -201,8 +207,8 @@ extension AgreementBook {
             var destroyed: [String] = []
             switch revocation.kind {
             case .terminate, .expire:
-                destroyed = try store.entries(collection: collection).map(\.id)
-                try store.destroyKey(of: collection)
+                destroyed = try store.ids(collection: collection)
+                try store.forgetKey(of: collection)  // unreadable now; rows go in purgeDestroyed()
             case .erase:
                 destroyed = try revocation.recordIDs.filter { try store.purge(collection: collection, id: $0) }
             case .narrow:
@@ -237,9 +243,12 @@ extension AgreementBook {
             try audit("data destroyed", "\(what) under \(revocation.agreementID) for \(revocation.kind.noun) \(Self.shortID(revocation.id)); receipt \(Self.receiptID(receipt))")
             return receipt
         }
-        if receipt != nil { try store.scrub() }
         return receipt
     }
+
+    /// After the receipts went out: deletes the rows whose key a revocation destroyed, and
+    /// scrubs the WAL of pages freed by revocations.
+    func purgeDestroyed() throws { try store.purgeForgotten() }
 
     /// Checks and keeps a deletion receipt. Returns why it is refused, or nil.
     func receiveReceipt(_ receipt: DeletionReceipt, from peer: NodeID) throws -> String? {

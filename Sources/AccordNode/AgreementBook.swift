@@ -178,7 +178,7 @@ public final class AgreementBook {
             try revokeOnEnd(.terminate, of: version, agreement: agreement, reason: reason)
             return sent
         }
-        try carryOutPending()  // a recipient destroys its own copy at once
+        if try !carryOutPending().isEmpty { try purgeDestroyed() }  // a recipient destroys its own copy at once
         return sent
     }
 

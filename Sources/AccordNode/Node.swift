@@ -106,6 +106,7 @@ public actor Node {
         self.listener = listener
         state = .running
         noteLinks { try $0.resetLinks(at: NodeLog.timestamp()) }
+        purgeDestroyed()  // rows whose key went just before a crash
         log("listening on \(Endpoint(host: endpoint.host, port: listener.port)) as \(settings.name) (node ID \(identity.id))")
         do {
             wakeSocket = try WakeSocket(directory: directory) { [weak self] in Task { await self?.woken() } }
@@ -318,8 +319,9 @@ public actor Node {
                 await answer(revocation.signature, about: "\(revocation.kind.noun) \(AgreementBook.shortID(revocation.id)) of \(revocation.agreementID)", from: connection, name: name) {
                     try $0.receiveRevocation(revocation, from: connection.peerID)
                 }
-                carryOutRevocations()
+                let destroyed = carryOutRevocations()
                 await flushOutboxes()  // receipts, and the revocation on to the other parties
+                if destroyed { purgeDestroyed() }
             case .deletionReceipt(let receipt):
                 await answer(receipt.signature, about: "deletion receipt \(AgreementBook.receiptID(receipt)) for \(receipt.agreementID)", from: connection, name: name) {
                     try $0.receiveReceipt(receipt, from: connection.peerID)
@@ -385,15 +387,24 @@ public actor Node {
         if refusal == nil { await flushOutboxes() }  // an agreement may have come into force: sync starts
     }
 
-    /// Destroys what revocations naming this node order, and logs the receipts made.
-    private func carryOutRevocations() {
+    /// Destroys what revocations naming this node order, and logs the receipts made. Returns
+    /// whether it destroyed anything (then ``purgeDestroyed()`` should follow the receipts).
+    @discardableResult
+    private func carryOutRevocations() -> Bool {
         do {
-            for receipt in try agreements.carryOutPending() {
+            let receipts = try agreements.carryOutPending()
+            for receipt in receipts {
                 log("destroyed \(receipt.destroyed) record(s) under \(receipt.agreementID)\(receipt.keyDestroyed ? " and its data key" : ""); receipt \(AgreementBook.receiptID(receipt))")
             }
+            return !receipts.isEmpty
         } catch {
             log("cannot carry out a revocation: \(error); trying again at the next housekeeping")
+            return false
         }
+    }
+
+    private func purgeDestroyed() {
+        do { try agreements.purgeDestroyed() } catch { log("cannot purge destroyed records yet: \(error); trying again at the next housekeeping") }
     }
 
     /// What a link sends first: every revocation about an agreement shared with the peer, then
@@ -498,8 +509,9 @@ public actor Node {
             } catch {
                 log("cannot check agreement expiries: \(error)")
             }
-            carryOutRevocations()
+            let destroyed = carryOutRevocations()
             await flushOutboxes()  // and sync
+            if destroyed { purgeDestroyed() }
             try? await Task.sleep(for: options.housekeepingInterval)
         }
     }

@@ -230,19 +230,57 @@ public final class RecordStore {
     /// copy (backups included) taken before. Returns how many records were destroyed.
     @discardableResult
     public func destroyKey(of collection: String) throws -> Int {
-        // The file goes first: should the process die before the rows, the store finds the key
-        // gone when it next opens and destroys them then.
+        let destroyed = try forgetKey(of: collection)
+        try purgeForgotten()
+        return destroyed
+    }
+
+    /// The quick half of ``destroyKey(of:)``: the key goes (its file first: should the process
+    /// die before the rest, the store finds it gone when it next opens), and the collection is
+    /// marked for ``purgeForgotten()``. Its records are unreadable from then on. Returns how many.
+    @discardableResult
+    public func forgetKey(of collection: String) throws -> Int {
         let reference = try database.query("SELECT wrapped FROM data_keys WHERE collection = ?", .text(collection)) { $0.blob(0) }.first
         if let file = reference.flatMap(keyFile) { try shred(file) }
         let destroyed = try database.transaction {
             let count = try database.query("SELECT count(*) FROM records WHERE collection = ?", .text(collection)) { $0.integer(0) }.first ?? 0
             try database.run("DELETE FROM data_keys WHERE collection = ?", .text(collection))
-            try database.run("DELETE FROM records WHERE collection = ?", .text(collection))
+            try database.run("INSERT INTO meta(key, value) VALUES (?, '') ON CONFLICT DO NOTHING", .text(Self.purgeMark + collection))
             return Int(count)
         }
         dataKeys[collection] = nil
-        if !database.inTransaction { try scrub() }
         return destroyed
+    }
+
+    private static let purgeMark = "purge "
+
+    /// The slow half: deletes the rows of collections whose key was forgotten (pages zeroed:
+    /// secure_delete), then scrubs the WAL.
+    public func purgeForgotten() throws {
+        let marks = try database.query("SELECT key FROM meta WHERE key LIKE 'purge %'") { $0.text(0) ?? "" }
+        for mark in marks {
+            try database.transaction {
+                try database.run("DELETE FROM records WHERE collection = ?", .text(String(mark.dropFirst(Self.purgeMark.count))))
+                try database.run("DELETE FROM meta WHERE key = ?", .text(mark))
+            }
+        }
+        if !database.inTransaction { try scrub() }
+    }
+
+    /// Every record id of `collection`, decrypting only as far as the id.
+    public func ids(collection: String) throws(StoreError) -> [String] {
+        guard let key = try dataKey(for: collection, create: false) else { return [] }
+        let rows = try database.query("SELECT lookup, sealed FROM records WHERE collection = ?", .text(collection)) { ($0.blob(0), $0.blob(1)) }
+        var ids: [String] = []
+        ids.reserveCapacity(rows.count)
+        for (lookup, sealed) in rows {
+            guard let plain = key.sealing.open(sealed, aad: Array(collection.utf8) + lookup) else {
+                throw StoreError(code: 0, message: "a record of '\(collection)' fails authentication: the store was altered or is damaged")
+            }
+            var reader = WireReader(plain, reading: "stored record")
+            do { ids.append(try reader.string()) } catch { throw StoreError(code: 0, message: "a record of '\(collection)' cannot be decoded: \(error)") }
+        }
+        return ids
     }
 
     /// Deletes one record's row outright (no tombstone): for data that must not stay at all.

@@ -123,20 +123,22 @@ struct SyncBenchmark {
         AgreementBook.wakeNode(directory)
         try await waitUntil { try book.delivery(of: sent).isEmpty }
     }
+}
 
-    private func waitUntil(_ condition: () throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(3600)
-        while try !condition() {
-            guard ContinuousClock.now < deadline else { throw BenchmarkError("gave up waiting after an hour") }
-            try await Task.sleep(for: .milliseconds(20))
-        }
+/// Polls `condition` every `interval`, for at most an hour.
+func waitUntil(every interval: Duration = .milliseconds(20), _ condition: () throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + .seconds(3600)
+    while try !condition() {
+        guard ContinuousClock.now < deadline else { throw BenchmarkError("gave up waiting after an hour") }
+        try await Task.sleep(for: interval)
     }
+}
 
-    private func peakRSS(_ pid: pid_t) -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-            let kilobytes = Int(line.split(whereSeparator: \.isWhitespace).dropFirst().first ?? "")
-        else { return -1 }
-        return kilobytes / 1024
-    }
+/// The peak resident set of a process, in MB (VmHWM), or -1.
+func peakRSS(_ pid: pid_t) -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+        let kilobytes = Int(line.split(whereSeparator: \.isWhitespace).dropFirst().first ?? "")
+    else { return -1 }
+    return kilobytes / 1024
 }

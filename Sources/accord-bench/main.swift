@@ -37,8 +37,15 @@ case "sync":
         FileHandle.standardError.write(Data("accord-bench: \(error)\n".utf8))
         exit(1)
     }
+case "revocation":
+    do {
+        try await RevocationBenchmark(peers: option("--peers").flatMap(Int.init) ?? 10, count: option("--count").flatMap(Int.init) ?? 100_000).run()
+    } catch {
+        FileHandle.standardError.write(Data("accord-bench: \(error)\n".utf8))
+        exit(1)
+    }
 default:
-    say("usage: accord-bench transport [--seconds N] [--only handshakes|bulk] | records [--count N] | sync [--count N] [--updates N]")
+    say("usage: accord-bench transport [--seconds N] [--only handshakes|bulk] | records [--count N] | sync [--count N] [--updates N] | revocation [--peers N] [--count N]")
     exit(2)
 }
 

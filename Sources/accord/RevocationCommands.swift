@@ -55,8 +55,15 @@ let revocationCommands: [Command] = [
             let directory = try nodeDirectory(arguments)
             let name = try arguments.positional(0, named: "the peer's name")
             let book = try AgreementBook(directory: directory)
-            let sent = try book.revokePeer(named: name, reason: try arguments.required("reason"))
-            output("Revoked \(name): unpinned; \(sent.count) agreement(s) terminated\(sent.isEmpty ? "" : ": " + sent.map(\.id).joined(separator: ", ")).")
+            let reason = try arguments.required("reason")
+            let sent = try book.terminateAll(with: name, reason: reason)
+            output("\(sent.count) agreement(s) with \(name) terminated\(sent.isEmpty ? "" : ": " + sent.map(\.id).joined(separator: ", ")).")
+            // The revocations go out while the peer can still be reached; receipts that do not
+            // come back in time are shown as pending (the other parties pass the revocation on).
+            let ids = Set(sent.map(\.id))
+            try await awaitReceipts(of: try book.revocationStates().map(\.revocation).filter { ids.contains($0.agreementID) && $0.kind.endsAgreement }, book: book, directory: directory)
+            try book.unpin(name, reason: reason)
+            output("Revoked \(name): unpinned; it can no longer connect.")
             output("List the data subjects it received with `accord report affected --dir \(directory.url.path) --peer \(name)`.")
         }
     ),
