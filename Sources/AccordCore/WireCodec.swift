@@ -87,3 +87,51 @@ public enum MessageError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 }
+
+/// A value with one binary form: `encoded` and `init(decoding:)` come with it.
+public protocol WireCodable {
+    /// What a decoding error names ("revocation", "record entry").
+    static var wireName: String { get }
+    func encode(to writer: inout WireWriter)
+    init(from reader: inout WireReader) throws(MessageError)
+}
+
+extension WireCodable {
+    public var encoded: [UInt8] {
+        var writer = WireWriter()
+        encode(to: &writer)
+        return writer.bytes
+    }
+
+    /// Decodes exactly `bytes`: trailing bytes are an error.
+    public init(decoding bytes: [UInt8]) throws(MessageError) {
+        var reader = WireReader(bytes, reading: Self.wireName)
+        try self.init(from: &reader)
+        try reader.finish()
+    }
+}
+
+/// A value signed by a node (Ed25519): the signature covers a domain-separating prefix and
+/// every other field, and is encoded last.
+public protocol SignedWireValue: WireCodable {
+    /// The prefix of what is signed, e.g. "accord revocation 1".
+    static var signingDomain: String { get }
+    var signature: [UInt8] { get }
+    /// Every field but the signature.
+    func encodeSignedFields(to writer: inout WireWriter)
+}
+
+extension SignedWireValue {
+    /// What the signature covers.
+    public var signedBytes: [UInt8] {
+        var writer = WireWriter()
+        writer.raw(Array((Self.signingDomain + "\u{0}").utf8))
+        encodeSignedFields(to: &writer)
+        return writer.bytes
+    }
+
+    public func encode(to writer: inout WireWriter) {
+        encodeSignedFields(to: &writer)
+        writer.data(signature)
+    }
+}

@@ -145,9 +145,7 @@ extension AgreementBook {
     /// Checks a revocation from `peer` (who may be passing on another party's), keeps it and
     /// queues it for the agreement's other parties. Returns why it is refused, or nil.
     func receiveRevocation(_ revocation: Revocation, from peer: NodeID) throws -> String? {
-        let key = PublicKey(rawRepresentation: revocation.signerKey)
-        guard key.nodeID == revocation.signer else { return "the signing key does not belong to the signer's node ID" }
-        guard key.isValidSignature(revocation.signature, for: revocation.signedBytes) else { return "the signature does not verify" }
+        if let problem = revocation.signatureProblem(signer: revocation.signer, key: revocation.signerKey) { return problem }
         if try store.revocations.entry(revocation.id) != nil { return nil }  // known already
         guard let version = try agreements.versions(of: revocation.agreementID).first(where: { $0.version == revocation.version && $0.contentHash == revocation.contentHash }) else {
             return "it revokes \(revocation.agreementID) v\(revocation.version), which this node does not hold with that content"
@@ -268,9 +266,7 @@ extension AgreementBook {
 
     /// Why a receipt's signatures (its own and those it carries) do not hold, or nil.
     public static func verify(_ receipt: DeletionReceipt) -> String? {
-        let key = PublicKey(rawRepresentation: receipt.nodeKey)
-        guard key.nodeID == receipt.node else { return "the signing key does not belong to node \(receipt.node.shortForm)" }
-        guard key.isValidSignature(receipt.signature, for: receipt.signedBytes) else { return "the signature of \(receipt.node.shortForm) does not verify" }
+        if let problem = receipt.signatureProblem(signer: receipt.node, key: receipt.nodeKey) { return "\(receipt.node.shortForm): \(problem)" }
         for onward in receipt.onward { if let problem = verify(onward) { return "an onward receipt: \(problem)" } }
         return nil
     }
@@ -289,7 +285,7 @@ extension AgreementBook {
 
     /// Record ids erased under an agreement: never accepted again under it.
     func erasedIDs(_ agreementID: String) throws -> Set<String> {
-        Set(try store.revocations.entries(agreement: agreementID).filter { $0.revocation.kind == .erase }.flatMap(\.revocation.recordIDs))
+        Set(try store.revocations.entries(agreement: agreementID, kind: .erase).flatMap(\.revocation.recordIDs))
     }
 
     // MARK: Reading
@@ -313,9 +309,11 @@ extension AgreementBook {
     public func revocationStates(agreement agreementID: String? = nil, kind: Revocation.Kind? = nil) throws -> [RevocationState] {
         let receipts = Dictionary(grouping: try store.revocations.receipts().map(\.receipt), by: \.revocationID)
         let names = try localNames()
-        return try store.revocations.entries(agreement: agreementID).filter { kind == nil || $0.revocation.kind == kind }.map { entry in
+        var deadlines: [String: Int?] = [:]  // days to delete, per agreement: each parsed once
+        return try store.revocations.entries(agreement: agreementID, kind: kind).map { entry in
             let revocation = entry.revocation
-            let days = try stored(id: revocation.agreementID)?.1.termination.deleteWithinDays
+            if deadlines[revocation.agreementID] == nil { deadlines[revocation.agreementID] = try stored(id: revocation.agreementID)?.1.termination.deleteWithinDays }
+            let days = deadlines[revocation.agreementID] ?? nil
             let deadline = days.flatMap { days in Day(String(revocation.at.prefix(10))).map { Day(ordinal: $0.ordinal + days) } }
             let targets = revocation.targets.map { node in
                 let receipt = receipts[revocation.id]?.first { $0.node == node }

@@ -292,10 +292,7 @@ public final class AgreementBook {
     /// A statement must be signed by the node that sent it, with the key its node ID names.
     static func verify(_ statement: AgreementStatement, from peer: NodeID) -> String? {
         guard statement.signer == peer else { return "the statement is signed by \(statement.signer.shortForm), not by the node that sent it" }
-        let key = PublicKey(rawRepresentation: statement.signerKey)
-        guard key.nodeID == statement.signer else { return "the signing key does not belong to the signer's node ID" }
-        guard key.isValidSignature(statement.signature, for: statement.signedBytes) else { return "the signature does not verify" }
-        return nil
+        return statement.signatureProblem(signer: statement.signer, key: statement.signerKey)
     }
 
     /// Records a peer's answer to something this node sent.
@@ -511,4 +508,14 @@ public final class AgreementBook {
 /// Lowercase hexadecimal, two digits a byte.
 public func hex(_ bytes: some Sequence<UInt8>) -> String {
     bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+}
+
+extension SignedWireValue {
+    /// Why the signature is not `signer`'s, made with `key` (whose node ID must be `signer`), or nil.
+    func signatureProblem(signer: NodeID, key: [UInt8]) -> String? {
+        let publicKey = PublicKey(rawRepresentation: key)
+        guard publicKey.nodeID == signer else { return "the signing key does not belong to the signer's node ID" }
+        guard publicKey.isValidSignature(signature, for: signedBytes) else { return "the signature does not verify" }
+        return nil
+    }
 }

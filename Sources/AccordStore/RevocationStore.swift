@@ -32,10 +32,11 @@ public struct RevocationStore {
         try entries(database.query("SELECT body, received, applied FROM revocations WHERE id = ?", .blob(id), read: Self.row)).first
     }
 
-    /// Every revocation, oldest first; or those of one agreement.
-    public func entries(agreement: String? = nil) throws(StoreError) -> [Entry] {
+    /// Every revocation, oldest first; or those of one agreement, or of one kind.
+    public func entries(agreement: String? = nil, kind: Revocation.Kind? = nil) throws(StoreError) -> [Entry] {
         try entries(database.query(
-            "SELECT body, received, applied FROM revocations WHERE ?1 IS NULL OR agreement = ?1 ORDER BY rowid", agreement.map { .text($0) } ?? .null, read: Self.row
+            "SELECT body, received, applied FROM revocations WHERE (?1 IS NULL OR agreement = ?1) AND (?2 IS NULL OR kind = ?2) ORDER BY rowid",
+            agreement.map { .text($0) } ?? .null, kind.map { .integer(Int64($0.rawValue)) } ?? .null, read: Self.row
         ))
     }
 
@@ -61,11 +62,9 @@ public struct RevocationStore {
         )
     }
 
-    /// The receipts for one revocation, or all of them.
-    public func receipts(for revocationID: [UInt8]? = nil) throws(StoreError) -> [(receipt: DeletionReceipt, received: String)] {
-        let rows = try database.query(
-            "SELECT body, received FROM receipts WHERE ?1 IS NULL OR revocation = ?1 ORDER BY rowid", revocationID.map { .blob($0) } ?? .null
-        ) { ($0.blob(0), $0.text(1) ?? "") }
+    /// Every receipt, oldest first.
+    public func receipts() throws(StoreError) -> [(receipt: DeletionReceipt, received: String)] {
+        let rows = try database.query("SELECT body, received FROM receipts ORDER BY rowid") { ($0.blob(0), $0.text(1) ?? "") }
         var receipts: [(DeletionReceipt, String)] = []
         for (body, received) in rows {
             do { receipts.append((try DeletionReceipt(decoding: body), received)) } catch {

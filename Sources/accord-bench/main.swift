@@ -15,35 +15,25 @@ func option(_ name: String) -> String? {
     arguments.firstIndex(of: name).flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
 }
 let seconds = option("--seconds").flatMap(Int.init) ?? 5
+/// Runs a benchmark; an error ends the process with its message.
+func run(_ benchmark: () async throws -> Void) async {
+    do {
+        try await benchmark()
+    } catch {
+        FileHandle.standardError.write(Data("accord-bench: \(error)\n".utf8))
+        exit(1)
+    }
+}
+
 switch arguments.first {
 case "transport":
-    do {
-        try await TransportBenchmark(seconds: seconds, only: option("--only")).run()
-    } catch {
-        FileHandle.standardError.write(Data("accord-bench: \(error)\n".utf8))
-        exit(1)
-    }
+    await run { try await TransportBenchmark(seconds: seconds, only: option("--only")).run() }
 case "records":
-    do {
-        try RecordsBenchmark(count: option("--count").flatMap(Int.init) ?? 1_000_000).run()
-    } catch {
-        FileHandle.standardError.write(Data("accord-bench: \(error)\n".utf8))
-        exit(1)
-    }
+    await run { try RecordsBenchmark(count: option("--count").flatMap(Int.init) ?? 1_000_000).run() }
 case "sync":
-    do {
-        try await SyncBenchmark(count: option("--count").flatMap(Int.init) ?? 1_000_000, updates: option("--updates").flatMap(Int.init) ?? 10_000).run()
-    } catch {
-        FileHandle.standardError.write(Data("accord-bench: \(error)\n".utf8))
-        exit(1)
-    }
+    await run { try await SyncBenchmark(count: option("--count").flatMap(Int.init) ?? 1_000_000, updates: option("--updates").flatMap(Int.init) ?? 10_000).run() }
 case "revocation":
-    do {
-        try await RevocationBenchmark(peers: option("--peers").flatMap(Int.init) ?? 10, count: option("--count").flatMap(Int.init) ?? 100_000).run()
-    } catch {
-        FileHandle.standardError.write(Data("accord-bench: \(error)\n".utf8))
-        exit(1)
-    }
+    await run { try await RevocationBenchmark(peers: option("--peers").flatMap(Int.init) ?? 10, count: option("--count").flatMap(Int.init) ?? 100_000).run() }
 default:
     say("usage: accord-bench transport [--seconds N] [--only handshakes|bulk] | records [--count N] | sync [--count N] [--updates N] | revocation [--peers N] [--count N]")
     exit(2)

@@ -19,7 +19,7 @@ struct RecordCodecTests {
     }
 
     @Test func roundTripsAndNamesEachNodeOnce() throws {
-        let bytes = entry.encoded()
+        let bytes = entry.encoded
         #expect(try RecordSet.Entry(decoding: bytes) == entry)
         #expect(entry.deletes.count == 2)
         for node in nodes {
@@ -50,7 +50,7 @@ struct RecordCodecTests {
 
     /// Every truncation and every single-byte change either decodes or throws; none traps.
     @Test func damagedBytesThrowInsteadOfTrapping() {
-        let bytes = entry.encoded()
+        let bytes = entry.encoded
         for length in 0..<bytes.count {
             #expect(throws: MessageError.self) { try RecordSet.Entry(decoding: Array(bytes.prefix(length))) }
         }

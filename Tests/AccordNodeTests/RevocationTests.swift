@@ -62,6 +62,17 @@ extension SyncWorld {
         #expect(try AgreementBook(directory: firm).list().first { $0.id == "joint-2026" }?.state == "active")
     }
 
+    /// The firm terminates the agreement and wakes its running node.
+    func terminateAtFirm(_ agreementID: String, reason: String) throws {
+        _ = try AgreementBook(directory: firm).terminate(id: agreementID, reason: reason)
+        AgreementBook.wakeNode(firm)
+    }
+
+    /// Whether every target of the firm's first revocation of `agreementID` has sent its receipt.
+    func allReceiptsIn(_ agreementID: String) throws -> Bool {
+        try AgreementBook(directory: firm).revocationStates(agreement: agreementID).first?.targets.allSatisfy { $0.receipt != nil } == true
+    }
+
     /// Records of `agreementID` held at `directory` (a recipient), read from its store directly.
     func held(_ agreementID: String, at directory: NodeDirectory) throws -> [String] {
         try AgreementBook(directory: directory).store.entries(collection: AgreementBook.sharedCollection(agreementID)).filter(\.entry.isLive).map(\.id)
@@ -145,9 +156,8 @@ struct RevocationTests {
         try RecordBook(directory: world.partner).backup(to: backup)
 
         let firm = try AgreementBook(directory: world.firm)
-        _ = try firm.terminate(id: "deliveries-2026", reason: "contract ended")
-        AgreementBook.wakeNode(world.firm)
-        #expect(try await eventually { try firm.revocationStates(agreement: "deliveries-2026").first?.targets.allSatisfy { $0.receipt != nil } == true }, "\(log.all.joined(separator: "\n"))")
+        try world.terminateAtFirm("deliveries-2026", reason: "contract ended")
+        #expect(try await eventually { try world.allReceiptsIn("deliveries-2026") }, "\(log.all.joined(separator: "\n"))")
         let receipt = try #require(try firm.revocationStates(agreement: "deliveries-2026").first?.targets.first?.receipt)
         #expect(receipt.destroyed == 1 && receipt.keyDestroyed)
         #expect(receipt.digest == SHA256.hash(DeletionReceipt.digestInput(ids: ["C-1"])), "the digest names exactly what the firm sent")
@@ -179,8 +189,7 @@ struct RevocationTests {
         await vendorNode.stop()
 
         let firm = try AgreementBook(directory: world.firm)
-        _ = try firm.terminate(id: "joint-2026", reason: "suspected misuse")
-        AgreementBook.wakeNode(world.firm)
+        try world.terminateAtFirm("joint-2026", reason: "suspected misuse")
         let partnerID = try world.partner.loadIdentity().id
         #expect(try await eventually { try firm.revocationStates(agreement: "joint-2026").first?.targets.first { $0.node == partnerID }?.receipt != nil })
         await firmNode.stop()
@@ -190,7 +199,7 @@ struct RevocationTests {
         firmNode = try await world.start("firm")
         let running = [firmNode, partnerNode, vendorNode]
         defer { Task { for node in running { await node.stop() } } }
-        #expect(try await eventually { try firm.revocationStates(agreement: "joint-2026").first?.targets.allSatisfy { $0.receipt != nil } == true })
+        #expect(try await eventually { try world.allReceiptsIn("joint-2026") })
     }
 
     /// The partner was offline through the termination and then restored from a backup taken
@@ -204,10 +213,8 @@ struct RevocationTests {
         #expect(try await eventually { try world.held("deliveries-2026", at: world.partner) == ["C-1"] })
         let backup = world.world.sandbox.root.appendingPathComponent("partner-old.sqlite")
         try RecordBook(directory: world.partner).backup(to: backup)
-        let firm = try AgreementBook(directory: world.firm)
-        _ = try firm.terminate(id: "deliveries-2026", reason: "contract ended")
-        AgreementBook.wakeNode(world.firm)
-        #expect(try await eventually { try firm.revocationStates(agreement: "deliveries-2026").first?.targets.allSatisfy { $0.receipt != nil } == true })
+        try world.terminateAtFirm("deliveries-2026", reason: "contract ended")
+        #expect(try await eventually { try world.allReceiptsIn("deliveries-2026") })
         await partnerNode.stop()
 
         try RecordBook.restore(world.partner, from: backup)

@@ -1,7 +1,10 @@
 /// A party's signed word on one version of an agreement: it proposes, accepts, rejects or
 /// terminates it. The signature (Ed25519, the node's identity key) covers every field but
 /// itself, and the content hash binds it to the agreement's canonical form.
-public struct AgreementStatement: Sendable, Equatable {
+public struct AgreementStatement: SignedWireValue, Sendable, Equatable {
+    public static let wireName = "agreement statement"
+    public static let signingDomain = "accord agreement statement 1"
+
     public enum Kind: UInt8, Sendable, CaseIterable {
         case propose = 1, accept = 2, reject = 3, terminate = 4
 
@@ -35,15 +38,7 @@ public struct AgreementStatement: Sendable, Equatable {
         (self.signer, self.signerKey, self.at, self.reason) = (signer, signerKey, at, reason)
     }
 
-    /// What the signature covers: a domain-separating prefix, then every field.
-    public var signedBytes: [UInt8] {
-        var writer = WireWriter()
-        writer.raw(Array("accord agreement statement 1\u{0}".utf8))
-        encodeFields(to: &writer)
-        return writer.bytes
-    }
-
-    private func encodeFields(to writer: inout WireWriter) {
+    public func encodeSignedFields(to writer: inout WireWriter) {
         writer.u8(kind.rawValue)
         writer.string(agreementID)
         writer.u32(version)
@@ -52,11 +47,6 @@ public struct AgreementStatement: Sendable, Equatable {
         writer.data(signerKey)
         writer.string(at)
         writer.string(reason)
-    }
-
-    public func encode(to writer: inout WireWriter) {
-        encodeFields(to: &writer)
-        writer.data(signature)
     }
 
     public init(from reader: inout WireReader) throws(MessageError) {
@@ -74,18 +64,6 @@ public struct AgreementStatement: Sendable, Equatable {
         guard contentHash.count == 32, signerKey.count == 32, signature.count == 64 else {
             throw .malformed("agreement statement", "a hash, key or signature has the wrong size")
         }
-    }
-
-    public var encoded: [UInt8] {
-        var writer = WireWriter()
-        encode(to: &writer)
-        return writer.bytes
-    }
-
-    public init(decoding bytes: [UInt8]) throws(MessageError) {
-        var reader = WireReader(bytes, reading: "agreement statement")
-        try self.init(from: &reader)
-        try reader.finish()
     }
 }
 

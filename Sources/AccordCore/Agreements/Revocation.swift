@@ -5,7 +5,10 @@
 /// It is bound to one version of one agreement by id, version and content hash, so it cannot be
 /// replayed against another. Every node that learns it keeps it for good and passes it on to the
 /// agreement's other parties; each target destroys the data and answers with a ``DeletionReceipt``.
-public struct Revocation: Sendable, Equatable {
+public struct Revocation: SignedWireValue, Sendable, Equatable {
+    public static let wireName = "revocation"
+    public static let signingDomain = "accord revocation 1"
+
     public enum Kind: UInt8, Sendable, CaseIterable {
         /// The agreement ended: every target destroys all it holds under it, and its data key.
         case terminate = 1
@@ -56,14 +59,6 @@ public struct Revocation: Sendable, Equatable {
         (self.signer, self.signerKey, self.at, self.reason) = (signer, signerKey, at, reason)
     }
 
-    /// What the signature covers: a domain-separating prefix, then every field but the signature.
-    public var signedBytes: [UInt8] {
-        var writer = WireWriter()
-        writer.raw(Array("accord revocation 1\u{0}".utf8))
-        encodeFields(to: &writer)
-        return writer.bytes
-    }
-
     /// Why `agreement` (the version the revocation names) does not let the signer give this
     /// order, or nil. The owner may order any recipient to destroy; a recipient may only end its
     /// own participation; nobody can order the owner to destroy its own records.
@@ -83,7 +78,7 @@ public struct Revocation: Sendable, Equatable {
         return nil
     }
 
-    private func encodeFields(to writer: inout WireWriter) {
+    public func encodeSignedFields(to writer: inout WireWriter) {
         writer.data(id)
         writer.u8(kind.rawValue)
         writer.string(agreementID)
@@ -99,11 +94,6 @@ public struct Revocation: Sendable, Equatable {
         writer.data(signerKey)
         writer.string(at)
         writer.string(reason)
-    }
-
-    public func encode(to writer: inout WireWriter) {
-        encodeFields(to: &writer)
-        writer.data(signature)
     }
 
     public init(from reader: inout WireReader) throws(MessageError) {
@@ -127,24 +117,16 @@ public struct Revocation: Sendable, Equatable {
         }
     }
 
-    public var encoded: [UInt8] {
-        var writer = WireWriter()
-        encode(to: &writer)
-        return writer.bytes
-    }
-
-    public init(decoding bytes: [UInt8]) throws(MessageError) {
-        var reader = WireReader(bytes, reading: "revocation")
-        try self.init(from: &reader)
-        try reader.finish()
-    }
 }
 
 /// A target's signed statement that it destroyed what a revocation ordered: how many records,
 /// a digest of their ids (so the revoker can compare with what it sent), whether the agreement's
 /// data key went too, and when. Receipts of sub-processors the data was shared on with are
 /// carried inside.
-public struct DeletionReceipt: Sendable, Equatable {
+public struct DeletionReceipt: SignedWireValue, Sendable, Equatable {
+    public static let wireName = "deletion receipt"
+    public static let signingDomain = "accord deletion receipt 1"
+
     public var revocationID: [UInt8]
     public var agreementID: String
     public var node: NodeID
@@ -170,14 +152,7 @@ public struct DeletionReceipt: Sendable, Equatable {
         Array(ids.sorted().map { $0 + "\n" }.joined().utf8)
     }
 
-    public var signedBytes: [UInt8] {
-        var writer = WireWriter()
-        writer.raw(Array("accord deletion receipt 1\u{0}".utf8))
-        encodeFields(to: &writer)
-        return writer.bytes
-    }
-
-    private func encodeFields(to writer: inout WireWriter) {
+    public func encodeSignedFields(to writer: inout WireWriter) {
         writer.data(revocationID)
         writer.string(agreementID)
         node.encode(to: &writer)
@@ -188,11 +163,6 @@ public struct DeletionReceipt: Sendable, Equatable {
         writer.string(at)
         writer.u32(UInt32(onward.count))
         for receipt in onward { receipt.encode(to: &writer) }
-    }
-
-    public func encode(to writer: inout WireWriter) {
-        encodeFields(to: &writer)
-        writer.data(signature)
     }
 
     public init(from reader: inout WireReader) throws(MessageError) {
@@ -220,17 +190,6 @@ public struct DeletionReceipt: Sendable, Equatable {
         }
     }
 
-    public var encoded: [UInt8] {
-        var writer = WireWriter()
-        encode(to: &writer)
-        return writer.bytes
-    }
-
-    public init(decoding bytes: [UInt8]) throws(MessageError) {
-        var reader = WireReader(bytes, reading: "deletion receipt")
-        try self.init(from: &reader)
-        try reader.finish()
-    }
 }
 
 extension WireReader {

@@ -3,14 +3,9 @@
 /// Format 1: a format byte (1), the entry's distinct node IDs once (u16 count, 32 bytes each),
 /// then the deletes and the field writes, whose stamps name their node by index in that table.
 /// Format 0, written before, repeated the 32-byte node ID in every stamp; it is still read.
-extension RecordSet.Entry {
+extension RecordSet.Entry: WireCodable {
     static let format: UInt8 = 1
-
-    public func encoded() -> [UInt8] {
-        var writer = WireWriter()
-        encode(to: &writer)
-        return writer.bytes
-    }
+    public static let wireName = "record entry"
 
     public func encode(to writer: inout WireWriter) {
         var nodes: [NodeID] = []
@@ -38,12 +33,6 @@ extension RecordSet.Entry {
             write.stamp.clock.encode(to: &writer)
             write.value.encode(to: &writer)
         }
-    }
-
-    public init(decoding bytes: [UInt8]) throws(MessageError) {
-        var reader = WireReader(bytes, reading: "record entry")
-        try self.init(from: &reader)
-        try reader.finish()
     }
 
     public init(from reader: inout WireReader) throws(MessageError) {
