@@ -191,7 +191,7 @@ extension NodeDirectory {
     }
 
     /// Opens (or creates, owner-only) the node's store.
-    func openStore() throws -> RecordStore {
+    public func openStore() throws -> RecordStore {
         let masterKey = try loadMasterKey()
         // Owner-only from the start (SQLite gives the WAL and shm files the same mode). Created
         // in place if missing, never replaced: FileManager.createFile writes a temporary file

@@ -36,7 +36,7 @@ struct RecordsBenchmark {
         let merge = try mergeRemoteDeltas(node)
         say("merge of remote deltas into the store: \(format(merge)) records/s   ratio \(percent(merge, raw)) of raw SQLite")
 
-        let store = try RecordStore(path: node.storeURL.path, masterKey: try node.loadMasterKey())
+        let store = try node.openStore()
         var generator = SystemRandomNumberGenerator()
         let reads = min(count, 100_000)
         start = .now
@@ -62,7 +62,7 @@ struct RecordsBenchmark {
     /// What sync will do: deltas from a partner (changing 2 fields of every record), merged into
     /// the stored state, 1,000 per transaction.
     private func mergeRemoteDeltas(_ node: NodeDirectory) throws -> Double {
-        let store = try RecordStore(path: node.storeURL.path, masterKey: try node.loadMasterKey())
+        let store = try node.openStore()
         let partner = NodeID(digest: [UInt8](repeating: 9, count: 32))
         var clock = HybridLogicalClock(last: HLC(milliseconds: UInt64(Date().timeIntervalSince1970 * 1000) + 60_000, counter: 0))
         let start = ContinuousClock.now

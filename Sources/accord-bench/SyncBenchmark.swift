@@ -34,11 +34,11 @@ struct SyncBenchmark {
         try waitUntilListening(port: partner.port)
 
         // Sign the agreement; the initial sync starts the moment the acceptance reaches the firm.
-        let replica = try RecordStore(path: partner.directory.storeURL.path, masterKey: try partner.directory.loadMasterKey())
+        let replica = try partner.directory.openStore()
         let shared = AgreementBook.sharedCollection("bench")
         // Progress without disturbing the nodes: the partner acknowledges a batch once it is in
         // its store, so "all in the partner's store" is the firm's cursor reaching its op log's end.
-        let source = try RecordStore(path: firm.directory.storeURL.path, masterKey: try firm.directory.loadMasterKey())
+        let source = try firm.directory.openStore()
         let partnerID = try partner.directory.loadIdentity().id
         func caughtUp() throws -> Bool {
             let cursor = try source.sync.cursor(agreement: "bench", peer: partnerID)?.sequence ?? 0
