@@ -14,6 +14,9 @@ public final class AgreementBook {
     var agreements: AgreementStore { store.agreements }
     /// Per agreement, the key its pseudonyms are made with (derived from the master key).
     var pseudonymKeys: [String: MACKey] = [:]
+    /// Stored documents already parsed, by their text: a running node consults its agreements
+    /// for every message and batch.
+    private var parsed: [String: Agreement] = [:]
 
     public init(directory: NodeDirectory) throws {
         self.directory = directory
@@ -192,9 +195,11 @@ public final class AgreementBook {
     }
 
     func agreement(of version: AgreementStore.Version) throws -> Agreement {
+        if let agreement = parsed[version.document] { return agreement }
         guard let agreement = AgreementParser.parse(version.document).agreement else {
             throw NodeError("the stored text of \(version.id) version \(version.version) no longer reads as an agreement: the store was altered")
         }
+        parsed[version.document] = agreement
         return agreement
     }
 
@@ -304,7 +309,7 @@ public final class AgreementBook {
     }
 
     /// Messages waiting for `peer`.
-    func outbox(for peer: NodeID) throws -> [Frame] { try agreements.outbox(for: peer) }
+    func outbox(for peer: NodeID, after position: Int64 = 0) throws -> [(position: Int64, frame: Frame)] { try agreements.outbox(for: peer, after: position) }
 
     /// Audits a refusal of something a peer sent.
     func auditRefusal(_ what: String, from peer: NodeID, reason: String) throws {

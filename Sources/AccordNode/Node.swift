@@ -56,6 +56,9 @@ public actor Node {
         let name: String
         var lastReceived: ContinuousClock.Instant
         var pingSequence: UInt64 = 0
+        /// The outbox position sent through on this link: each message goes once per link
+        /// (and again at housekeeping while unanswered).
+        var outboxSent: Int64 = 0
     }
 
     /// Loads the node folder. Fails with a one-line reason if the identity, settings or a peer file is bad.
@@ -426,12 +429,14 @@ public actor Node {
         await flushOutboxes()
     }
 
-    /// Sends what waits in the outbox for `peer`, if it is linked.
+    /// Sends what waits in the outbox for `peer` and was not sent on this link yet, if it is linked.
     private func flushOutbox(to peer: NodeID) async {
         guard let link = links[peer] else { return }
         do {
-            let frames = try agreements.outbox(for: peer)
-            if !frames.isEmpty { try await link.connection.send(frames) }
+            let waiting = try agreements.outbox(for: peer, after: link.outboxSent)
+            guard let last = waiting.last else { return }
+            links[peer]?.outboxSent = last.position
+            try await link.connection.send(waiting.map(\.frame))
         } catch {
             log("cannot send the outbox to \(link.name): \(error)")
         }
@@ -500,8 +505,8 @@ public actor Node {
 
     // MARK: Housekeeping
 
-    /// Now and then: marks agreements past their expiry, and sends whatever waits (should a
-    /// command's wake-up have been missed).
+    /// Now and then: marks agreements past their expiry, carries out pending revocations, and
+    /// sends whatever waits unanswered (should a command's wake-up or a peer's reply have been missed).
     private func keepHouse() async {
         while state == .running, !Task.isCancelled {
             do {
@@ -510,6 +515,7 @@ public actor Node {
                 log("cannot check agreement expiries: \(error)")
             }
             let destroyed = carryOutRevocations()
+            for peer in links.keys { links[peer]?.outboxSent = 0 }  // what is still unanswered goes again
             await flushOutboxes()  // and sync
             if destroyed { purgeDestroyed() }
             try? await Task.sleep(for: options.housekeepingInterval)

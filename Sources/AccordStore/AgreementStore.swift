@@ -92,10 +92,11 @@ public struct AgreementStore {
         try database.run("INSERT INTO outbox(peer, key, kind, payload) VALUES (?, ?, ?, ?)", .blob(peer.bytes), .blob(key), .integer(Int64(frame.kind)), .blob(frame.payload))
     }
 
-    /// Messages waiting for `peer`, oldest first (not those it refused).
-    public func outbox(for peer: NodeID) throws(StoreError) -> [Frame] {
-        try database.query("SELECT kind, payload FROM outbox WHERE peer = ? AND refusal IS NULL ORDER BY seq", .blob(peer.bytes)) {
-            Frame(kind: UInt8(truncatingIfNeeded: $0.integer(0)), payload: $0.blob(1))
+    /// Messages waiting for `peer` queued after position `after`, oldest first (not those it
+    /// refused), each with its position in the queue.
+    public func outbox(for peer: NodeID, after: Int64 = 0) throws(StoreError) -> [(position: Int64, frame: Frame)] {
+        try database.query("SELECT seq, kind, payload FROM outbox WHERE peer = ? AND seq > ? AND refusal IS NULL ORDER BY seq", .blob(peer.bytes), .integer(after)) {
+            ($0.integer(0), Frame(kind: UInt8(truncatingIfNeeded: $0.integer(1)), payload: $0.blob(2)))
         }
     }
 

@@ -37,13 +37,23 @@ extension Database {
 
     /// Every row `sql` returns, each turned into a `T` by `read`.
     public func query<T>(_ sql: String, _ arguments: SQLValue..., read: (Row) throws(StoreError) -> T) throws(StoreError) -> [T] {
+        var rows: [T] = []
+        try forEach(sql, arguments) { row throws(StoreError) in rows.append(try read(row)) }
+        return rows
+    }
+
+    /// Hands each row `sql` returns to `body` as it is read, holding none of them.
+    public func forEach(_ sql: String, _ arguments: SQLValue..., body: (Row) throws(StoreError) -> Void) throws(StoreError) {
+        try forEach(sql, arguments, body)
+    }
+
+    private func forEach(_ sql: String, _ arguments: [SQLValue], _ body: (Row) throws(StoreError) -> Void) throws(StoreError) {
         try withStatement(sql, arguments) { statement throws(StoreError) in
-            var rows: [T] = []
             while true {
                 let rc = sqlite3_step(statement)
-                if rc == SQLITE_DONE { return rows }
+                if rc == SQLITE_DONE { return }
                 guard rc == SQLITE_ROW else { throw lastError() }
-                rows.append(try read(Row(statement: statement)))
+                try body(Row(statement: statement))
             }
         }
     }

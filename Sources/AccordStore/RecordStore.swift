@@ -254,10 +254,15 @@ public final class RecordStore {
 
     private static let purgeMark = "purge "
 
-    /// The slow half: deletes the rows of collections whose key was forgotten (pages zeroed:
-    /// secure_delete), then scrubs the WAL.
+    /// The slow half: deletes the rows of collections whose key was forgotten, then scrubs the
+    /// WAL. Those rows are ciphertext under a key that no longer exists, so their pages are
+    /// freed without being zeroed (secure_delete is off meanwhile): that would only double
+    /// the writes of a large purge.
     public func purgeForgotten() throws {
         let marks = try database.query("SELECT key FROM meta WHERE key LIKE 'purge %'") { $0.text(0) ?? "" }
+        guard !marks.isEmpty else { return }
+        try database.execute("PRAGMA secure_delete=OFF")
+        defer { try? database.execute("PRAGMA secure_delete=ON") }
         for mark in marks {
             try database.transaction {
                 try database.run("DELETE FROM records WHERE collection = ?", .text(String(mark.dropFirst(Self.purgeMark.count))))
@@ -270,11 +275,9 @@ public final class RecordStore {
     /// Every record id of `collection`, decrypting only as far as the id.
     public func ids(collection: String) throws(StoreError) -> [String] {
         guard let key = try dataKey(for: collection, create: false) else { return [] }
-        let rows = try database.query("SELECT lookup, sealed FROM records WHERE collection = ?", .text(collection)) { ($0.blob(0), $0.blob(1)) }
         var ids: [String] = []
-        ids.reserveCapacity(rows.count)
-        for (lookup, sealed) in rows {
-            guard let plain = key.sealing.open(sealed, aad: Array(collection.utf8) + lookup) else {
+        try database.forEach("SELECT lookup, sealed FROM records WHERE collection = ?", .text(collection)) { row throws(StoreError) in
+            guard let plain = key.sealing.open(row.blob(1), aad: Array(collection.utf8) + row.blob(0)) else {
                 throw StoreError(code: 0, message: "a record of '\(collection)' fails authentication: the store was altered or is damaged")
             }
             var reader = WireReader(plain, reading: "stored record")

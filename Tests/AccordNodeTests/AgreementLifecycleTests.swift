@@ -175,7 +175,7 @@ struct AgreementRefusalTests {
         partner = try AgreementBook(directory: world.partner)
         firmID = try world.firm.loadIdentity().id
         _ = try firm.propose(id: "deliveries-2026")
-        let frame = try #require(try firm.outbox(for: try world.partner.loadIdentity().id).first)
+        let frame = try #require(try firm.outbox(for: try world.partner.loadIdentity().id).first?.frame)
         guard case .agreementProposal(let statement, let document) = try Message(frame) else { throw NodeError("not a proposal") }
         proposal = (statement, document)
     }

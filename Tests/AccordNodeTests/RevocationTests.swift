@@ -20,7 +20,7 @@ func shuttle(_ directories: [NodeDirectory]) throws -> [String] {
         moved = false
         for (from, sender) in books.enumerated() {
             for (to, receiver) in books.enumerated() where to != from {
-                for frame in try sender.outbox(for: ids[to]) {
+                for (_, frame) in try sender.outbox(for: ids[to]) {
                     moved = true
                     let (signature, refusal): ([UInt8], String?) = switch try Message(frame) {
                     case .agreementProposal(let statement, let document): (statement.signature, try receiver.receiveProposal(statement, document: document, from: ids[from]))
@@ -306,6 +306,32 @@ struct RevocationTests {
         try await partner.connection.send(Message.revocationsSent(count: 0).frame)
         #expect(try await partner.nextBatch()?.agreementID == "deliveries-2026")
         await partner.close()
+    }
+
+    /// A message the peer has not answered yet goes once per link, however often the outbox is
+    /// flushed meanwhile (each received receipt used to send all unanswered ones again); a new
+    /// link sends it again.
+    @Test func anUnansweredMessageGoesOncePerLink() async throws {
+        let world = try SyncWorld()
+        try world.put("C-1", subject: "CUST-77", SyncWorld.customer)
+        let firmNode = try await world.start("firm")
+        defer { Task { await firmNode.stop() } }
+        let vendor = try await FakePeer.connect(to: world, as: world.vendor)
+        #expect(await eventually { vendor.kinds.withLock { $0.contains(.revocationsSent) } })
+        _ = try AgreementBook(directory: world.firm).terminate(id: "invoicing-2026", reason: "contract ended")
+        for _ in 0..<3 {
+            AgreementBook.wakeNode(world.firm)
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        func revocations(_ peer: FakePeer) -> Int { peer.kinds.withLock { $0.filter { $0 == .revocation }.count } }
+        #expect(await eventually { revocations(vendor) > 0 })
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(revocations(vendor) == 1, "the vendor never answered, and three flushes followed")
+        await vendor.close()
+
+        let again = try await FakePeer.connect(to: world, as: world.vendor)
+        #expect(await eventually { revocations(again) > 0 })
+        await again.close()
     }
 }
 

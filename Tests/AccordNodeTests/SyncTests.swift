@@ -48,13 +48,13 @@ struct SyncWorld {
         let recipientBook = try AgreementBook(directory: recipient)
         let (ownerID, recipientID) = (try owner.loadIdentity().id, try recipient.loadIdentity().id)
         _ = try ownerBook.propose(id: id)
-        for frame in try ownerBook.outbox(for: recipientID) {
+        for (_, frame) in try ownerBook.outbox(for: recipientID) {
             guard case .agreementProposal(let statement, let document) = try Message(frame), statement.agreementID == id else { continue }
             #expect(try recipientBook.receiveProposal(statement, document: document, from: ownerID) == nil)
             try ownerBook.receiveReply(AgreementReply(signature: statement.signature, refusal: nil), from: recipientID)
         }
         _ = try recipientBook.accept(id: id)
-        for frame in try recipientBook.outbox(for: ownerID) {
+        for (_, frame) in try recipientBook.outbox(for: ownerID) {
             guard case .agreementStatement(let statement) = try Message(frame), statement.agreementID == id else { continue }
             #expect(try ownerBook.receiveStatement(statement, from: recipientID) == nil)
             try recipientBook.receiveReply(AgreementReply(signature: statement.signature, refusal: nil), from: ownerID)
