@@ -224,24 +224,59 @@ extension AgreementBook {
                     destroyed.append(id)
                 }
             }
+            try revokeOnward(revocation)
             var receipt = DeletionReceipt(
                 revocationID: revocation.id, agreementID: revocation.agreementID, node: identity.id, nodeKey: identity.key.publicKey.rawRepresentation,
                 destroyed: UInt64(destroyed.count), digest: SHA256.hash(DeletionReceipt.digestInput(ids: destroyed)), keyDestroyed: fingerprint != nil,
                 at: NodeLog.timestamp()
             )
-            receipt.signature = try identity.key.signature(for: receipt.signedBytes)
             try store.revocations.markApplied(revocation.id, at: receipt.at)
-            try store.revocations.add(receipt, at: receipt.at)
-            // To the revoker, and to the owner (for a recipient that ended its own participation).
-            let owner = try stored(id: revocation.agreementID).flatMap { $0.1.nodeIDs[$0.1.owner] }
-            for node in Set([revocation.signer] + (owner.map { [$0] } ?? [])).subtracting([identity.id]) {
-                try agreements.enqueue(Message.deletionReceipt(receipt).frame, for: node, key: receipt.signature)
-            }
+            try send(&receipt, answering: revocation)
             let what = "\(destroyed.count) record(s)" + (receipt.keyDestroyed ? " and the agreement's data key" : "")
             try audit("data destroyed", "\(what) under \(revocation.agreementID) for \(revocation.kind.noun) \(Self.shortID(revocation.id)); receipt \(Self.receiptID(receipt))")
             return receipt
         }
         return receipt
+    }
+
+    /// Signs this node's receipt for `revocation` with the receipts its sub-processors returned
+    /// so far, keeps it (replacing an earlier one) and queues it for the revoker and the owner
+    /// (for a recipient that ended its own participation, the owner is not the revoker).
+    private func send(_ receipt: inout DeletionReceipt, answering revocation: Revocation) throws {
+        receipt.onward = try store.revocations.onward(of: revocation.id).flatMap { try store.revocations.receipts(for: $0).map(\.receipt) }
+        receipt.signature = try identity.key.signature(for: receipt.signedBytes)
+        try store.revocations.add(receipt, at: NodeLog.timestamp())
+        let owner = try stored(id: revocation.agreementID).flatMap { $0.1.nodeIDs[$0.1.owner] }
+        for node in Set([revocation.signer] + (owner.map { [$0] } ?? [])).subtracting([identity.id]) {
+            try agreements.enqueue(Message.deletionReceipt(receipt).frame, for: node, key: receipt.signature)
+        }
+    }
+
+    /// Onward sharing: a revocation of an agreement this node received records under goes on to
+    /// the sub-processors it shared them with, under each onward agreement in force (ended
+    /// with it, or purging the same records and fields); their receipts will go inside this
+    /// node's own.
+    private func revokeOnward(_ revocation: Revocation) throws {
+        for version in try agreements.all() where version.state == .signed {
+            let onward = try agreement(of: version)
+            guard onward.source == revocation.agreementID, onward.nodeIDs[onward.owner] == identity.id else { continue }
+            let recipients = onward.recipients.compactMap { onward.nodeIDs[$0] }
+            let reason = "\(revocation.kind.noun) \(Self.shortID(revocation.id)) of \(revocation.agreementID): \(revocation.reason)"
+            let sent: Revocation
+            switch revocation.kind {
+            case .terminate, .expire:
+                _ = try sign(.terminate, agreement: onward, version: version.version, state: .terminated, reason: reason)
+                sent = try issueRevocation(.terminate, of: version, agreement: onward, targets: recipients, reason: reason)
+            case .erase:
+                sent = try issueRevocation(.erase, of: version, agreement: onward, targets: recipients, recordIDs: revocation.recordIDs, reason: reason)
+            case .narrow:
+                let shared = Set(onward.grants.values.flatMap { Array($0.reads.keys) + $0.writes })
+                let fields = revocation.fields.filter(shared.contains)
+                guard !fields.isEmpty || !revocation.recordIDs.isEmpty else { continue }
+                sent = try issueRevocation(.narrow, of: version, agreement: onward, targets: recipients, recordIDs: revocation.recordIDs, fields: fields, reason: reason)
+            }
+            try store.revocations.link(sent.id, to: revocation.id)
+        }
     }
 
     /// After the receipts went out: deletes the rows whose key a revocation destroyed, and
@@ -254,12 +289,23 @@ extension AgreementBook {
         guard let entry = try store.revocations.entry(receipt.revocationID) else { return "it answers a revocation this node does not know" }
         guard receipt.agreementID == entry.revocation.agreementID else { return "it names agreement \(receipt.agreementID), the revocation \(entry.revocation.agreementID)" }
         guard entry.revocation.targets.contains(receipt.node) else { return "its signer was not asked to destroy anything by that revocation" }
+        let held = try store.revocations.receipts(for: receipt.revocationID).first { $0.receipt.node == receipt.node }?.receipt
+        if let held, held.onward.count >= receipt.onward.count { return nil }  // a resend, or an older copy
         try store.database.transaction {
             try store.revocations.add(receipt, at: NodeLog.timestamp())
+            let onward = receipt.onward.isEmpty ? "" : ", with \(receipt.onward.count) sub-processor receipt(s)"
             try audit(
                 "deletion receipt received",
-                "\(try name(of: receipt.node)) destroyed \(receipt.destroyed) record(s) under \(receipt.agreementID) for \(Self.shortID(receipt.revocationID)) at \(receipt.at); receipt \(Self.receiptID(receipt))"
+                "\(try name(of: receipt.node)) destroyed \(receipt.destroyed) record(s) under \(receipt.agreementID) for \(Self.shortID(receipt.revocationID)) at \(receipt.at)\(onward); receipt \(Self.receiptID(receipt))"
             )
+            // A sub-processor's receipt: this node's own receipt for the revocation that made it
+            // send that one on goes again, carrying it.
+            if let upstream = try store.revocations.upstream(of: receipt.revocationID), let cause = try store.revocations.entry(upstream),
+                var own = try store.revocations.receipts(for: upstream).first(where: { $0.receipt.node == identity.id })?.receipt
+            {
+                try send(&own, answering: cause.revocation)
+                try audit("deletion receipt sent", "receipt \(Self.receiptID(own)) for \(Self.shortID(upstream)) of \(own.agreementID), now with \(own.onward.count) sub-processor receipt(s)")
+            }
         }
         return nil
     }
@@ -330,10 +376,14 @@ extension AgreementBook {
     public static func lines(_ state: RevocationState) -> [String] {
         let revocation = state.revocation
         var lines = ["\(revocation.kind.noun) \(shortID(revocation.id)) of \(revocation.agreementID) v\(revocation.version) by \(state.signerName) at \(revocation.at): \(revocation.reason)"]
+        func confirmed(_ receipt: DeletionReceipt, by name: String, indent: String) {
+            let key = receipt.keyDestroyed ? ", data key destroyed" : ""
+            lines.append("\(indent)\(name): confirmed at \(receipt.at): \(receipt.destroyed) record(s) destroyed\(key) (receipt \(receiptID(receipt)))")
+            for onward in receipt.onward { confirmed(onward, by: "its sub-processor \(onward.node.shortForm)", indent: indent + "  ") }
+        }
         for target in state.targets {
             if let receipt = target.receipt {
-                let key = receipt.keyDestroyed ? ", data key destroyed" : ""
-                lines.append("  \(target.name): confirmed at \(receipt.at): \(receipt.destroyed) record(s) destroyed\(key) (receipt \(receiptID(receipt)))")
+                confirmed(receipt, by: target.name, indent: "  ")
             } else if target.overdue, let deadline = target.deadline {
                 lines.append("  \(target.name): OVERDUE: no receipt, the deadline was \(deadline)")
             } else {

@@ -29,7 +29,7 @@ extension AgreementBook {
 
     /// Where a recipient keeps what it received under an agreement (its own data key; a name
     /// no user collection can have).
-    public static func sharedCollection(_ agreementID: String) -> String { "agreement:\(agreementID)" }
+    public static func sharedCollection(_ agreementID: String) -> String { Agreement.receivedCollection(agreementID) }
 
     /// The versions in force today (signed, within their term), with their agreements.
     func active() throws -> [(AgreementStore.Version, Agreement)] {

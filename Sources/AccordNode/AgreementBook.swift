@@ -34,7 +34,8 @@ public final class AgreementBook {
         public var problems: [String]
     }
 
-    /// The parties this node can name (itself and its peers) and its collections' schemas.
+    /// The parties this node can name (itself and its peers), its collections' schemas, and
+    /// the agreements in force under which it receives records.
     public func context() throws -> AgreementContext {
         var parties = [settings.name: AgreementContext.Party(id: identity.id, jurisdiction: settings.jurisdiction, source: "node.conf")]
         for peer in try PeerBook(directory).all() {
@@ -46,7 +47,12 @@ public final class AgreementBook {
             let collection = String(file.dropLast(".schema".count))
             schemas[collection] = try directory.loadSchema(of: collection)
         }
-        return AgreementContext(parties: parties, schemas: schemas)
+        var received: [String: Agreement] = [:]
+        for version in try agreements.all() where version.state == .signed {
+            let agreement = try agreement(of: version)
+            if agreement.recipients.contains(where: { agreement.nodeIDs[$0] == identity.id }) { received[agreement.id] = agreement }
+        }
+        return AgreementContext(parties: parties, schemas: schemas, received: received)
     }
 
     public func check(text: String, fileName: String) throws -> Checked {
@@ -203,7 +209,7 @@ public final class AgreementBook {
         return agreement
     }
 
-    private func sign(_ kind: AgreementStatement.Kind, agreement: Agreement, version: UInt32, state: AgreementStore.State, reason: String = "") throws -> Sent {
+    func sign(_ kind: AgreementStatement.Kind, agreement: Agreement, version: UInt32, state: AgreementStore.State, reason: String = "") throws -> Sent {
         let text = agreement.canonicalText
         var statement = AgreementStatement(
             kind: kind, agreementID: agreement.id, version: version, contentHash: Self.contentHash(of: text), signer: identity.id,

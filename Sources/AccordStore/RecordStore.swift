@@ -122,6 +122,13 @@ public final class RecordStore {
             revocation BLOB NOT NULL, node BLOB NOT NULL, body BLOB NOT NULL, received TEXT NOT NULL,
             PRIMARY KEY(revocation, node)) STRICT;
         """,
+        // Onward sharing: which revocation this node sent its sub-processors because of which
+        // revocation it received (their receipts go inside its own).
+        """
+        CREATE TABLE onward_revocations(
+            upstream BLOB NOT NULL, revocation BLOB NOT NULL, PRIMARY KEY(upstream, revocation)) STRICT;
+        CREATE INDEX onward_by_revocation ON onward_revocations(revocation);
+        """,
     ]
 
     /// Opens or creates the store at `path`.

@@ -52,6 +52,23 @@ public struct RevocationStore {
         return entries
     }
 
+    // MARK: Onward sharing
+
+    /// Notes that `revocation` went to this node's sub-processors because of `upstream`.
+    public func link(_ revocation: [UInt8], to upstream: [UInt8]) throws(StoreError) {
+        try database.run("INSERT INTO onward_revocations(upstream, revocation) VALUES (?, ?) ON CONFLICT DO NOTHING", .blob(upstream), .blob(revocation))
+    }
+
+    /// The revocations sent on to sub-processors because of `upstream`.
+    public func onward(of upstream: [UInt8]) throws(StoreError) -> [[UInt8]] {
+        try database.query("SELECT revocation FROM onward_revocations WHERE upstream = ? ORDER BY rowid", .blob(upstream)) { $0.blob(0) }
+    }
+
+    /// The revocation received that made this node send `revocation` on, if one did.
+    public func upstream(of revocation: [UInt8]) throws(StoreError) -> [UInt8]? {
+        try database.query("SELECT upstream FROM onward_revocations WHERE revocation = ?", .blob(revocation)) { $0.blob(0) }.first
+    }
+
     // MARK: Receipts
 
     /// Keeps a receipt (one per revocation and node; a later copy replaces it).
@@ -62,9 +79,11 @@ public struct RevocationStore {
         )
     }
 
-    /// Every receipt, oldest first.
-    public func receipts() throws(StoreError) -> [(receipt: DeletionReceipt, received: String)] {
-        let rows = try database.query("SELECT body, received FROM receipts ORDER BY rowid") { ($0.blob(0), $0.text(1) ?? "") }
+    /// Every receipt, oldest first; or those answering one revocation.
+    public func receipts(for revocation: [UInt8]? = nil) throws(StoreError) -> [(receipt: DeletionReceipt, received: String)] {
+        let rows = try database.query(
+            "SELECT body, received FROM receipts WHERE ?1 IS NULL OR revocation = ?1 ORDER BY rowid", revocation.map { .blob($0) } ?? .null
+        ) { ($0.blob(0), $0.text(1) ?? "") }
         var receipts: [(DeletionReceipt, String)] = []
         for (body, received) in rows {
             do { receipts.append((try DeletionReceipt(decoding: body), received)) } catch {

@@ -77,6 +77,65 @@ enum AgreementFixtures {
 
 @Suite("Agreement documents")
 struct AgreementTests {
+    /// Onward sharing, checked at the partner: it may share on only what it receives under the
+    /// source agreement, only to the sub-processors that agreement names, nothing writable, and
+    /// not beyond the source's expiry. Each problem names its line.
+    @Test func onwardSharingIsCheckedAgainstItsSource() throws {
+        var source = try #require(AgreementParser.parse(AgreementFixtures.deliveries.replacingOccurrences(of: "Onward sharing: not allowed", with: "Onward sharing: allowed to courier")).agreement)
+        source.nodeIDs = ["firm": AgreementFixtures.firm, "partner": AgreementFixtures.partner]
+        let courier = NodeID(digest: [UInt8](repeating: 4, count: 32))
+        let context = AgreementContext(
+            parties: [
+                "partner": .init(id: AgreementFixtures.partner, jurisdiction: "CN", source: "node.conf"),
+                "firm": .init(id: AgreementFixtures.firm, jurisdiction: "CN", source: "Peers/firm.peer"),
+                "courier": .init(id: courier, jurisdiction: "CN", source: "Peers/courier.peer"),
+                "vendor": .init(id: AgreementFixtures.vendor, jurisdiction: "CN", source: "Peers/vendor.peer"),
+            ],
+            schemas: [:], received: ["deliveries-2026": source]
+        )
+        func check(_ text: String) -> (Agreement?, [String]) {
+            let parsed = AgreementParser.parse(text)
+            let problems = (parsed.problems + parsed.draft.problems(in: context, positions: parsed.positions)).sorted { ($0.line, $0.column) < ($1.line, $1.column) }
+            return (problems.isEmpty ? parsed.agreement : nil, problems.map(\.description))
+        }
+        func onward(recipient: String = "courier", collection: String = "received under deliveries-2026", reads: String = "name: clear\n    phone: clear", extra: String = "", expires: String = "2027-10-31") -> String {
+            """
+            Agreement: deliveries-courier
+            Title: Deliveries handed on
+            Owner: partner
+            Recipients: \(recipient)
+            Collection: \(collection)
+            \(recipient) may read:
+                \(reads)
+            \(extra)
+            Purpose: last-mile delivery
+            Allowed jurisdictions: CN
+            Effective: 2026-11-01
+            Expires: \(expires)
+            On termination: delete within 7 days, receipt required
+            """
+        }
+        let (agreement, problems) = check(onward())
+        #expect(problems == [])
+        let sound = try #require(agreement)
+        #expect(sound.source == "deliveries-2026" && sound.canonicalText.contains("Collection: received under deliveries-2026\n"))
+        #expect(AgreementParser.parse(sound.canonicalText).agreement == sound)
+        #expect(AgreementSummary(sound).text.contains("partner shares on records it received under agreement deliveries-2026 with courier"))
+
+        #expect(check(onward(recipient: "vendor")).1 == [
+            "4:13: deliveries-2026 allows onward sharing only to courier, not to vendor — choose a sub-processor it names, or amend deliveries-2026 first"
+        ])
+        #expect(check(onward(reads: "city: clear", extra: "courier may write:\n    delivery_status", expires: "2028-01-01")).1 == [
+            "7:5: 'city' is not a field partner receives under deliveries-2026 — it receives address, delivery_status, name, phone",
+            "9:5: a sub-processor may not change records received under deliveries-2026: its changes could not reach their owner — remove 'delivery_status' from 'courier may write:'",
+            "13:10: the agreement runs past deliveries-2026, under which the records came (it expires 2027-10-31) — expire on or before 2027-10-31",
+        ])
+        #expect(check(onward(collection: "received under invoicing-2026")).1 == [
+            "5:13: this node holds no agreement 'invoicing-2026' in force as a recipient — it receives records under deliveries-2026 (see `accord agreement list`)"
+        ])
+        #expect(check(onward(collection: "received under")).1.first?.hasPrefix("5:13: 'received under' does not name one agreement") == true)
+    }
+
     @Test func workedExampleReads() throws {
         let (agreement, problems) = AgreementFixtures.check(AgreementFixtures.deliveries)
         #expect(problems == [])
@@ -269,16 +328,26 @@ struct AgreementTests {
         let text = try String(contentsOf: docs.appendingPathComponent("agreements.md"), encoding: .utf8)
         let blocks = text.components(separatedBy: "```\n").enumerated().filter { $0.offset % 2 == 1 }.map(\.element)
         let documents = blocks.filter { $0.contains("\nAgreement: ") || $0.hasPrefix("Agreement: ") }
-        let files = ["deliveries-2026.agreement", "invoicing-2026.agreement"].map { docs.appendingPathComponent("examples/\($0)") }
+        let files = ["deliveries-2026.agreement", "invoicing-2026.agreement", "invoicing-print-house.agreement"].map { docs.appendingPathComponent("examples/\($0)") }
         #expect(try documents == files.map { try String(contentsOf: $0, encoding: .utf8) })
         var context = AgreementFixtures.context
         context.schemas["customers"] = try CollectionSchema(
             collection: "customers", parsing: try String(contentsOf: docs.appendingPathComponent("examples/customers.schema"), encoding: .utf8), fileName: "customers.schema"
         )
-        for document in documents {
+        for (index, document) in documents.enumerated() {
             let parsed = AgreementParser.parse(document)
             let agreement = try #require(parsed.agreement, "\(parsed.problems)")
-            #expect(agreement.problems(in: context, positions: parsed.positions) == [])
+            if index == 2 {
+                // At the vendor, which receives records under the second.
+                var invoicing = try #require(AgreementParser.parse(documents[1]).agreement)
+                invoicing.nodeIDs = ["firm": AgreementFixtures.firm, "vendor": AgreementFixtures.vendor]
+                var atVendor = context
+                atVendor.parties["print-house"] = .init(id: NodeID(digest: [UInt8](repeating: 5, count: 32)), jurisdiction: "CN", source: "Peers/print-house.peer")
+                atVendor.received = ["invoicing-2026": invoicing]
+                #expect(agreement.problems(in: atVendor, positions: parsed.positions) == [])
+            } else {
+                #expect(agreement.problems(in: context, positions: parsed.positions) == [])
+            }
         }
         #expect(documents.first == AgreementFixtures.deliveries)
     }

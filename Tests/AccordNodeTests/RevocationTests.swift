@@ -62,6 +62,35 @@ extension SyncWorld {
         #expect(try AgreementBook(directory: firm).list().first { $0.id == "joint-2026" }?.state == "active")
     }
 
+    /// The partner shares on what it receives under deliveries-2026 with the vendor, its
+    /// sub-processor (name and phone, as the partner sees them).
+    func signOnward() throws {
+        let document = """
+            Agreement: deliveries-courier
+            Title: Deliveries handed on to a courier
+            Owner: partner
+            Recipients: vendor
+            Collection: received under deliveries-2026
+            vendor may read:
+                name: clear
+                phone: clear
+            Purpose: last-mile delivery
+            Allowed jurisdictions: CN
+            Effective: 2020-01-01
+            Expires: 2099-12-31
+            On termination: delete within 7 days, receipt required
+
+            """
+        try Data(document.utf8).write(to: partner.agreementsURL.appendingPathComponent("deliveries-courier.agreement"))
+        try SyncWorld.sign("deliveries-courier", owner: partner, recipient: vendor)
+    }
+
+    /// The firm's revocations of `kind` under `agreementID`, and the partner's receipt for the first.
+    func partnerReceipt(_ agreementID: String, _ kind: Revocation.Kind) throws -> DeletionReceipt? {
+        let partnerID = try partner.loadIdentity().id
+        return try AgreementBook(directory: firm).revocationStates(agreement: agreementID, kind: kind).first?.targets.first { $0.node == partnerID }?.receipt
+    }
+
     /// The firm terminates the agreement and wakes its running node.
     func terminateAtFirm(_ agreementID: String, reason: String) throws {
         _ = try AgreementBook(directory: firm).terminate(id: agreementID, reason: reason)
@@ -228,6 +257,41 @@ struct RevocationTests {
         try await Task.sleep(for: .milliseconds(300))
         #expect(try world.held("deliveries-2026", at: world.partner).isEmpty)
         #expect(try RecordBook(directory: world.firm).records(collection: "customers").map(\.id) == ["C-1", "C-2"])
+    }
+
+    /// Onward sharing: the partner shares what it received on with the vendor as its
+    /// sub-processor. An erasure, then the termination upstream reach the vendor through the
+    /// partner, and the partner's receipts reach the firm carrying the vendor's.
+    @Test func revocationsCascadeToASubProcessor() async throws {
+        let world = try SyncWorld(onwardSharing: "vendor")
+        try world.signOnward()
+        try world.put("C-1", subject: "CUST-77", SyncWorld.customer)
+        try world.put("C-3", subject: "CUST-79", SyncWorld.customer)
+        let log = LogRecorder()
+        let nodes = [try await world.start("firm", log: log), try await world.start("partner", log: log), try await world.start("vendor", log: log)]
+        defer { Task { for node in nodes { await node.stop() } } }
+        #expect(try await eventually { try world.held("deliveries-courier", at: world.vendor).sorted() == ["C-1", "C-3"] }, "\(log.all.joined(separator: "\n"))")
+        let handedOn = try #require(try AgreementBook(directory: world.vendor).sharedRecords("deliveries-courier").first { $0.id == "C-1" })
+        #expect(handedOn.fields == ["name": .string("Li Wei"), "phone": .string("*******1234")], "the partner's view, projected again")
+        let vendorID = try world.vendor.loadIdentity().id
+
+        _ = try AgreementBook(directory: world.firm).erase(subject: "CUST-77", reason: "customer request")
+        #expect(try await eventually { try world.held("deliveries-courier", at: world.vendor) == ["C-3"] })
+        #expect(try await eventually { try world.partnerReceipt("deliveries-2026", .erase)?.onward.count == 1 }, "\(log.all.joined(separator: "\n"))")
+        let erasure = try #require(try world.partnerReceipt("deliveries-2026", .erase))
+        #expect(erasure.destroyed == 1 && erasure.onward.first?.node == vendorID && erasure.onward.first?.destroyed == 1)
+        #expect(AgreementBook.verify(erasure) == nil)
+
+        try world.terminateAtFirm("deliveries-2026", reason: "contract ended")
+        #expect(try await eventually { try world.partnerReceipt("deliveries-2026", .terminate)?.onward.count == 1 }, "\(log.all.joined(separator: "\n"))")
+        let termination = try #require(try world.partnerReceipt("deliveries-2026", .terminate))
+        #expect(termination.onward.first.map { $0.node == vendorID && $0.keyDestroyed && $0.destroyed == 1 } == true)
+        #expect(try world.held("deliveries-courier", at: world.vendor).isEmpty)
+        let atVendor = try AgreementBook(directory: world.vendor).list()
+        #expect(atVendor.first { $0.id == "deliveries-courier" }?.state.hasPrefix("terminated (termination ") == true, "\(atVendor.map { ($0.id, $0.state) })")
+        #expect(try world.held("invoicing-2026", at: world.vendor) == ["C-3"], "the vendor's own agreement with the firm goes on")
+        let status = try AgreementBook(directory: world.firm).revocationStates(agreement: "deliveries-2026", kind: .terminate).flatMap(AgreementBook.lines)
+        #expect(status.contains { $0.contains("its sub-processor \(vendorID.shortForm): confirmed at") }, "\(status)")
     }
 
     /// `erase`: the subject's records go at the owner and at both recipients, with a receipt

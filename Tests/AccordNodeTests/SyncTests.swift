@@ -21,7 +21,8 @@ struct SyncWorld {
     static let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("docs/examples")
 
-    init() throws {
+    /// - Parameter onwardSharing: whom deliveries-2026 lets the partner share on with.
+    init(onwardSharing: String? = nil) throws {
         world = try AgreementWorld()
         ports = ["firm": try freePort(), "partner": try freePort(), "vendor": try freePort()]
         let directories = ["firm": world.firm, "partner": world.partner, "vendor": world.vendor]
@@ -35,6 +36,7 @@ struct SyncWorld {
             let document = try String(contentsOf: Self.examples.appendingPathComponent("\(id).agreement"), encoding: .utf8)
                 .split(separator: "\n", omittingEmptySubsequences: false)
                 .map { $0.hasPrefix("Effective:") ? "Effective: 2020-01-01" : $0.hasPrefix("Expires:") ? "Expires: 2099-12-31" : String($0) }
+                .map { $0.hasPrefix("Onward sharing:") && onwardSharing != nil ? "Onward sharing: allowed to \(onwardSharing!)" : $0 }
                 .joined(separator: "\n")
             try Data(document.utf8).write(to: world.firm.agreementsURL.appendingPathComponent("\(id).agreement"))
             try Self.sign(id, owner: world.firm, recipient: recipient)

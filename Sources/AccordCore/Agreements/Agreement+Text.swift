@@ -9,7 +9,7 @@ extension Agreement {
             "Title: \(title)",
             "Owner: \(owner)",
             "Recipients: \(recipients.joined(separator: ", "))",
-            "Collection: \(collection)",
+            "Collection: " + (source.map { "received under \($0)" } ?? collection),
         ]
         if !filter.isEmpty {
             lines.append("Only records where: " + filter.map { "\($0.field) \($0.op.rawValue) \(Agreement.quoted($0.value))" }.joined(separator: " and "))

@@ -10,6 +10,8 @@ public struct Agreement: Sendable, Equatable {
     public var owner: String
     /// Sorted.
     public var recipients: [String]
+    /// The owner's collection, or for onward sharing the records the owner received under
+    /// another agreement (``receivedCollection(_:)``; see ``source``).
     public var collection: String
     /// Every condition must hold for a record to be shared. Sorted.
     public var filter: [Condition]
@@ -29,6 +31,16 @@ public struct Agreement: Sendable, Equatable {
     public var nodeIDs: [String: NodeID]
 
     public var parties: [String] { [owner] + recipients }
+
+    /// Where a node keeps the records it received under agreement `id`.
+    public static func receivedCollection(_ id: String) -> String { receivedPrefix + id }
+    static let receivedPrefix = "agreement:"
+
+    /// For onward sharing (`Collection: received under ID`): the agreement under which the
+    /// owner received the records it shares on with its sub-processors. Nil for its own records.
+    public var source: String? {
+        collection.hasPrefix(Self.receivedPrefix) ? String(collection.dropFirst(Self.receivedPrefix.count)) : nil
+    }
 
     public struct Condition: Sendable, Hashable, Comparable {
         public enum Operator: String, Sendable, Hashable { case equals = "=", differs = "!=" }

@@ -1,5 +1,5 @@
-/// What a node knows that an agreement refers to: the parties it can name and the schemas of
-/// its collections.
+/// What a node knows that an agreement refers to: the parties it can name, the schemas of its
+/// collections, and the agreements in force under which it receives records (for onward sharing).
 public struct AgreementContext: Sendable {
     public struct Party: Sendable {
         public var id: NodeID
@@ -12,8 +12,12 @@ public struct AgreementContext: Sendable {
 
     public var parties: [String: Party]
     public var schemas: [String: CollectionSchema]
+    /// By id.
+    public var received: [String: Agreement]
 
-    public init(parties: [String: Party], schemas: [String: CollectionSchema]) { (self.parties, self.schemas) = (parties, schemas) }
+    public init(parties: [String: Party], schemas: [String: CollectionSchema], received: [String: Agreement] = [:]) {
+        (self.parties, self.schemas, self.received) = (parties, schemas, received)
+    }
 }
 
 /// Member states, for "EU" in 'Allowed jurisdictions'.
@@ -57,6 +61,10 @@ extension Agreement {
             }
         }
         guard !positions.unread.contains(.collection) else { return problems.sorted { ($0.line, $0.column) < ($1.line, $1.column) } }
+        if let source {
+            problems += onwardProblems(source, in: context, positions: positions)
+            return problems.sorted { ($0.line, $0.column) < ($1.line, $1.column) }
+        }
         guard let schema = context.schemas[collection] else {
             problem(.clause(.collection), "collection '\(collection)' declares no schema — write Schemas/\(collection).schema (see docs/records.md), so the agreement can be checked against its fields")
             return problems
@@ -88,6 +96,49 @@ extension Agreement {
             }
         }
         return problems.sorted { ($0.line, $0.column) < ($1.line, $1.column) }
+    }
+
+    /// Onward sharing: the owner must be a recipient of the source agreement, which must allow
+    /// sharing on to each recipient; only fields the owner receives can go on, nothing can be
+    /// written back, and the agreement cannot outlast its source.
+    private func onwardProblems(_ source: String, in context: AgreementContext, positions: AgreementPositions) -> [AgreementProblem] {
+        var problems: [AgreementProblem] = []
+        func problem(_ place: AgreementPositions.Place, _ message: String) {
+            let (line, column) = positions[place]
+            problems.append(AgreementProblem(line: line, column: column, message))
+        }
+        guard let upstream = context.received[source] else {
+            let known = context.received.keys.sorted()
+            let hint = known.isEmpty ? "this node receives records under none" : "it receives records under \(known.joined(separator: ", "))"
+            problem(.clause(.collection), "this node holds no agreement '\(source)' in force as a recipient — \(hint) (see `accord agreement list`)")
+            return problems
+        }
+        let ownerID = context.parties[owner]?.id
+        guard let name = upstream.recipients.first(where: { ownerID != nil && upstream.nodeIDs[$0] == ownerID }) else {
+            problem(.party(owner), "\(owner) does not receive records under \(source) — the owner of an onward agreement is the recipient that shares on what it received")
+            return problems
+        }
+        for recipient in recipients where upstream.onwardSharing?.contains(recipient) != true {
+            let allowed = upstream.onwardSharing.map { "only to " + $0.joined(separator: ", ") } ?? "to no one"
+            problem(.party(recipient), "\(source) allows onward sharing \(allowed), not to \(recipient) — choose a sub-processor it names, or amend \(source) first")
+        }
+        let grant = upstream.grants[name] ?? Grant()
+        let received = Set(grant.reads.keys).union(grant.writes)
+        func notReceived(_ field: String, _ place: AgreementPositions.Place) {
+            guard !received.contains(field) else { return }
+            problem(place, "'\(field)' is not a field \(owner) receives under \(source) — it receives \(received.sorted().joined(separator: ", "))")
+        }
+        for condition in filter { notReceived(condition.field, .condition(condition.field)) }
+        for recipient in recipients {
+            for field in (grants[recipient]?.reads.keys).map(Array.init) ?? [] { notReceived(field, .read(recipient, field)) }
+            for field in grants[recipient]?.writes.sorted() ?? [] {
+                problem(.write(recipient, field), "a sub-processor may not change records received under \(source): its changes could not reach their owner — remove '\(field)' from '\(recipient) may write:'")
+            }
+        }
+        if expires > upstream.expires {
+            problem(.clause(.expires), "the agreement runs past \(source), under which the records came (it expires \(upstream.expires)) — expire on or before \(upstream.expires)")
+        }
+        return problems
     }
 
     /// The node IDs of every party, from the document or else from the context.

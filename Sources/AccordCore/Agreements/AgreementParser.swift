@@ -351,6 +351,14 @@ private struct ParseState {
     }
 
     mutating func collectionName(_ token: Token, _ line: Int) -> String? {
+        let words = token.text.split(whereSeparator: \.isWhitespace)
+        if words.count >= 2, words[0].lowercased() == "received", words[1].lowercased() == "under" {
+            guard words.count == 3, Agreement.isValidID(String(words[2])) else {
+                problem(line, token.column, "'\(token.text)' does not name one agreement — write 'received under' and the id of the agreement the records came under, as in 'received under deliveries-2026'")
+                return nil
+            }
+            return Agreement.receivedCollection(String(words[2]))
+        }
         guard isName(token.text), token.text.first != "-", token.text.first != "_", token.text.count <= 63 else {
             problem(line, token.column, "'\(token.text)' is not a collection name — use the name records are stored under, as in customers")
             return nil

@@ -15,7 +15,8 @@ public struct AgreementSummary: Sendable {
         title = "Agreement \(agreement.id): \(agreement.title)"
         var sections: [Section] = []
         let recipients = Self.sentence(agreement.recipients.map(name))
-        var scope = "\(name(agreement.owner)) shares records of its collection '\(agreement.collection)' with \(recipients)"
+        var scope = agreement.source.map { "\(name(agreement.owner)) shares on records it received under agreement \($0) with \(recipients), as a sub-processor" }
+            ?? "\(name(agreement.owner)) shares records of its collection '\(agreement.collection)' with \(recipients)"
         if !agreement.filter.isEmpty {
             scope += ", only records where " + Self.sentence(agreement.filter.map { "\($0.field) \($0.op == .equals ? "is" : "is not") \(Agreement.quoted($0.value))" })
         }
@@ -43,6 +44,9 @@ public struct AgreementSummary: Sendable {
             agreement.onwardSharing.map { "Onward sharing is allowed, only to " + Self.sentence($0) + "." } ?? "The data may not be shared onward with anyone else.",
         ]
         if agreement.onwardSharing != nil { end.append("Revoking this agreement reaches those sub-processors too.") }
+        if let source = agreement.source {
+            end.append("When \(source) ends, or orders records destroyed, this agreement does the same: \(recipients) must destroy that data too, and the deletion receipt of \(name(agreement.owner)) carries theirs.")
+        }
         sections.append(Section(heading: "At the end", lines: end))
         if !agreement.nodeIDs.isEmpty {
             sections.append(Section(heading: "Parties", lines: agreement.parties.map { "\(name($0)): node \(agreement.nodeIDs[$0].map(\.description) ?? "not yet bound")" }))
