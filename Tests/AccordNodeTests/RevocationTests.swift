@@ -348,6 +348,32 @@ struct RevocationTests {
         #expect(try !storeBytesContain(world.partner, "1 Bund Road"))
     }
 
+    /// An amendment that takes the phone from the partner: the partner purges it, has its
+    /// sub-processor purge it too, and its receipt carries the sub-processor's.
+    @Test func aNarrowingCascadesToASubProcessor() async throws {
+        let world = try SyncWorld(onwardSharing: "vendor")
+        try world.signOnward()
+        try world.put("C-1", subject: "CUST-77", SyncWorld.customer)
+        let nodes = [try await world.start("firm"), try await world.start("partner"), try await world.start("vendor")]
+        defer { Task { for node in nodes { await node.stop() } } }
+        let vendor = try AgreementBook(directory: world.vendor)
+        #expect(try await eventually { try vendor.sharedRecords("deliveries-courier").first?.fields["phone"] != nil })
+
+        let document = world.firm.agreementsURL.appendingPathComponent("deliveries-2026.agreement")
+        let narrower = try String(contentsOf: document, encoding: .utf8).replacingOccurrences(of: "    phone: masked\n", with: "")
+        let file = world.world.sandbox.root.appendingPathComponent("narrower.agreement")
+        try Data(narrower.utf8).write(to: file)
+        _ = try AgreementBook(directory: world.firm).amend(id: "deliveries-2026", file: file)
+        AgreementBook.wakeNode(world.firm)
+        let partner = try AgreementBook(directory: world.partner)
+        #expect(try await eventually { try partner.list().first { $0.id == "deliveries-2026" }?.raw == .pending })
+        _ = try partner.accept(id: "deliveries-2026")
+        AgreementBook.wakeNode(world.partner)
+        #expect(try await eventually { try world.partnerReceipt("deliveries-2026", .narrow)?.onward.first?.destroyed == 1 })
+        let fields = try #require(try vendor.sharedRecords("deliveries-courier").first?.fields)
+        #expect(fields == ["name": .string("Li Wei")], "the phone is gone at the sub-processor; the name stays")
+    }
+
     /// On every link revocations go first: the firm sends its revocations and the word that they
     /// were all sent before any data, syncs nothing until the peer has sent its own, and nothing
     /// at all under a revoked agreement.
