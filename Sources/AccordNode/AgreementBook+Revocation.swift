@@ -30,12 +30,14 @@ extension AgreementBook {
         return revocation
     }
 
-    /// Queues the revocation for every party of the agreement but this node, the signer and `except`.
-    private func forward(_ revocation: Revocation, under agreement: Agreement, except: Set<NodeID>) throws {
+    /// Queues the revocation for every party of the agreement but this node, the signer and
+    /// `except`. Returns those parties.
+    @discardableResult
+    private func forward(_ revocation: Revocation, under agreement: Agreement, except: Set<NodeID>) throws -> [NodeID] {
         let frame = Message.revocation(revocation).frame
-        for party in Set(agreement.nodeIDs.values).subtracting(except).subtracting([identity.id, revocation.signer]).sorted() {
-            try agreements.enqueue(frame, for: party, key: revocation.signature)
-        }
+        let parties = Set(agreement.nodeIDs.values).subtracting(except).subtracting([identity.id, revocation.signer]).sorted()
+        for party in parties { try agreements.enqueue(frame, for: party, key: revocation.signature) }
+        return parties
     }
 
     /// The revocation that goes with the end of an agreement (termination or expiry): the owner
@@ -154,14 +156,14 @@ extension AgreementBook {
         if let problem = revocation.problem(under: agreement) { return problem }
         try store.database.transaction {
             try store.revocations.add(revocation, at: NodeLog.timestamp())
-            try audit("revocation received", "\(try describe(revocation)), from \(try name(of: peer))")
+            let onward = try forward(revocation, under: agreement, except: [peer]).map(name(of:))
+            try audit("revocation received", "\(try describe(revocation)), from \(try name(of: peer))" + (onward.isEmpty ? "" : "; passed on to \(onward.joined(separator: ", "))"))
             if revocation.kind.endsAgreement { try end(agreement.id, through: revocation.version, by: revocation) }
             if revocation.signer == identity.id, revocation.kind == .erase {
                 // This node's own erasure, learned back from a peer: it was restored from a
                 // backup older than the erasure. The records go again.
                 try deleteAtOwner(collection: agreement.collection, ids: revocation.recordIDs)
             }
-            try forward(revocation, under: agreement, except: [peer])
         }
         // A recipient ended its participation: the owner orders the other recipients to destroy too.
         if revocation.kind.endsAgreement, agreement.nodeIDs[agreement.owner] == identity.id, revocation.signer != identity.id {

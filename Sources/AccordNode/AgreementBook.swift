@@ -368,12 +368,15 @@ public final class AgreementBook {
         return "active"
     }
 
-    /// Marks signed versions past their expiry as expired (once, audited). Returns their ids.
+    /// Marks signed versions past their expiry (on `day`, today unless a test says otherwise)
+    /// as expired, once, audited; as the owner, orders the recipients to destroy the data.
+    /// Returns their ids.
     @discardableResult
-    func expireDue() throws -> [String] {
+    func expireDue(on day: Day? = nil) throws -> [String] {
+        let day = day ?? today
         var expired: [String] = []
         for version in try agreements.all() where version.state == .signed {
-            guard let agreement = try? agreement(of: version), agreement.expires < today else { continue }
+            guard let agreement = try? agreement(of: version), agreement.expires < day else { continue }
             try store.database.transaction {
                 var updated = version
                 (updated.state, updated.updated) = (.expired, NodeLog.timestamp())

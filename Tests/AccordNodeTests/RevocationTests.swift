@@ -229,6 +229,8 @@ struct RevocationTests {
         let running = [firmNode, partnerNode, vendorNode]
         defer { Task { for node in running { await node.stop() } } }
         #expect(try await eventually { try world.allReceiptsIn("joint-2026") })
+        let passedOn = try RecordBook(directory: world.partner).auditEntries(since: nil).filter { $0.action == "revocation received" }
+        #expect(passedOn.contains { $0.detail.hasPrefix("termination ") && $0.detail.hasSuffix("; passed on to vendor") }, "\(passedOn.map(\.detail))")
     }
 
     /// The partner was offline through the termination and then restored from a backup taken
@@ -346,6 +348,24 @@ struct RevocationTests {
             return fields?["address"] == nil && fields?["name"] == .string("Li Wei")
         })
         #expect(try !storeBytesContain(world.partner, "1 Bund Road"))
+    }
+
+    /// Expiry: the owner's node marks the agreement expired and sends the same revocation by
+    /// itself (kind expire); the partner destroys the data and its key, with a receipt.
+    @Test func expirySendsTheRevocationByItself() async throws {
+        let world = try SyncWorld()
+        try world.put("C-1", subject: "CUST-77", SyncWorld.customer)
+        let nodes = [try await world.start("firm"), try await world.start("partner")]
+        defer { Task { for node in nodes { await node.stop() } } }
+        #expect(try await eventually { try world.held("deliveries-2026", at: world.partner) == ["C-1"] })
+
+        let firm = try AgreementBook(directory: world.firm)
+        #expect(try firm.expireDue(on: Day("2100-01-01")!) == ["deliveries-2026", "invoicing-2026"])  // both end 2099-12-31
+        AgreementBook.wakeNode(world.firm)
+        #expect(try await eventually { try world.partnerReceipt("deliveries-2026", .expire)?.keyDestroyed == true })
+        #expect(try world.held("deliveries-2026", at: world.partner).isEmpty)
+        #expect(try AgreementBook(directory: world.partner).list().first { $0.id == "deliveries-2026" }?.raw == .expired)
+        #expect(try RecordBook(directory: world.firm).auditEntries(since: nil).contains { $0.action == "revocation sent" && $0.detail.hasPrefix("expiry ") })
     }
 
     /// An amendment that takes the phone from the partner: the partner purges it, has its
