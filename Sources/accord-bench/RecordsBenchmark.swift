@@ -15,8 +15,7 @@ struct RecordsBenchmark {
     let count: Int
 
     func run() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("accord-bench-records-\(getpid())")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try scratchFolder("records")
         defer { try? FileManager.default.removeItem(at: folder) }
         say("accord-bench records: \(count) records of 10 fields (~500 bytes), SQLite \(try rawSQLiteVersion(folder))")
 

@@ -16,9 +16,8 @@ struct RevocationBenchmark {
     let count: Int
 
     func run() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("accord-bench-revocation-\(getpid())")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { if getenv("KEEP") == nil { try? FileManager.default.removeItem(at: folder) } }
+        let folder = try scratchFolder("revocation")
+        defer { try? FileManager.default.removeItem(at: folder) }
         say("accord-bench revocation: \(peers) peers, each holding \(count) records (~500 bytes) under an agreement with the firm; \(peers + 1) `accord serve` processes, mutual TLS 1.3 on 127.0.0.1")
 
         let (firm, recipients) = try makeNodes(folder)
@@ -69,7 +68,7 @@ struct RevocationBenchmark {
     /// Whether the firm's store holds a receipt from every target of `revocations`: one small
     /// query, so that polling every millisecond takes little from the nodes being measured.
     private func receiptsIn(_ store: RecordStore, for revocations: [Revocation]) throws -> Bool {
-        let ids = revocations.map { "x'" + $0.id.map { String(format: "%02x", $0) }.joined() + "'" }.joined(separator: ",")
+        let ids = revocations.map { "x'" + hex($0.id) + "'" }.joined(separator: ",")
         let count = try store.database.query("SELECT count(*) FROM receipts WHERE revocation IN (\(ids))") { $0.integer(0) }.first ?? 0
         return count >= revocations.map(\.targets.count).reduce(0, +)
     }

@@ -15,8 +15,7 @@ struct SyncBenchmark {
     let updates: Int
 
     func run() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("accord-bench-sync-\(getpid())")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try scratchFolder("sync")
         defer { try? FileManager.default.removeItem(at: folder) }
         say("accord-bench sync: \(count) records of 10 fields (~500 bytes), firm → partner, two `accord serve` processes, mutual TLS 1.3 on 127.0.0.1")
         let raw = try rawSQLiteRate(folder, count: count)

@@ -39,5 +39,12 @@ default:
     exit(2)
 }
 
+/// A fresh folder for one benchmark's nodes and files; the benchmark removes it when done.
+func scratchFolder(_ benchmark: String) throws -> URL {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("accord-bench-\(benchmark)-\(getpid())")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    return folder
+}
+
 /// Prints a line at once, even through a pipe.
 func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }

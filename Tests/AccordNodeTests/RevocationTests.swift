@@ -85,6 +85,21 @@ extension SyncWorld {
         try SyncWorld.sign("deliveries-courier", owner: partner, recipient: vendor)
     }
 
+    /// The firm amends deliveries-2026 to take `line` (a field under 'partner may read:') out,
+    /// and the partner signs the amendment; both nodes are running.
+    func narrowDeliveries(removing line: String) async throws {
+        let document = firm.agreementsURL.appendingPathComponent("deliveries-2026.agreement")
+        let narrower = try String(contentsOf: document, encoding: .utf8).replacingOccurrences(of: line + "\n", with: "")
+        let file = world.sandbox.root.appendingPathComponent("narrower.agreement")
+        try Data(narrower.utf8).write(to: file)
+        _ = try AgreementBook(directory: firm).amend(id: "deliveries-2026", file: file)
+        AgreementBook.wakeNode(firm)
+        let partnerBook = try AgreementBook(directory: partner)
+        #expect(try await eventually { try partnerBook.list().first { $0.id == "deliveries-2026" }?.raw == .pending })
+        _ = try partnerBook.accept(id: "deliveries-2026")
+        AgreementBook.wakeNode(partner)
+    }
+
     /// The firm's revocations of `kind` under `agreementID`, and the partner's receipt for the first.
     func partnerReceipt(_ agreementID: String, _ kind: Revocation.Kind) throws -> DeletionReceipt? {
         let partnerID = try partner.loadIdentity().id
@@ -332,16 +347,8 @@ struct RevocationTests {
         let partner = try AgreementBook(directory: world.partner)
         #expect(try await eventually { try partner.sharedRecords("deliveries-2026").first?.fields["address"] != nil })
 
-        let document = world.firm.agreementsURL.appendingPathComponent("deliveries-2026.agreement")
-        let narrower = try String(contentsOf: document, encoding: .utf8).replacingOccurrences(of: "    address: clear\n", with: "")
-        let file = world.world.sandbox.root.appendingPathComponent("narrower.agreement")
-        try Data(narrower.utf8).write(to: file)
+        try await world.narrowDeliveries(removing: "    address: clear")
         let firm = try AgreementBook(directory: world.firm)
-        _ = try firm.amend(id: "deliveries-2026", file: file)
-        AgreementBook.wakeNode(world.firm)
-        #expect(try await eventually { try partner.list().first { $0.id == "deliveries-2026" }?.raw == .pending })
-        _ = try partner.accept(id: "deliveries-2026")
-        AgreementBook.wakeNode(world.partner)
         #expect(try await eventually { try firm.revocationStates(kind: .narrow).first?.targets.first?.receipt?.destroyed == 1 })
         #expect(try await eventually {
             let fields = try partner.sharedRecords("deliveries-2026").first?.fields
@@ -379,16 +386,7 @@ struct RevocationTests {
         let vendor = try AgreementBook(directory: world.vendor)
         #expect(try await eventually { try vendor.sharedRecords("deliveries-courier").first?.fields["phone"] != nil })
 
-        let document = world.firm.agreementsURL.appendingPathComponent("deliveries-2026.agreement")
-        let narrower = try String(contentsOf: document, encoding: .utf8).replacingOccurrences(of: "    phone: masked\n", with: "")
-        let file = world.world.sandbox.root.appendingPathComponent("narrower.agreement")
-        try Data(narrower.utf8).write(to: file)
-        _ = try AgreementBook(directory: world.firm).amend(id: "deliveries-2026", file: file)
-        AgreementBook.wakeNode(world.firm)
-        let partner = try AgreementBook(directory: world.partner)
-        #expect(try await eventually { try partner.list().first { $0.id == "deliveries-2026" }?.raw == .pending })
-        _ = try partner.accept(id: "deliveries-2026")
-        AgreementBook.wakeNode(world.partner)
+        try await world.narrowDeliveries(removing: "    phone: masked")
         #expect(try await eventually { try world.partnerReceipt("deliveries-2026", .narrow)?.onward.first?.destroyed == 1 })
         let fields = try #require(try vendor.sharedRecords("deliveries-courier").first?.fields)
         #expect(fields == ["name": .string("Li Wei")], "the phone is gone at the sub-processor; the name stays")
