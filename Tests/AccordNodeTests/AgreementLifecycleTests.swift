@@ -113,6 +113,19 @@ struct AgreementLifecycleTests {
         AgreementBook.wakeNode(world.partner)
         #expect(try await eventually { try firm.agreements.versions(of: "deliveries-2026").map(\.state) == [.superseded, .signed] })
 
+        // A rejected amendment leaves the version in force as it was.
+        try Data(AgreementWorld.deliveries(phone: "clear").utf8).write(to: amended)
+        _ = try firm.amend(id: "deliveries-2026", file: amended)
+        AgreementBook.wakeNode(world.firm)
+        #expect(try await eventually { try partner.list().first?.state == "active; amendment v3 pending" })
+        _ = try partner.reject(id: "deliveries-2026", reason: "phone must stay hidden")
+        AgreementBook.wakeNode(world.partner)
+        #expect(try await eventually { try firm.agreements.versions(of: "deliveries-2026").map(\.state) == [.superseded, .signed, .rejected] })
+        #expect(try firm.agreements.versions(of: "deliveries-2026").last?.reason == "phone must stay hidden")
+        #expect(try firm.list().first?.state == "active")
+        #expect(try firm.active().map { $0.0.version } == [2])
+        #expect(throws: NodeError.self) { try partner.accept(id: "deliveries-2026") }
+
         _ = try firm.terminate(id: "deliveries-2026", reason: "contract ended")
         AgreementBook.wakeNode(world.firm)
         #expect(try await eventually { try partner.list().first?.state == "terminated (contract ended)" })
