@@ -22,8 +22,7 @@ public final class Connection: Sendable {
     private let outbox: Mutex<Outbox>
 
     private struct Inbox {
-        var frames: [Frame] = []
-        var head = 0
+        var frames = FIFO<Frame>()
         var bytes = 0
         var paused = false
         var waiter: CheckedContinuation<Frame, any Error>?
@@ -135,14 +134,8 @@ public final class Connection: Sendable {
     }
 
     private func take(_ state: inout Inbox) -> Frame? {
-        guard state.head < state.frames.count else { return nil }
-        let frame = state.frames[state.head]
-        state.head += 1
+        guard let frame = state.frames.popFirst() else { return nil }
         state.bytes -= frame.payload.count + Frame.headerSize
-        if state.head == state.frames.count {
-            state.frames.removeAll(keepingCapacity: true)
-            state.head = 0
-        }
         if state.paused, state.bytes <= channel.options.inboundLimit / 2 {
             state.paused = false
             let channel = self.channel

@@ -53,7 +53,7 @@ struct SyncBenchmark {
             throw BenchmarkError("the partner does not hold \(count) records")
         }
         let initial = Double(count) / (ContinuousClock.now - start).seconds
-        say("initial sync: \(format(initial)) records/s end to end into the partner's store   ratio \(Int((initial / raw * 100).rounded()))% of raw SQLite")
+        say("initial sync: \(format(initial)) records/s end to end into the partner's store   ratio \(Int((initial / raw * 100).rounded()))% of raw SQLite; peak RSS so far: firm \(peakRSS(firmProcess.pid)) MB, partner \(peakRSS(partnerProcess.pid)) MB")
 
         let more = folder.appendingPathComponent("streaming.csv")
         try writeCustomersCSV(more, range: count..<(2 * count))
@@ -62,7 +62,7 @@ struct SyncBenchmark {
         let written = ContinuousClock.now - start
         try await waitUntil { try caughtUp() }
         let streaming = Double(count) / (ContinuousClock.now - start).seconds
-        say("streaming: \(format(streaming)) records/s at the partner while the firm writes \(count) new records in batches of \(RecordBook.importBatchSize) (the writing alone: \(format(Double(count) / written.seconds))/s)")
+        say("streaming: \(format(streaming)) records/s at the partner while the firm writes \(count) new records in batches of \(RecordBook.importBatchSize) (the writing alone: \(format(Double(count) / written.seconds))/s); peak RSS so far: firm \(peakRSS(firmProcess.pid)) MB, partner \(peakRSS(partnerProcess.pid)) MB")
 
         let book = try RecordBook(directory: firm.directory)
         var latencies: [Duration] = []

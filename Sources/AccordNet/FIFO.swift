@@ -1,0 +1,23 @@
+/// A first-in, first-out queue that holds only what has not been taken: two arrays, the
+/// second the first reversed once the second runs dry, so each element is moved once.
+///
+/// (An array with a read index keeps every taken element alive until the queue empties; a
+/// reader that never quite catches up then holds every frame it ever received.)
+struct FIFO<Element> {
+    private var incoming: [Element] = []
+    private var outgoing: [Element] = []
+
+    var count: Int { incoming.count + outgoing.count }
+
+    mutating func append(_ element: Element) { incoming.append(element) }
+
+    mutating func popFirst() -> Element? {
+        if outgoing.isEmpty {
+            outgoing = incoming.reversed()
+            incoming.removeAll(keepingCapacity: true)
+        }
+        return outgoing.popLast()
+    }
+}
+
+extension FIFO: Sendable where Element: Sendable {}
