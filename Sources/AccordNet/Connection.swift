@@ -133,6 +133,11 @@ public final class Connection: Sendable {
         return batch
     }
 
+    /// The next frame already received, without waiting; nil if none is.
+    public func takeReceived() -> Frame? {
+        inbox.withLock { take(&$0) }
+    }
+
     private func take(_ state: inout Inbox) -> Frame? {
         guard let frame = state.frames.popFirst() else { return nil }
         state.bytes -= frame.payload.count + Frame.headerSize

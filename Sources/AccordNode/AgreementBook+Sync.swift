@@ -62,9 +62,11 @@ extension AgreementBook {
     /// The durably acknowledged position of a route.
     func cursor(_ route: Route) throws -> Int64 { try store.sync.cursor(agreement: route.agreementID, peer: route.peer)?.sequence ?? 0 }
 
-    /// The next batch of a route after `sequence`, or nil if the op log has nothing newer.
-    func nextBatch(_ info: RouteInfo, after sequence: Int64, limit: Int = 1000) throws -> SyncBatch? {
-        let changes = try store.changes(collection: info.collection, after: sequence, limit: limit)
+    /// The next batch of a route after `sequence`, or nil if the op log has nothing newer: up to
+    /// `limit` records and about 1 MiB (stored size; a projection grows a record at most twofold,
+    /// and a record holds at most 1 MiB), so a batch always fits in a frame.
+    func nextBatch(_ info: RouteInfo, after sequence: Int64, limit: Int) throws -> SyncBatch? {
+        let changes = try store.changes(collection: info.collection, after: sequence, limit: limit, byteLimit: 1 << 20)
         guard let last = changes.last else { return nil }
         let pseudonym = try pseudonymizer(info.agreement.id)
         let entries: [(String, RecordSet.Entry)] = changes.compactMap { change in
@@ -74,6 +76,11 @@ extension AgreementBook {
             return sent.map { (change.id, $0) }
         }
         return SyncBatch(agreementID: info.agreement.id, contentHash: info.contentHash, through: last.sequence, entries: entries)
+    }
+
+    /// Receives several batches in one transaction (one commit for all).
+    func receive(_ batches: [SyncBatch], from peer: NodeID) throws -> [(ack: SyncAck, refusals: [String])] {
+        try store.database.transaction { try batches.map { try receive($0, from: peer) } }
     }
 
     /// Checks and merges a batch from `peer` in one transaction; every refused change is counted

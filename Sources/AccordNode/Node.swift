@@ -49,7 +49,6 @@ public actor Node {
     }
 
     /// Batches in flight per route: enough to keep the link busy while the peer stores one.
-    private static let window = 4
 
     private struct Link {
         let connection: Connection
@@ -286,10 +285,13 @@ public actor Node {
     /// Answers pings and reads pongs until the connection ends; returns why it ended.
     @discardableResult
     private func serveMessages(on connection: Connection, name: String) async -> String {
+        var taken: Frame?  // received while gathering sync batches, not one of them
         while true {
             let message: Message
             do {
-                message = try Message(try await connection.receive())
+                let frame: Frame
+                if let next = taken { (frame, taken) = (next, nil) } else { frame = try await connection.receive() }
+                message = try Message(frame)
             } catch let error as MessageError {
                 log("closing connection with \(name): \(error)")
                 connection.close(reason: error.description)
@@ -333,17 +335,24 @@ public actor Node {
                 revocationsHeard.insert(ObjectIdentifier(connection))
                 await pump(connection.peerID)
             case .syncBatch(let batch):
-                let stored: (ack: SyncAck, refusals: [String])
+                // Group commit: the batches already waiting go into the same transaction.
+                var batches = [batch]
+                while taken == nil, let frame = connection.takeReceived() {
+                    if case .syncBatch(let next)? = try? Message(frame) { batches.append(next) } else { taken = frame }
+                }
+                let stored: [(ack: SyncAck, refusals: [String])]
                 do {
-                    stored = try agreements.receive(batch, from: connection.peerID)
+                    stored = try agreements.receive(batches, from: connection.peerID)
                 } catch {
                     log("cannot store sync batch of \(batch.agreementID) from \(name): \(error); closing the link so it is sent again")
                     connection.close(reason: "could not store a sync batch")
                     return "could not store a sync batch: \(error)"
                 }
-                for refusal in stored.refusals { log("refused a change under \(batch.agreementID) from \(name): \(refusal)") }
-                try? await connection.send(Message.syncAck(stored.ack).frame)
-                if !batch.entries.isEmpty { await flushOutboxes() }  // what changed here goes on to the other parties
+                for (batch, stored) in zip(batches, stored) {
+                    for refusal in stored.refusals { log("refused a change under \(batch.agreementID) from \(name): \(refusal)") }
+                }
+                try? await connection.send(stored.map { Message.syncAck($0.ack).frame })
+                if batches.contains(where: { !$0.entries.isEmpty }) { await flushOutboxes() }  // what changed here goes on to the other parties
             case .syncAck(let ack):
                 do {
                     try agreements.acknowledge(ack, from: connection.peerID)
@@ -457,7 +466,7 @@ public actor Node {
     // MARK: Sync
 
     /// Sends `peer` what it has not acknowledged under each active agreement, keeping up to
-    /// `window` batches in flight per route. One pump per peer at a time; a call while one runs
+    /// `options.syncWindow` batches in flight per route. One pump per peer at a time; a call while one runs
     /// makes it go round again.
     private func pump(_ peer: NodeID) async {
         guard !pumping.contains(peer) else {
@@ -484,8 +493,8 @@ public actor Node {
                     flows[route] = Flow(connection: connection, contentHash: info.contentHash, sentThrough: durable)
                 }
                 if let flow = flows[route], flow.sentThrough < durable { flows[route]?.sentThrough = durable }
-                while let flow = flows[route], flow.connection == connection, flow.inFlight < Self.window, links[peer]?.connection === link.connection,
-                    let batch = try agreements.nextBatch(info, after: flow.sentThrough)
+                while let flow = flows[route], flow.connection == connection, flow.inFlight < options.syncWindow, links[peer]?.connection === link.connection,
+                    let batch = try agreements.nextBatch(info, after: flow.sentThrough, limit: options.syncBatchLimit)
                 {
                     if batch.entries.isEmpty, flow.inFlight == 0 {
                         // Nothing in it for the peer (a recipient's op log is mostly what it
@@ -495,7 +504,11 @@ public actor Node {
                         continue
                     }
                     flows[route] = Flow(connection: connection, contentHash: info.contentHash, sentThrough: batch.through, inFlight: flow.inFlight + 1)
-                    try await link.connection.send(Message.syncBatch(batch).frame)
+                    let frame = Message.syncBatch(batch).frame
+                    guard frame.payload.count < Frame.maximumLength else {  // only records larger than a record may be
+                        throw NodeError("the changes of \(route.agreementID) after #\(flow.sentThrough) do not fit in a frame (4 MiB)")
+                    }
+                    try await link.connection.send(frame)
                 }
             }
         } catch {

@@ -15,6 +15,11 @@ public struct NodeOptions: Sendable {
     /// Redial delays after a failed or lost link.
     public var backoff = Backoff()
     public var connection = ConnectionOptions()
+    /// Sync batches sent and not yet acknowledged, per agreement and peer: what a slow peer
+    /// can cost the sender in memory.
+    public var syncWindow = 8
+    /// The most records in one sync batch (a batch also stops at about 1 MiB).
+    public var syncBatchLimit = 4000
     /// Listen here instead of node.conf's address (tests use port 0).
     public var listenOverride: Endpoint?
 

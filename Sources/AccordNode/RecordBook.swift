@@ -104,9 +104,17 @@ public final class RecordBook {
         clock.observe(set.latestClock)
         let stamp = Stamp(clock: clock.tick(wall: RecordBook.wallMilliseconds()), node: nodeID)
         _ = set.put(id: id, collection: collection, subject: subject, fields: fields, stamp: stamp)
+        let size = set.entries[id]!.fields.reduce(0) { $0 + $1.key.utf8.count + $1.value.value.storedSize }
+        guard size <= RecordBook.maximumRecordSize else {
+            throw NodeError("\(id) would hold \(size) bytes of fields; a record holds at most 1 MiB — keep large documents outside Accord and store a reference")
+        }
         return (set, existing)
     }
 
+
+    /// The most a record's field names and values may take together: 1 MiB, so that any
+    /// record fits in a sync batch (frames are at most 4 MiB).
+    public static let maximumRecordSize = 1 << 20
 
     var recordStore: RecordStore { store }
     var actorName: String { actor }

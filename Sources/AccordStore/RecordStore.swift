@@ -385,15 +385,19 @@ public final class RecordStore {
 
     /// The records of `collection` changed after sequence `after`, in the order of their last
     /// change, at most `limit`, each in its current state: what sync ships from a peer's cursor.
-    /// An index range scan over (collection, seq).
-    public func changes(collection: String, after sequence: Int64, limit: Int = 1000) throws(StoreError) -> [(sequence: Int64, id: String, entry: RecordSet.Entry)] {
+    /// An index range scan over (collection, seq). Stops early, after at least one, before the
+    /// sealed rows would exceed `byteLimit`.
+    public func changes(collection: String, after sequence: Int64, limit: Int = 1000, byteLimit: Int = .max) throws(StoreError) -> [(sequence: Int64, id: String, entry: RecordSet.Entry)] {
         guard let key = try dataKey(for: collection, create: false) else { return [] }
         let rows = try database.query(
             "SELECT seq, lookup, sealed FROM records WHERE collection = ? AND seq > ? ORDER BY seq LIMIT ?",
             .text(collection), .integer(sequence), .integer(Int64(limit))
         ) { ($0.integer(0), $0.blob(1), $0.blob(2)) }
         var changes: [(sequence: Int64, id: String, entry: RecordSet.Entry)] = []
+        var bytes = 0
         for (sequence, lookup, sealed) in rows {
+            bytes += sealed.count
+            if bytes > byteLimit, !changes.isEmpty { break }
             let (id, entry) = try open(sealed, key: key, collection: collection, lookup: lookup)
             changes.append((sequence, id, entry))
         }

@@ -64,9 +64,10 @@ struct SyncWorld {
         #expect(try ownerBook.list().first { $0.id == id }?.state == "active")
     }
 
-    func start(_ name: String, log: LogRecorder = LogRecorder()) async throws -> Node {
+    func start(_ name: String, log: LogRecorder = LogRecorder(), window: Int = 8) async throws -> Node {
         let directory = ["firm": firm, "partner": partner, "vendor": vendor][name]!
         var options = fastOptions()
+        (options.syncWindow, options.syncBatchLimit) = (window, 1000)
         options.listenOverride = Endpoint(host: "127.0.0.1", port: ports[name]!)
         // Fake peers answer pings from a task that may wait for a thread while every suite runs
         // at once: a link is closed only after 15 s of silence.
@@ -124,6 +125,21 @@ struct SyncTests {
 
     /// The partner edits while offline and the firm changes the same field meanwhile: once the
     /// partner is back, both hold the same, later, value.
+    /// Twelve records of 900 KB (11 MB, once more than a 4 MiB frame in one batch) arrive, in
+    /// batches that fit; a record over 1 MiB is refused when it is put.
+    @Test func largeRecordsTravelInBatchesThatFitAFrame() async throws {
+        let world = try SyncWorld()
+        let address = String(repeating: "a", count: 900_000)
+        for index in 0..<12 { try world.put("C-\(index)", subject: "CUST-\(index)", ["name": .string("N\(index)"), "address": .string(address), "city": .string("Shanghai")]) }
+        #expect(throws: NodeError.self) { try world.put("C-big", subject: "CUST-big", ["address": .string(address + address)]) }
+        let log = LogRecorder()
+        let nodes = [try await world.start("firm", log: log), try await world.start("partner", log: log)]
+        defer { Task { for node in nodes { await node.stop() } } }
+        let partner = try AgreementBook(directory: world.partner)
+        #expect(try await eventually(timeout: .seconds(60)) { try partner.sharedRecords("deliveries-2026").count == 12 }, "\(log.all.joined(separator: "\n"))")
+        #expect(try partner.sharedRecords("deliveries-2026").allSatisfy { $0.fields["address"] == .string(address) })
+    }
+
     @Test func offlineEditsArriveAndConcurrentEditsConverge() async throws {
         let world = try SyncWorld()
         try world.put("C-1", subject: "CUST-77", SyncWorld.customer)
@@ -302,7 +318,7 @@ struct SyncWireTests {
         try Data(("id,subject,name,city\n" + rows).utf8).write(to: file)
         let firmDirectory = world.firm
         _ = try await offPool { try RecordBook(directory: firmDirectory).importRecords(collection: "customers", from: file, format: .csv) }
-        let firmNode = try await world.start("firm")
+        let firmNode = try await world.start("firm", window: 4)
         defer { Task { await firmNode.stop() } }
         let peer = try await FakePeer.connect(to: world, as: world.partner)
         var batches: [SyncBatch] = []

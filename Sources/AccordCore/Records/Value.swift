@@ -20,6 +20,15 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// About how many bytes the value takes encoded.
+    public var storedSize: Int {
+        switch self {
+        case .string(let text), .decimal(let text), .date(let text): 5 + text.utf8.count
+        case .integer: 9
+        case .boolean, .null: 2
+        }
+    }
+
     /// A deterministic order used only to break ties between writes with equal stamps.
     var tieBreaker: [UInt8] {
         var writer = WireWriter()
