@@ -13,12 +13,21 @@ public struct CSVRowAssembler: Sendable {
     /// field continues on the next line.
     /// - Throws: a reason if the line breaks the quoting rules.
     public mutating func feed(_ line: Substring, lineNumber: Int) throws(CSVError) -> [String]? {
+        var line = line
+        return try line.withUTF8 { bytes in Result { () throws(CSVError) in try feed(bytes: bytes, lineNumber: lineNumber) } }.get()
+    }
+
+    /// The same, for a line's UTF-8 bytes.
+    public mutating func feed(bytes line: UnsafeBufferPointer<UInt8>, lineNumber: Int) throws(CSVError) -> [String]? {
         if !inQuotes { startLine = lineNumber } else { field.append(newline) }
-        var bytes = line.utf8[...]
-        if bytes.last == carriageReturn { bytes = bytes.dropLast() }
-        // Quotes and commas are ASCII, so the UTF-8 bytes can be scanned directly; a field is
-        // decoded once, when it ends.
-        for byte in bytes {
+        var end = line.count
+        if end > 0, line[end - 1] == carriageReturn { end -= 1 }
+        // Quotes and commas are ASCII, so the UTF-8 bytes can be scanned directly. An unquoted
+        // field is decoded straight from the line (it starts at `run`); a quoted one is
+        // gathered in `field`, its doubled quotes undone.
+        var run = 0
+        for index in 0..<end {
+            let byte = line[index]
             if inQuotes {
                 if byte == quote {
                     inQuotes = false
@@ -34,27 +43,33 @@ public struct CSVRowAssembler: Sendable {
                 } else if byte == comma {
                     endField()
                     afterQuote = false
+                    run = index + 1
                 } else {
                     reset()
                     throw CSVError(line: lineNumber, detail: "text after a closing quote; write a quote inside a quoted field as \"\"")
                 }
             } else if byte == comma {
-                endField()
-            } else if byte == quote && field.isEmpty {
+                endField(line, run..<index)
+                run = index + 1
+            } else if byte == quote, index == run {
                 inQuotes = true
-            } else {
-                field.append(byte)
             }
         }
         if inQuotes { return nil }
-        endField()
+        if afterQuote { endField() } else { endField(line, run..<end) }
         defer { reset() }
         return pending
     }
 
+    /// Ends a quoted field (gathered in `field`).
     private mutating func endField() {
         pending.append(String(decoding: field, as: UTF8.self))
         field.removeAll(keepingCapacity: true)
+    }
+
+    /// Ends an unquoted field: those bytes of the line.
+    private mutating func endField(_ line: UnsafeBufferPointer<UInt8>, _ bytes: Range<Int>) {
+        pending.append(String(decoding: UnsafeBufferPointer(rebasing: line[bytes]), as: UTF8.self))
     }
 
     /// Whether the input ended inside a quoted field.

@@ -4,10 +4,21 @@ public struct WireWriter: Sendable {
 
     public init() {}
 
+    /// Room for `capacity` bytes before the first reallocation.
+    public init(capacity: Int) { bytes.reserveCapacity(capacity) }
+
     public mutating func u8(_ value: UInt8) { bytes.append(value) }
-    public mutating func u16(_ value: UInt16) { withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) } }
-    public mutating func u32(_ value: UInt32) { withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) } }
-    public mutating func u64(_ value: UInt64) { withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) } }
+    public mutating func u16(_ value: UInt16) { bigEndian(value) }
+    public mutating func u32(_ value: UInt32) { bigEndian(value) }
+    public mutating func u64(_ value: UInt64) { bigEndian(value) }
+
+    private mutating func bigEndian(_ value: some FixedWidthInteger) {
+        var shift = value.bitWidth - 8
+        while shift >= 0 {
+            bytes.append(UInt8(truncatingIfNeeded: value >> shift))
+            shift -= 8
+        }
+    }
     /// Length-prefixed (u32) bytes.
     public mutating func data(_ value: [UInt8]) { u32(UInt32(value.count)); bytes += value }
     /// Length-prefixed (u32) UTF-8.
@@ -32,7 +43,11 @@ public struct WireReader: Sendable {
 
     public var remaining: Int { bytes.count - offset }
 
-    public mutating func u8() throws(MessageError) -> UInt8 { try take(1).first! }
+    public mutating func u8() throws(MessageError) -> UInt8 {
+        try need(1)
+        defer { offset += 1 }
+        return bytes[offset]
+    }
     public mutating func u16() throws(MessageError) -> UInt16 { try integer() }
     public mutating func u32() throws(MessageError) -> UInt32 { try integer() }
     public mutating func u64() throws(MessageError) -> UInt64 { try integer() }
@@ -44,20 +59,29 @@ public struct WireReader: Sendable {
     }
 
     private mutating func integer<T: FixedWidthInteger>() throws(MessageError) -> T {
+        let size = MemoryLayout<T>.size
+        try need(size)
         var value: T = 0
-        for byte in try take(MemoryLayout<T>.size) { value = value << 8 | T(byte) }
+        for index in offset..<offset + size { value = value << 8 | T(bytes[index]) }
+        offset += size
         return value
     }
     public mutating func data() throws(MessageError) -> [UInt8] {
         let count = try u32()
         return Array(try take(Int(count)))
     }
+    /// Decoding repairs invalid UTF-8 (with U+FFFD), so a text that comes out different from
+    /// its bytes was not valid. (Faster than `String(validating:)`, which is not specialised.)
     public mutating func string() throws(MessageError) -> String {
-        let raw = try take(Int(try u32()))
-        guard let text = String(validating: raw, as: UTF8.self) else {
-            throw MessageError.malformed(what, "a text field is not valid UTF-8")
+        let count = Int(try u32())
+        try need(count)
+        defer { offset += count }
+        return try bytes.withUnsafeBufferPointer { all throws(MessageError) in
+            let raw = UnsafeBufferPointer(rebasing: all[offset..<offset + count])
+            var text = String(decoding: raw, as: UTF8.self)
+            guard text.withUTF8({ $0.elementsEqual(raw) }) else { throw MessageError.malformed(what, "a text field is not valid UTF-8") }
+            return text
         }
-        return text
     }
     public mutating func raw(_ count: Int) throws(MessageError) -> [UInt8] { Array(try take(count)) }
 
@@ -66,10 +90,14 @@ public struct WireReader: Sendable {
         guard remaining == 0 else { throw MessageError.malformed(what, "\(remaining) unexpected bytes at the end") }
     }
 
-    private mutating func take(_ count: Int) throws(MessageError) -> ArraySlice<UInt8> {
+    private func need(_ count: Int) throws(MessageError) {
         guard count >= 0, count <= remaining else {
             throw MessageError.malformed(what, "it ends early (needs \(count) more bytes, \(remaining) left)")
         }
+    }
+
+    private mutating func take(_ count: Int) throws(MessageError) -> ArraySlice<UInt8> {
+        try need(count)
         defer { offset += count }
         return bytes[offset..<offset + count]
     }

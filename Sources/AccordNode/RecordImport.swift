@@ -61,12 +61,13 @@ extension RecordBook {
             if rowsRead % 1000 == 0 { progress(rowsRead, lines.bytesRead, size) }
             switch format {
             case .jsonl:
+                let line = String(decoding: line, as: UTF8.self)
                 if line.allSatisfy(\.isWhitespace) { continue }
                 do { batch.append(try jsonRow(line, line: lineNumber, collection: collection)) } catch { summary.rejected.append((lineNumber, "\(error)")) }
             case .csv:
                 let cells: [String]
                 do {
-                    guard let row = try assembler.feed(Substring(line), lineNumber: lineNumber) else { continue }
+                    guard let row = try line.withUnsafeBufferPointer({ bytes throws(CSVError) in try assembler.feed(bytes: bytes, lineNumber: lineNumber) }) else { continue }
                     cells = row
                 } catch {
                     summary.rejected.append((error.line, error.detail))
@@ -187,17 +188,18 @@ struct LineReader {
 
     init(_ handle: FileHandle) { self.handle = handle }
 
-    mutating func next() throws -> (Int, String)? {
+    /// The next line's number and bytes (without the line feed), nil at the end.
+    mutating func next() throws -> (Int, ArraySlice<UInt8>)? {
         while true {
             if let newline = buffer[start...].firstIndex(of: 10) {
-                let line = String(decoding: buffer[start..<newline], as: UTF8.self)
+                let line = buffer[start..<newline]
                 start = newline + 1
                 lineNumber += 1
                 return (lineNumber, line)
             }
             if ended {
                 guard start < buffer.count else { return nil }
-                let line = String(decoding: buffer[start...], as: UTF8.self)
+                let line = buffer[start...]
                 start = buffer.count
                 lineNumber += 1
                 return (lineNumber, line)

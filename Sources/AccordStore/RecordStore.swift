@@ -425,7 +425,7 @@ public final class RecordStore {
     // MARK: Sealing
 
     private func seal(id: String, entry: RecordSet.Entry, key: DataKey, collection: String, lookup: [UInt8]) throws(StoreError) -> [UInt8] {
-        var writer = WireWriter()
+        var writer = WireWriter(capacity: 1024)
         writer.string(id)
         entry.encode(to: &writer)
         do {

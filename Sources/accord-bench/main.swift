@@ -32,10 +32,12 @@ case "records":
     await run { try RecordsBenchmark(count: option("--count").flatMap(Int.init) ?? 1_000_000).run() }
 case "sync":
     await run { try await SyncBenchmark(count: option("--count").flatMap(Int.init) ?? 1_000_000, updates: option("--updates").flatMap(Int.init) ?? 10_000).run() }
+case "codec":
+    await run { try CodecBenchmark().run() }
 case "revocation":
     await run { try await RevocationBenchmark(peers: option("--peers").flatMap(Int.init) ?? 10, count: option("--count").flatMap(Int.init) ?? 100_000).run() }
 default:
-    say("usage: accord-bench transport [--seconds N] [--only handshakes|bulk] | records [--count N] | sync [--count N] [--updates N] | revocation [--peers N] [--count N]")
+    say("usage: accord-bench transport [--seconds N] [--only handshakes|bulk] | records [--count N] | sync [--count N] [--updates N] | revocation [--peers N] [--count N] | codec")
     exit(2)
 }
 

@@ -61,6 +61,20 @@ struct WireTests {
         #expect(error?.description == "unknown message kind 0x7F")
     }
 
+    /// Text must be valid UTF-8, including sequences a repairing decoder would turn into text of
+    /// the same length (a truncated 4-byte sequence, an overlong form, a surrogate).
+    @Test(arguments: [[0xC3, 0x28], [0xF0, 0x90, 0x80, 0x41], [0xE0, 0x80, 0x80], [0xED, 0xA0, 0x80], [0xFF], [0x41, 0xC3]] as [[UInt8]])
+    func invalidUTF8TextIsRefused(text: [UInt8]) {
+        var writer = WireWriter()
+        writer.data(text)
+        var reader = WireReader(writer.bytes, reading: "test")
+        #expect(throws: MessageError.malformed("test", "a text field is not valid UTF-8")) { try reader.string() }
+        var valid = WireWriter()
+        valid.string("Zoë 李 🙂")
+        var validReader = WireReader(valid.bytes, reading: "test")
+        #expect((try? validReader.string()) == "Zoë 李 🙂")
+    }
+
     @Test(arguments: [
         Frame(kind: 0x02, payload: [1, 2, 3]),  // short ping
         Frame(kind: 0x02, payload: Array(repeating: 0, count: 17)),  // trailing byte
@@ -107,6 +121,15 @@ struct CSVRowTests {
         #expect(try assembler.feed("C-1,\"two", lineNumber: 7) == nil)
         #expect(try assembler.feed("lines\",x", lineNumber: 8) == ["C-1", "two\nlines", "x"])
         #expect(assembler.startLine == 7)
+    }
+
+    @Test func unquotedQuotesEmptyFieldsAndUTF8() throws {
+        #expect(try rows("5\" disk,\"\",,李伟,\"Zoë\"") == [["5\" disk", "", "", "李伟", "Zoë"]])
+        #expect(try rows(",\r") == [["", ""]])
+        #expect(try rows("\"a\nb\"\"\nc\",d\ne,f") == [["a\nb\"\nc", "d"], ["e", "f"]])
+        var assembler = CSVRowAssembler()
+        _ = try? assembler.feed("\"a\"b,c", lineNumber: 1)
+        #expect(try assembler.feed("x,y", lineNumber: 2) == ["x", "y"], "an error leaves nothing behind")
     }
 
     @Test func textAfterAClosingQuoteIsAnErrorOnItsLine() {

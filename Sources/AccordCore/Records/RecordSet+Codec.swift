@@ -15,21 +15,21 @@ extension RecordSet.Entry: WireCodable {
             return UInt16(nodes.count - 1)
         }
         // Dictionary order: the encoding is not canonical (equal entries may differ in bytes);
-        // compare decoded entries.
-        let deletes = self.deletes.map { (index(of: $0.key), $0.value.clock) }
-        let fields = self.fields.map { ($0.key, index(of: $0.value.stamp.node), $0.value) }
+        // compare decoded entries. (Both passes see the same order: nothing changes in between.)
+        for node in deletes.keys { _ = index(of: node) }
+        for write in fields.values { _ = index(of: write.stamp.node) }
         writer.u8(Self.format)
         writer.u16(UInt16(nodes.count))
         for node in nodes { node.encode(to: &writer) }
         writer.u32(UInt32(deletes.count))
-        for (node, clock) in deletes {
-            writer.u16(node)
-            clock.encode(to: &writer)
+        for (node, stamp) in deletes {
+            writer.u16(index(of: node))
+            stamp.clock.encode(to: &writer)
         }
         writer.u32(UInt32(fields.count))
-        for (name, node, write) in fields {
+        for (name, write) in fields {
             writer.string(name)
-            writer.u16(node)
+            writer.u16(index(of: write.stamp.node))
             write.stamp.clock.encode(to: &writer)
             write.value.encode(to: &writer)
         }
