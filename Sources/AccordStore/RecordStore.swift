@@ -341,11 +341,11 @@ public final class RecordStore {
     }
 
     /// Runs `sql` with the record's lookup, its subject's lookup (none for a tombstone: it names
-    /// nobody) and its sealed state.
+    /// nobody, nor where subjects are not indexed) and its sealed state.
     private func write(_ sql: String, collection: String, id: String, entry: RecordSet.Entry) throws(StoreError) {
         guard let key = try dataKey(for: collection, create: true) else { preconditionFailure("created above") }
         let lookup = lookup("id \(id)", key)
-        let subject: SQLValue = entry.subject.map { .blob(self.lookup("subject \($0)", key)) } ?? .null
+        let subject: SQLValue = Self.indexesSubjects(of: collection) ? entry.subject.map { .blob(self.lookup("subject \($0)", key)) } ?? .null : .null
         try database.run(sql, .text(collection), .blob(lookup), subject, .blob(try seal(id: id, entry: entry, key: key, collection: collection, lookup: lookup)))
     }
 
@@ -366,9 +366,18 @@ public final class RecordStore {
         try database.query("SELECT max(seq) FROM records WHERE collection = ?", .text(collection)) { $0.integer(0) }.first ?? 0
     }
 
+    /// Whether records of `collection` are indexed by subject. Not what the node received under
+    /// an agreement: that is listed by scanning (its subjects are often pseudonyms) and erased by
+    /// record id, so the index would only cost every received record a random-key insert (a
+    /// fifth of a recipient's time in the initial sync).
+    static func indexesSubjects(of collection: String) -> Bool { !Agreement.isReceived(collection: collection) }
+
     /// Every stored record of `collection` (optionally only those about `subject`), by id.
     public func entries(collection: String, subject: String? = nil) throws(StoreError) -> [(id: String, entry: RecordSet.Entry)] {
         guard let key = try dataKey(for: collection, create: false) else { return [] }
+        if let subject, !Self.indexesSubjects(of: collection) {
+            return try entries(collection: collection).filter { $0.entry.subject == subject }
+        }
         let rows: [(lookup: [UInt8], sealed: [UInt8])]
         if let subject {
             rows = try database.query(

@@ -44,6 +44,24 @@ struct RecordStoreTests {
         #expect(try reopened.collections() == ["customers"])
     }
 
+    /// What a node received under an agreement is kept without subject index entries, and is
+    /// still found by subject (by scanning).
+    @Test func receivedRecordsAreFoundBySubjectWithoutASubjectIndex() throws {
+        let folder = Folder()
+        let store = try RecordStore(path: folder.store, masterKey: try secureRandomBytes(32))
+        let received = Agreement.receivedCollection("deliveries-2026")
+        for (id, subject) in [("C-1", "P-aa"), ("C-2", "P-bb"), ("C-3", "P-aa")] {
+            var set = RecordSet()
+            _ = set.put(id: id, collection: received, subject: subject, fields: ["name": .string(id)], stamp: Stamp(clock: HLC(milliseconds: 1, counter: 0), node: node))
+            try store.save(collection: received, id: id, entry: set.entries[id]!)
+        }
+        try put(store, "C-9", subject: "CUST-9", ["name": .string("own")], at: 1)
+        let indexed = try store.database.query("SELECT collection FROM records WHERE subject IS NOT NULL") { $0.text(0) ?? "" }
+        #expect(indexed == ["customers"])
+        #expect(try store.entries(collection: received, subject: "P-aa").map(\.id) == ["C-1", "C-3"])
+        #expect(try store.entries(collection: "customers", subject: "CUST-9").map(\.id) == ["C-9"])
+    }
+
     @Test func nothingIsStoredInClearAndAShreddedKeyLeavesNothingToRead() throws {
         let folder = Folder()
         let key = try secureRandomBytes(32)

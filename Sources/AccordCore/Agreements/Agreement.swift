@@ -36,6 +36,9 @@ public struct Agreement: Sendable, Equatable {
     public static func receivedCollection(_ id: String) -> String { receivedPrefix + id }
     static let receivedPrefix = "agreement:"
 
+    /// Whether `collection` holds what a node received under an agreement.
+    public static func isReceived(collection: String) -> Bool { collection.hasPrefix(receivedPrefix) }
+
     /// For onward sharing (`Collection: received under ID`): the agreement under which the
     /// owner received the records it shares on with its sub-processors. Nil for its own records.
     public var source: String? {
