@@ -101,6 +101,10 @@ extension AgreementBook {
             // recipient does not read back everything it receives to find its own edits.
             let caughtUp = try !info.owner && cursor(info.route) >= store.lastSequence(of: info.collection)
             var latest = HLC.zero
+            // At a recipient, records are stored as new without the read a merge needs (merging
+            // into nothing keeps what came) until one turns out to exist: then the rest of the
+            // batch merges. (The owner holds every record its recipients edit.)
+            var likelyNew = !info.owner
             let erased = try erasedIDs(info.agreement.id)
             for (id, entry) in batch.entries {
                 if erased.contains(id) {
@@ -115,6 +119,8 @@ extension AgreementBook {
                     continue
                 }
                 latest = max(latest, RecordSet(id: id, entry: entry).latestClock)
+                if likelyNew, try store.insertNew(collection: info.collection, id: id, entry: entry) { continue }
+                likelyNew = false
                 try store.merge(collection: info.collection, id: id, entry: entry)
             }
             if latest > (try store.clock()) { try store.setClock(latest) }

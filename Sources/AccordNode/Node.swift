@@ -335,9 +335,10 @@ public actor Node {
                 revocationsHeard.insert(ObjectIdentifier(connection))
                 await pump(connection.peerID)
             case .syncBatch(let batch):
-                // Group commit: the batches already waiting go into the same transaction.
+                // Group commit: batches already waiting go into the same transaction, up to about
+                // two full batches (one transaction keeps the node from other work meanwhile).
                 var batches = [batch]
-                while taken == nil, let frame = connection.takeReceived() {
+                while taken == nil, batches.reduce(0, { $0 + $1.entries.count }) < 2 * options.syncBatchLimit, let frame = connection.takeReceived() {
                     if case .syncBatch(let next)? = try? Message(frame) { batches.append(next) } else { taken = frame }
                 }
                 let stored: [(ack: SyncAck, refusals: [String])]
