@@ -206,24 +206,26 @@ let agreementCommands: [Command] = [
     Command(
         path: ["agreement", "terminate"],
         summary: "end an agreement in force, for every party",
-        usage: "accord agreement terminate --dir <node> ID --reason \"…\"",
+        usage: "accord agreement terminate --dir <node> ID --reason \"…\" [--wait SECONDS]",
         details: """
             Signs the termination and sends it to every other party, with a signed revocation: each
             recipient destroys the agreement's data and its data key, and answers with a signed deletion
             receipt (see `accord agreement status ID` and `accord receipt`). Run by a recipient, it
-            destroys this node's own copy at once.
+            destroys this node's own copy at once. The command waits for the receipts up to --wait
+            seconds (default 3).
             """,
-        valued: ["dir", "reason"],
+        valued: ["dir", "reason", "wait"],
         flags: [],
         run: { arguments in
             try arguments.noMorePositionals(than: 1)
+            let wait = try arguments.seconds("wait", default: .seconds(3))
             let directory = try nodeDirectory(arguments)
             let book = try AgreementBook(directory: directory)
             let id = try arguments.positional(0, named: "the agreement id")
             let sent = try book.terminate(id: id, reason: try arguments.required("reason"))
             try await report(sent, directory: directory)
             let revocations = try book.revocationStates(agreement: id).map(\.revocation).filter { $0.kind.endsAgreement }
-            try await awaitReceipts(of: revocations, book: book, directory: directory)
+            try await awaitReceipts(of: revocations, book: book, directory: directory, wait: wait)
         }
     ),
 ]

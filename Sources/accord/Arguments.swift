@@ -56,6 +56,15 @@ struct Arguments: Sendable {
         return value
     }
 
+    /// A duration option in seconds (fractions allowed, at most an hour), or `default`.
+    func seconds(_ name: String, default value: Duration) throws(UsageError) -> Duration {
+        guard let text = values[name] else { return value }
+        guard let seconds = Double(text), seconds >= 0, seconds <= 3600 else {
+            throw UsageError(command, "--\(name) takes a number of seconds from 0 to 3600, e.g. --\(name) 10")
+        }
+        return .milliseconds(Int(seconds * 1000))
+    }
+
     func positional(_ index: Int, named what: String) throws(UsageError) -> String {
         guard index < positionals.count else { throw UsageError(command, "\(what) is missing") }
         return positionals[index]

@@ -6,23 +6,25 @@ let revocationCommands: [Command] = [
     Command(
         path: ["erase"],
         summary: "erase a data subject here and at every peer that received it",
-        usage: "accord erase --dir <node> --subject CUST-77 --reason \"customer request\"",
+        usage: "accord erase --dir <node> --subject CUST-77 --reason \"customer request\" [--wait SECONDS]",
         details: """
             Deletes the subject's records in this node's collections, and sends every recipient of them
             (under any agreement in force) a signed order to destroy its copies. Each answers with a
-            signed deletion receipt; `accord erase status` shows who has confirmed.
+            signed deletion receipt; `accord erase status` shows who has confirmed. The command waits
+            for the receipts up to --wait seconds (default 3), then says who has confirmed.
             """,
-        valued: ["dir", "subject", "reason"],
+        valued: ["dir", "subject", "reason", "wait"],
         flags: [],
         run: { arguments in
             try arguments.noMorePositionals(than: 0)
+            let wait = try arguments.seconds("wait", default: .seconds(3))
             let directory = try nodeDirectory(arguments)
             let book = try AgreementBook(directory: directory)
             let subject = try arguments.required("subject")
             let (records, revocations) = try book.erase(subject: subject, reason: try arguments.required("reason"))
             output("Erased \(subject): \(records) record(s) deleted here.")
             if revocations.isEmpty { return output("No agreement in force shares them: no peer holds a copy.") }
-            try await awaitReceipts(of: revocations, book: book, directory: directory)
+            try await awaitReceipts(of: revocations, book: book, directory: directory, wait: wait)
         }
     ),
     Command(
@@ -42,16 +44,18 @@ let revocationCommands: [Command] = [
     Command(
         path: ["peer", "revoke"],
         summary: "breach response: end every agreement with a peer and unpin it",
-        usage: "accord peer revoke --dir <node> <peer> --reason \"suspected leak\"",
+        usage: "accord peer revoke --dir <node> <peer> --reason \"suspected leak\" [--wait SECONDS]",
         details: """
             Terminates every agreement in force with the peer (each recipient is ordered to destroy the
             data and to send a receipt), then unpins the peer: it can no longer connect. Its file moves to
             Peers/Revoked/. `accord report affected --peer <peer>` lists the data subjects it received.
+            Before unpinning, it waits up to --wait seconds (default 3) for the peer's receipts.
             """,
-        valued: ["dir", "reason"],
+        valued: ["dir", "reason", "wait"],
         flags: [],
         run: { arguments in
             try arguments.noMorePositionals(than: 1)
+            let wait = try arguments.seconds("wait", default: .seconds(3))
             let directory = try nodeDirectory(arguments)
             let name = try arguments.positional(0, named: "the peer's name")
             let book = try AgreementBook(directory: directory)
@@ -61,7 +65,7 @@ let revocationCommands: [Command] = [
             // The revocations go out while the peer can still be reached; receipts that do not
             // come back in time are shown as pending (the other parties pass the revocation on).
             let ids = Set(sent.map(\.id))
-            try await awaitReceipts(of: try book.revocationStates().map(\.revocation).filter { ids.contains($0.agreementID) && $0.kind.endsAgreement }, book: book, directory: directory)
+            try await awaitReceipts(of: try book.revocationStates().map(\.revocation).filter { ids.contains($0.agreementID) && $0.kind.endsAgreement }, book: book, directory: directory, wait: wait)
             try book.unpin(name, reason: reason)
             output("Revoked \(name): unpinned; it can no longer connect.")
             output("List the data subjects it received with `accord report affected --dir \(directory.url.path) --peer \(name)`.")
@@ -165,11 +169,11 @@ let revocationCommands: [Command] = [
     ),
 ]
 
-/// Wakes the node and waits a few seconds for the targets' receipts, then says where each stands.
-func awaitReceipts(of revocations: [Revocation], book: AgreementBook, directory: NodeDirectory) async throws {
+/// Wakes the node and waits for the targets' receipts (`--wait`), then says where each stands.
+func awaitReceipts(of revocations: [Revocation], book: AgreementBook, directory: NodeDirectory, wait: Duration) async throws {
     AgreementBook.wakeNode(directory)
     let ids = Set(revocations.map(\.id))
-    let deadline = ContinuousClock.now + .seconds(3)
+    let deadline = ContinuousClock.now + wait
     var states = try book.revocationStates().filter { ids.contains($0.revocation.id) }
     while states.contains(where: { $0.targets.contains { $0.receipt == nil } }), ContinuousClock.now < deadline {
         try await Task.sleep(for: .milliseconds(20))

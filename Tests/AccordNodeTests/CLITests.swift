@@ -52,12 +52,14 @@ struct CLI {
         )
     }
 
-    /// Starts `accord serve` in the background; its output goes to `log`.
-    static func serve(_ dir: String, log: URL) throws -> Process {
+    /// Starts `accord serve` in the background; its output goes to `log`. `gently` runs it at
+    /// nice 10, every thread of it (a `setpriority` after the start reaches only the threads
+    /// made after it).
+    static func serve(_ dir: String, log: URL, gently: Bool = false) throws -> Process {
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let process = Process()
-        process.executableURL = executable
-        process.arguments = ["serve", "--dir", dir]
+        process.executableURL = gently ? URL(fileURLWithPath: "/usr/bin/nice") : executable
+        process.arguments = (gently ? ["-n", "10", executable.path] : []) + ["serve", "--dir", dir]
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle
         process.standardError = handle

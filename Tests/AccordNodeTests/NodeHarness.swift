@@ -32,7 +32,7 @@ func fastOptions() -> NodeOptions {
     options.peerRescanInterval = .milliseconds(100)
     options.backoff = Backoff(initial: .milliseconds(50), maximum: .milliseconds(400))
     options.keepaliveInterval = .seconds(1)
-    options.helloTimeout = .seconds(2)
+    options.helloTimeout = .seconds(10)  // with every suite running at once, 2 s was sometimes too little
     return options
 }
 

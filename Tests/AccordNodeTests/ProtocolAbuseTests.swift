@@ -29,7 +29,7 @@ struct ProtocolAbuseTests {
             return try await group.reduce(into: [Duration]()) { $0 += $1 }
         }
         #expect(roundTrips.count == 250)
-        #expect(ContinuousClock.now - started < .seconds(20))
+        #expect(ContinuousClock.now - started < .seconds(60), "a liveness bound, not a speed goal: every suite runs alongside")
         await firm.stop()
     }
 
@@ -51,8 +51,10 @@ struct ProtocolAbuseTests {
             while true { _ = try await connection.receive() }
         }
         #expect(await eventually { firmLog.contains("closing connection with partner: unknown message kind 0x7F") })
-        // The node still serves others.
-        let result = try await Probe(directory: vendorDir).ping("firm", count: 1)
+        // The node still serves others (however long the suites alongside hold the machine).
+        var probe = Probe(directory: vendorDir)
+        probe.timeout = .seconds(30)
+        let result = try await probe.ping("firm", count: 1)
         #expect(result.roundTrips.count == 1)
         await loop.shutdown()
         await firm.stop()

@@ -457,7 +457,11 @@ struct RevocationCLITests {
         #expect(try await eventually { try world.held("deliveries-2026", at: world.partner).count == 2 && world.held("invoicing-2026", at: world.vendor).count == 2 })
         let firm = world.firm.url.path
 
-        let erase = try await offPool { try CLI.run("erase", "--dir", firm, "--subject", "CUST-77", "--reason", "customer request") }
+        let badWait = try CLI.run("erase", "--dir", firm, "--subject", "CUST-77", "--reason", "customer request", "--wait", "soon")
+        #expect(badWait.status == 2 && badWait.stderr.contains("--wait takes a number of seconds"), "\(badWait.stderr)")
+        #expect(try world.held("deliveries-2026", at: world.partner).count == 2, "a usage error erases nothing")
+        // --wait: on a machine busy with every suite at once, the 3 s default can be too short.
+        let erase = try await offPool { try CLI.run("erase", "--dir", firm, "--subject", "CUST-77", "--reason", "customer request", "--wait", "60") }
         #expect(erase.status == 0, "\(erase.stderr)")
         #expect(erase.stdout.contains("Erased CUST-77: 1 record(s) deleted here."))
         #expect(erase.stdout.contains("partner: confirmed at") && erase.stdout.contains("vendor: confirmed at"), "\(erase.stdout)")
@@ -476,7 +480,7 @@ struct RevocationCLITests {
         let tampered = try CLI.run("receipt", "verify", file.path)
         #expect(tampered.status == 1 && tampered.stderr.contains("does NOT verify: its field \"records_destroyed\""), "\(tampered.stderr)")
 
-        let revoke = try await offPool { try CLI.run("peer", "revoke", "--dir", firm, "vendor", "--reason", "suspected leak") }
+        let revoke = try await offPool { try CLI.run("peer", "revoke", "--dir", firm, "vendor", "--reason", "suspected leak", "--wait", "60") }
         #expect(revoke.status == 0 && revoke.stdout.contains("1 agreement(s) with vendor terminated: invoicing-2026"), "\(revoke.stdout)\(revoke.stderr)")
         #expect(revoke.stdout.contains("vendor: confirmed at") && revoke.stdout.contains("Revoked vendor: unpinned"), "the vendor got it before it was cut off")
         #expect(try !CLI.run("peer", "list", "--dir", firm).stdout.contains("vendor"))

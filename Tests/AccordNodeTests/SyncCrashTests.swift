@@ -47,9 +47,7 @@ struct SyncCrashTests {
         // The two nodes run flat out for a while: at a lower priority, so the tests running
         // alongside keep their timing.
         func serve(_ directory: NodeDirectory, _ log: String) throws -> Process {
-            let process = try CLI.serve(directory.url.path, log: logs.appendingPathComponent(log))
-            setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(process.processIdentifier), 10)
-            return process
+            try CLI.serve(directory.url.path, log: logs.appendingPathComponent(log), gently: true)
         }
         var firm = try serve(world.firm, "firm.log")
         var partner = try serve(world.partner, "partner-1.log")
