@@ -506,7 +506,7 @@ public actor Node {
                     }
                     flows[route] = Flow(connection: connection, contentHash: info.contentHash, sentThrough: batch.through, inFlight: flow.inFlight + 1)
                     let frame = Message.syncBatch(batch).frame
-                    guard frame.payload.count < Frame.maximumLength else {  // only records larger than a record may be
+                    guard frame.payload.count < Frame.maximumLength else {  // only a record over the 1 MiB limit (a peer's write) could do this
                         throw NodeError("the changes of \(route.agreementID) after #\(flow.sentThrough) do not fit in a frame (4 MiB)")
                     }
                     try await link.connection.send(frame)
