@@ -136,6 +136,7 @@ extension AgreementBook {
 
     /// Why a change from the other end of `info` must not be merged, or nil.
     private func refusal(of entry: RecordSet.Entry, id: String, under info: RouteInfo) throws -> String? {
+        guard entry.fieldsSize <= RecordBook.maximumRecordSize else { return "the record would hold over 1 MiB" }
         if info.owner {
             return info.agreement.refusal(of: entry, from: info.peerParty, node: info.route.peer, current: try store.entry(collection: info.collection, id: id))
         }

@@ -104,7 +104,7 @@ public final class RecordBook {
         clock.observe(set.latestClock)
         let stamp = Stamp(clock: clock.tick(wall: RecordBook.wallMilliseconds()), node: nodeID)
         _ = set.put(id: id, collection: collection, subject: subject, fields: fields, stamp: stamp)
-        let size = set.entries[id]!.fields.reduce(0) { $0 + $1.key.utf8.count + $1.value.value.storedSize }
+        let size = set.entries[id]!.fieldsSize
         guard size <= RecordBook.maximumRecordSize else {
             throw NodeError("\(id) would hold \(size) bytes of fields; a record holds at most 1 MiB — keep large documents outside Accord and store a reference")
         }

@@ -258,7 +258,8 @@ struct SyncWireTests {
             return entry
         }
         let batch = SyncBatch(agreementID: "deliveries-2026", contentHash: first.contentHash, through: 1, entries: [
-            ("C-1", change("phone", "000")), ("C-2", change("delivery_status", "x")), ("C-1", change("delivery_status", "delivered")),
+            ("C-1", change("phone", "000")), ("C-2", change("delivery_status", "x")),
+            ("C-1", change("delivery_status", String(repeating: "x", count: 1_100_000))), ("C-1", change("delivery_status", "delivered")),
         ])
         try await peer.connection.send(Message.syncBatch(batch).frame)
         var wrong = batch
@@ -266,12 +267,13 @@ struct SyncWireTests {
         try await peer.connection.send(Message.syncBatch(wrong).frame)
         #expect(await eventually { log.contains("refused a change under deliveries-2026 from partner: C-1: 'phone' is outside partner's write scope") })
         #expect(log.contains("C-2: no such record is shared under deliveries-2026") || log.contains("C-2: the record is outside deliveries-2026's filter"))
+        #expect(log.contains("C-1: the record would hold over 1 MiB"))
         let firm = try RecordBook(directory: world.firm)
         #expect(try await eventually { try firm.record(collection: "customers", id: "C-1")?.fields["delivery_status"] == .string("delivered") })
         #expect(try firm.record(collection: "customers", id: "C-1")?.fields["phone"] == .string("13800001234"))
-        #expect(try await eventually { try AgreementBook(directory: world.firm).syncStatus().first { $0.peerName == "partner" }?.refused == 5 })
+        #expect(try await eventually { try AgreementBook(directory: world.firm).syncStatus().first { $0.peerName == "partner" }?.refused == 7 })
         let audit = try firm.auditEntries(since: nil).filter { $0.action == "sync refused" }
-        #expect(audit.count == 3, "two changes, then the whole wrong-hash batch: \(audit.map(\.detail))")
+        #expect(audit.count == 4, "three changes, then the whole wrong-hash batch: \(audit.map(\.detail))")
         await peer.close()
     }
 

@@ -40,6 +40,9 @@ public struct RecordSet: Sendable, Equatable {
 
         public var isLive: Bool { fields[RecordSet.metaField] != nil }
 
+        /// About how many bytes its field names and values take (what the record size limit counts).
+        public var fieldsSize: Int { fields.reduce(0) { $0 + $1.key.utf8.count + $1.value.value.storedSize } }
+
         /// The data subject of a live record.
         public var subject: String? {
             guard case .string(let packed) = fields[RecordSet.metaField]?.value else { return nil }
