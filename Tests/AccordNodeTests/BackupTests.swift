@@ -11,28 +11,28 @@ import Glibc
 
 @Suite("Backup and restore")
 struct BackupTests {
-    @Test func restoreBringsBackTheStoreAsItWas() throws {
+    @Test func restoreBringsBackTheStoreAsItWas() async throws {
         let sandbox = try Sandbox()
         let node = try sandbox.makeNode("firm")
         let book = try RecordBook(directory: node)
         try book.put(collection: "customers", id: "C-1", subject: "S1", fields: ["name": .string("Li")])
         let backup = sandbox.root.appendingPathComponent("firm.backup")
-        let outcome = try CLI.run("backup", "--dir", node.url.path, backup.path)
+        let outcome = try await CLI.run("backup", "--dir", node.url.path, backup.path)
         #expect(outcome.status == 0, "\(outcome.stderr)")
         try book.put(collection: "customers", id: "C-1", subject: nil, fields: ["name": .string("Changed")])
         try book.put(collection: "customers", id: "C-2", subject: "S2", fields: [:])
 
-        let restored = try CLI.run("restore", "--dir", node.url.path, backup.path)
+        let restored = try await CLI.run("restore", "--dir", node.url.path, backup.path)
         #expect(restored.status == 0, "\(restored.stderr)")
         let after = try RecordBook(directory: node)
         #expect(try after.records(collection: "customers").map(\.id) == ["C-1"])
         #expect(try after.record(collection: "customers", id: "C-1")?.fields["name"] == .string("Li"))
         #expect(try after.verifyAudit() == .intact(entries: 2))  // the put, then the restore (the backup's own entry came after the copy)
-        #expect(try CLI.run("backup", "--dir", node.url.path, backup.path).stderr.contains("cannot create"))  // never overwrites
+        #expect(try await CLI.run("backup", "--dir", node.url.path, backup.path).stderr.contains("cannot create"))  // never overwrites
     }
 
     /// A key destroyed after the backup stays destroyed when the backup comes back.
-    @Test func dataShreddedAfterTheBackupStaysUnreadableAfterRestore() throws {
+    @Test func dataShreddedAfterTheBackupStaysUnreadableAfterRestore() async throws {
         let sandbox = try Sandbox()
         let node = try sandbox.makeNode("firm")
         let book = try RecordBook(directory: node)
@@ -52,14 +52,14 @@ struct BackupTests {
         #expect(try RecordBook(directory: node).records(collection: "customers").isEmpty)
     }
 
-    @Test func restoreRefusesAForeignFileAndARunningNode() throws {
+    @Test func restoreRefusesAForeignFileAndARunningNode() async throws {
         let sandbox = try Sandbox()
         let node = try sandbox.makeNode("firm")
         let book = try RecordBook(directory: node)
         try book.put(collection: "customers", id: "C-1", subject: "S1", fields: [:])
         let junk = sandbox.root.appendingPathComponent("junk.backup")
         try Data(repeating: 7, count: 8192).write(to: junk)
-        let refused = try CLI.run("restore", "--dir", node.url.path, junk.path)
+        let refused = try await CLI.run("restore", "--dir", node.url.path, junk.path)
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("is not a backup of this node's store"))
         #expect(try RecordBook(directory: node).records(collection: "customers").map(\.id) == ["C-1"])
@@ -68,7 +68,7 @@ struct BackupTests {
         try book.backup(to: backup)
         let lock = try #require(node.takeServeLock())  // as `accord serve` holds it
         defer { close(lock) }
-        let busy = try CLI.run("restore", "--dir", node.url.path, backup.path)
+        let busy = try await CLI.run("restore", "--dir", node.url.path, backup.path)
         #expect(busy.status == 1)
         #expect(busy.stderr.contains("stop it before restoring"))
     }

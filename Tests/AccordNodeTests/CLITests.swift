@@ -30,11 +30,18 @@ struct CLI {
         let stderr: String
     }
 
+    /// Runs the command on a thread of its own and waits for it without holding one of Swift's
+    /// cooperative threads (the nodes of the other suites run there).
     @discardableResult
-    static func run(_ arguments: String...) throws -> Outcome { try run(arguments) }
+    static func run(_ arguments: String...) async throws -> Outcome { try await run(arguments) }
+
+    @discardableResult
+    static func run(_ arguments: [String], program: URL = CLI.executable) async throws -> Outcome {
+        try await offPool { try runBlocking(arguments, program: program) }
+    }
 
     /// - Parameter program: what to run instead of `accord` (such as `nice`, to run it gently).
-    static func run(_ arguments: [String], program: URL = CLI.executable) throws -> Outcome {
+    static func runBlocking(_ arguments: [String], program: URL = CLI.executable) throws -> Outcome {
         let process = Process()
         process.executableURL = program
         process.arguments = program == executable ? arguments : Array(arguments.dropFirst())
@@ -71,30 +78,30 @@ struct CLI {
 
 @Suite("The accord command line")
 struct CLITests {
-    @Test func initMakesAPrivateKeyAndRefusesToOverwrite() throws {
+    @Test func initMakesAPrivateKeyAndRefusesToOverwrite() async throws {
         let sandbox = try Sandbox()
         let dir = sandbox.path("firm")
-        let created = try CLI.run("init", "--dir", dir, "--name", "firm", "--role", "firm", "--jurisdiction", "CN")
+        let created = try await CLI.run("init", "--dir", dir, "--name", "firm", "--role", "firm", "--jurisdiction", "CN")
         #expect(created.status == 0, "\(created.stderr)")
         #expect(created.stdout.contains("node ID"))
         let key = try FileManager.default.attributesOfItem(atPath: dir + "/Certs/node.key")
         #expect((key[.posixPermissions] as? Int) == 0o600)
-        let id = try CLI.run("id", "--dir", dir)
+        let id = try await CLI.run("id", "--dir", dir)
         #expect(id.status == 0)
         #expect(created.stdout.contains(id.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
 
-        let again = try CLI.run("init", "--dir", dir, "--name", "other")
+        let again = try await CLI.run("init", "--dir", dir, "--name", "other")
         #expect(again.status == 1)
         #expect(again.stderr.contains("refusing to overwrite its identity"))
-        #expect(try CLI.run("id", "--dir", dir).stdout == id.stdout)  // identity untouched
+        #expect(try await CLI.run("id", "--dir", dir).stdout == id.stdout)  // identity untouched
     }
 
-    @Test func peerCommandsCheckWhatTheyAreGiven() throws {
+    @Test func peerCommandsCheckWhatTheyAreGiven() async throws {
         let sandbox = try Sandbox()
         let (firm, partner) = (sandbox.path("firm"), sandbox.path("partner"))
-        try CLI.run("init", "--dir", firm, "--name", "firm")
-        try CLI.run("init", "--dir", partner, "--name", "partner")
-        let partnerID = try CLI.run("id", "--dir", partner).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try await CLI.run("init", "--dir", firm, "--name", "firm")
+        try await CLI.run("init", "--dir", partner, "--name", "partner")
+        let partnerID = try await CLI.run("id", "--dir", partner).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         var typo = Array(partnerID)
         typo[3] = typo[3] == "A" ? "B" : "A"
 
@@ -107,44 +114,44 @@ struct CLITests {
             (["--name", "partner", "--id", partnerID, "--adress", "x"], 2, "unknown option --adress (did you mean --address?)"),
         ]
         for (arguments, status, message) in cases {
-            let outcome = try CLI.run(["peer", "add", "--dir", firm] + arguments)
+            let outcome = try await CLI.run(["peer", "add", "--dir", firm] + arguments)
             #expect(outcome.status == status, "\(arguments)")
             #expect(outcome.stderr.contains(message), "\(outcome.stderr)")
             #expect(outcome.stderr.split(separator: "\n").count <= 2, "one line of reason (plus usage for usage errors)")
         }
-        #expect(try CLI.run("peer", "list", "--dir", firm).stdout.contains("No peers pinned yet"))
+        #expect(try await CLI.run("peer", "list", "--dir", firm).stdout.contains("No peers pinned yet"))
 
-        let added = try CLI.run("peer", "add", "--dir", firm, "--name", "partner", "--id", partnerID.lowercased(), "--address", "127.0.0.1:7402", "--role", "partner")
+        let added = try await CLI.run("peer", "add", "--dir", firm, "--name", "partner", "--id", partnerID.lowercased(), "--address", "127.0.0.1:7402", "--role", "partner")
         #expect(added.status == 0, "\(added.stderr)")
-        let duplicate = try CLI.run("peer", "add", "--dir", firm, "--name", "partner", "--id", partnerID, "--address", "127.0.0.1:7402")
+        let duplicate = try await CLI.run("peer", "add", "--dir", firm, "--name", "partner", "--id", partnerID, "--address", "127.0.0.1:7402")
         #expect(duplicate.status == 1)
         #expect(duplicate.stderr.contains("already pinned"))
-        let own = try CLI.run("id", "--dir", firm).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let selfPin = try CLI.run("peer", "add", "--dir", firm, "--name", "me", "--id", own, "--address", "127.0.0.1:7401")
+        let own = try await CLI.run("id", "--dir", firm).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let selfPin = try await CLI.run("peer", "add", "--dir", firm, "--name", "me", "--id", own, "--address", "127.0.0.1:7401")
         #expect(selfPin.stderr.contains("this node's own ID"))
 
-        let list = try CLI.run("peer", "list", "--dir", firm)
+        let list = try await CLI.run("peer", "list", "--dir", firm)
         #expect(list.stdout.contains("partner") && list.stdout.contains(partnerID))
-        #expect(try CLI.run("peer", "remove", "--dir", firm, "partner").status == 0)
-        let missing = try CLI.run("peer", "remove", "--dir", firm, "partner")
+        #expect(try await CLI.run("peer", "remove", "--dir", firm, "partner").status == 0)
+        let missing = try await CLI.run("peer", "remove", "--dir", firm, "partner")
         #expect(missing.status == 1)
         #expect(missing.stderr.contains("no pinned peer named 'partner'"))
     }
 
-    @Test func helpAndBadCommandsExitAsDocumented() throws {
-        let help = try CLI.run("--help")
+    @Test func helpAndBadCommandsExitAsDocumented() async throws {
+        let help = try await CLI.run("--help")
         #expect(help.status == 0)
         for command in ["init", "id", "peer add", "serve", "ping"] { #expect(help.stdout.contains(command)) }
-        let initHelp = try CLI.run("init", "--help")
+        let initHelp = try await CLI.run("init", "--help")
         #expect(initHelp.status == 0)
         #expect(initHelp.stdout.contains("Usage: accord init"))
-        let unknown = try CLI.run("frobnicate")
+        let unknown = try await CLI.run("frobnicate")
         #expect(unknown.status == 2)
         #expect(unknown.stderr.contains("unknown command 'frobnicate'"))
-        let group = try CLI.run("peer")
+        let group = try await CLI.run("peer")
         #expect(group.status == 2)
         #expect(group.stderr.contains("add, list, remove"))
-        let noNode = try CLI.run("id", "--dir", "/nonexistent/accord-node")
+        let noNode = try await CLI.run("id", "--dir", "/nonexistent/accord-node")
         #expect(noNode.status == 1)
         #expect(noNode.stderr.contains("no node at /nonexistent/accord-node"))
     }
@@ -154,14 +161,14 @@ struct CLITests {
         let sandbox = try Sandbox()
         let (firm, partner) = (sandbox.path("firm"), sandbox.path("partner"))
         let (firmPort, partnerPort) = try (freePort(), freePort())
-        try CLI.run("init", "--dir", firm, "--name", "firm", "--listen", "127.0.0.1:\(firmPort)")
-        try CLI.run("init", "--dir", partner, "--name", "partner", "--listen", "127.0.0.1:\(partnerPort)")
-        let firmID = try CLI.run("id", "--dir", firm).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let partnerID = try CLI.run("id", "--dir", partner).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        try CLI.run("peer", "add", "--dir", firm, "--name", "partner", "--id", partnerID, "--address", "127.0.0.1:\(partnerPort)")
-        try CLI.run("peer", "add", "--dir", partner, "--name", "firm", "--id", firmID, "--address", "127.0.0.1:\(firmPort)")
+        try await CLI.run("init", "--dir", firm, "--name", "firm", "--listen", "127.0.0.1:\(firmPort)")
+        try await CLI.run("init", "--dir", partner, "--name", "partner", "--listen", "127.0.0.1:\(partnerPort)")
+        let firmID = try await CLI.run("id", "--dir", firm).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let partnerID = try await CLI.run("id", "--dir", partner).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try await CLI.run("peer", "add", "--dir", firm, "--name", "partner", "--id", partnerID, "--address", "127.0.0.1:\(partnerPort)")
+        try await CLI.run("peer", "add", "--dir", partner, "--name", "firm", "--id", firmID, "--address", "127.0.0.1:\(firmPort)")
 
-        let down = try CLI.run("ping", "--dir", firm, "partner")
+        let down = try await CLI.run("ping", "--dir", firm, "partner")
         #expect(down.status == 1)
         #expect(down.stderr.contains("Connection refused (is `accord serve` running there?)"))
 
@@ -174,7 +181,7 @@ struct CLITests {
             (try? String(contentsOf: firmLog, encoding: .utf8))?.contains("linked with partner") == true
         }
         #expect(linked)
-        let ping = try CLI.run("ping", "--dir", firm, "partner", "--count", "2")
+        let ping = try await CLI.run("ping", "--dir", firm, "partner", "--count", "2")
         #expect(ping.status == 0, "\(ping.stderr)")
         #expect(ping.stdout.contains("TLSv1.3, mutual authentication, protocol 2, node name 'partner'"))
         #expect(ping.stdout.contains("2 pings: rtt min/avg/max"))

@@ -9,37 +9,37 @@ import Glibc
 
 @Suite("accord record import")
 struct ImportTests {
-    @Test func badRowsAreNamedByLineAndTheRestIsImported() throws {
+    @Test func badRowsAreNamedByLineAndTheRestIsImported() async throws {
         let sandbox = try Sandbox()
         let dir = sandbox.path("firm")
-        try CLI.run("init", "--dir", dir, "--name", "firm")
+        try await CLI.run("init", "--dir", dir, "--name", "firm")
         let file = sandbox.root.appendingPathComponent("customers.csv")
         try Data("id,subject,name,city\r\nC-1,CUST-1,\"Li, Wei\",Shanghai\r\nC-2,,Wang,Beijing\r\nC-3,CUST-3,\"bad\"x,Y\r\nC-4,CUST-4,Zhao\r\n,CUST-5,Q,R\r\nC-6,CUST-6,\"two\r\nlines\",Z\r\n".utf8).write(to: file)
-        let outcome = try CLI.run("record", "import", "--dir", dir, "--collection", "customers", file.path)
+        let outcome = try await CLI.run("record", "import", "--dir", dir, "--collection", "customers", file.path)
         #expect(outcome.status == 0, "\(outcome.stderr)")
         #expect(outcome.stdout.contains("Imported 2 records into customers; rejected 4"))
         for expected in ["line 3: C-2 is a new record without a data subject", "line 4: text after a closing quote", "line 5: 3 values for 4 columns", "line 6: the id is empty"] {
             #expect(outcome.stdout.contains(expected), "\(expected)")
         }
-        let c6 = try CLI.run("record", "get", "--dir", dir, "--collection", "customers", "--id", "C-6", "--json")
+        let c6 = try await CLI.run("record", "get", "--dir", dir, "--collection", "customers", "--id", "C-6", "--json")
         #expect(c6.stdout.contains(#""name":"two\nlines""#))
     }
 
     /// export → import on another node gives the same records, types included.
-    @Test func jsonLinesRoundTrip() throws {
+    @Test func jsonLinesRoundTrip() async throws {
         let sandbox = try Sandbox()
         let (firm, vendor) = (sandbox.path("firm"), sandbox.path("vendor"))
-        try CLI.run("init", "--dir", firm, "--name", "firm")
-        try CLI.run("init", "--dir", vendor, "--name", "vendor")
-        try CLI.run("record", "put", "--dir", firm, "--collection", "customers", "--id", "C-1", "--subject", "S1", "name=Li", "age:=42", "vip:=false", "since:=2026-01-31", "balance:=-3.25", "note:=null")
-        try CLI.run("record", "put", "--dir", firm, "--collection", "customers", "--id", "C-2", "--subject", "S2", "name=Wang \"W\" 王")
-        let export = try CLI.run("record", "export", "--dir", firm, "--collection", "customers")
+        try await CLI.run("init", "--dir", firm, "--name", "firm")
+        try await CLI.run("init", "--dir", vendor, "--name", "vendor")
+        try await CLI.run("record", "put", "--dir", firm, "--collection", "customers", "--id", "C-1", "--subject", "S1", "name=Li", "age:=42", "vip:=false", "since:=2026-01-31", "balance:=-3.25", "note:=null")
+        try await CLI.run("record", "put", "--dir", firm, "--collection", "customers", "--id", "C-2", "--subject", "S2", "name=Wang \"W\" 王")
+        let export = try await CLI.run("record", "export", "--dir", firm, "--collection", "customers")
         let file = sandbox.root.appendingPathComponent("customers.jsonl")
         try Data(export.stdout.utf8).write(to: file)
-        let outcome = try CLI.run("record", "import", "--dir", vendor, "--collection", "customers", file.path)
+        let outcome = try await CLI.run("record", "import", "--dir", vendor, "--collection", "customers", file.path)
         #expect(outcome.stdout.contains("Imported 2 records into customers; rejected 0"))
-        #expect(try CLI.run("record", "export", "--dir", vendor, "--collection", "customers").stdout == export.stdout)
-        #expect(try CLI.run("audit", "verify", "--dir", vendor).stdout.contains("intact: 1 entries"))
+        #expect(try await CLI.run("record", "export", "--dir", vendor, "--collection", "customers").stdout == export.stdout)
+        #expect(try await CLI.run("audit", "verify", "--dir", vendor).stdout.contains("intact: 1 entries"))
     }
 
     /// SIGKILL in the middle of a large import: every committed batch is whole, no record is
@@ -47,7 +47,7 @@ struct ImportTests {
     @Test func killedMidImportLosesOnlyTheUncommittedBatch() async throws {
         let sandbox = try Sandbox()
         let dir = sandbox.path("firm")
-        try CLI.run("init", "--dir", dir, "--name", "firm")
+        try await CLI.run("init", "--dir", dir, "--name", "firm")
         let file = sandbox.root.appendingPathComponent("big.csv")
         // Big enough that the import is still running when the first batch shows, even when
         // other tests load the machine (a whole import takes many seconds).
@@ -78,7 +78,7 @@ struct ImportTests {
         process.waitUntilExit()
         #expect(process.terminationReason == .uncaughtSignal, "the import ended by itself: \((try? String(contentsOf: importLog, encoding: .utf8)) ?? "")")
 
-        let export = try CLI.run("record", "export", "--dir", dir, "--collection", "customers")
+        let export = try await CLI.run("record", "export", "--dir", dir, "--collection", "customers")
         #expect(export.status == 0, "\(export.stderr)")
         let lines = export.stdout.split(separator: "\n")
         let batch = RecordBook.importBatchSize
@@ -88,7 +88,7 @@ struct ImportTests {
             let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
             #expect((object["fields"] as? [String: Any])?.count == 3, "a record lost fields: \(line)")
         }
-        let audit = try CLI.run("audit", "verify", "--dir", dir)
+        let audit = try await CLI.run("audit", "verify", "--dir", dir)
         #expect(audit.status == 0)
         #expect(audit.stdout.contains("intact: \(lines.count / batch) entries"))
     }

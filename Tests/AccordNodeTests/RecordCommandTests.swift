@@ -3,18 +3,18 @@ import Testing
 
 @Suite("accord record commands")
 struct RecordCommandTests {
-    @Test func putGetListExportDelete() throws {
+    @Test func putGetListExportDelete() async throws {
         let sandbox = try Sandbox()
         let dir = sandbox.path("firm")
-        try CLI.run("init", "--dir", dir, "--name", "firm")
-        let put = try CLI.run(
+        try await CLI.run("init", "--dir", dir, "--name", "firm")
+        let put = try await CLI.run(
             "record", "put", "--dir", dir, "--collection", "customers", "--id", "C-1001", "--subject", "CUST-77",
             "name=Li Wei", "phone=013800000000", "age:=42", "balance:=12.50", "vip:=true", "since:=2026-11-25", "note:=null"
         )
         #expect(put.status == 0, "\(put.stderr)")
-        let update = try CLI.run("record", "put", "--dir", dir, "--collection", "customers", "--id", "C-1001", "city=Shanghai")
+        let update = try await CLI.run("record", "put", "--dir", dir, "--collection", "customers", "--id", "C-1001", "city=Shanghai")
         #expect(update.status == 0, "\(update.stderr)")
-        let json = try CLI.run("record", "get", "--dir", dir, "--collection", "customers", "--id", "C-1001", "--json")
+        let json = try await CLI.run("record", "get", "--dir", dir, "--collection", "customers", "--id", "C-1001", "--json")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         let fields = try #require(object["fields"] as? [String: Any])
         #expect(object["subject"] as? String == "CUST-77")
@@ -25,25 +25,25 @@ struct RecordCommandTests {
         #expect(fields["since"] as? String == "2026-11-25")
         #expect(fields["note"] is NSNull)
 
-        try CLI.run("record", "put", "--dir", dir, "--collection", "customers", "--id", "C-1002", "--subject", "CUST-78", "--json", #"{"name": "Wang", "visits": 3}"#)
-        let bySubject = try CLI.run("record", "list", "--dir", dir, "--collection", "customers", "--subject", "CUST-78")
+        try await CLI.run("record", "put", "--dir", dir, "--collection", "customers", "--id", "C-1002", "--subject", "CUST-78", "--json", #"{"name": "Wang", "visits": 3}"#)
+        let bySubject = try await CLI.run("record", "list", "--dir", dir, "--collection", "customers", "--subject", "CUST-78")
         #expect(bySubject.stdout.hasPrefix("C-1002  CUST-78"))
         #expect(!bySubject.stdout.contains("C-1001"))
-        let export = try CLI.run("record", "export", "--dir", dir, "--collection", "customers")
+        let export = try await CLI.run("record", "export", "--dir", dir, "--collection", "customers")
         #expect(export.stdout.split(separator: "\n").count == 2)
 
-        #expect(try CLI.run("record", "delete", "--dir", dir, "--collection", "customers", "--id", "C-1001").status == 0)
-        let gone = try CLI.run("record", "get", "--dir", dir, "--collection", "customers", "--id", "C-1001")
+        #expect(try await CLI.run("record", "delete", "--dir", dir, "--collection", "customers", "--id", "C-1001").status == 0)
+        let gone = try await CLI.run("record", "get", "--dir", dir, "--collection", "customers", "--id", "C-1001")
         #expect(gone.status == 1)
         #expect(gone.stderr.contains("no record C-1001 in 'customers'"))
         let store = try FileManager.default.attributesOfItem(atPath: dir + "/accord.sqlite")
         #expect((store[.posixPermissions] as? Int) == 0o600)
     }
 
-    @Test func badInputIsRefusedWithItsReasonAndChangesNothing() throws {
+    @Test func badInputIsRefusedWithItsReasonAndChangesNothing() async throws {
         let sandbox = try Sandbox()
         let dir = sandbox.path("firm")
-        try CLI.run("init", "--dir", dir, "--name", "firm")
+        try await CLI.run("init", "--dir", dir, "--name", "firm")
         let cases: [([String], String)] = [
             (["--id", "C-1", "name=Li"], "is a new record without a data subject"),
             (["--id", "C-1", "--subject", "S", "age:=forty"], "age:=forty: not a number"),
@@ -54,11 +54,11 @@ struct RecordCommandTests {
             (["--id", "", "--subject", "S", "a=b"], "--id is required"),
         ]
         for (arguments, message) in cases {
-            let outcome = try CLI.run(["record", "put", "--dir", dir, "--collection", "customers"] + arguments)
+            let outcome = try await CLI.run(["record", "put", "--dir", dir, "--collection", "customers"] + arguments)
             #expect(outcome.status != 0, "\(arguments)")
             #expect(outcome.stderr.contains(message), "\(arguments): \(outcome.stderr)")
         }
-        #expect(try CLI.run("record", "list", "--dir", dir, "--collection", "customers").stdout.contains("No records."))
+        #expect(try await CLI.run("record", "list", "--dir", dir, "--collection", "customers").stdout.contains("No records."))
     }
 }
 
@@ -66,17 +66,17 @@ struct RecordCommandTests {
 struct AuditCommandTests {
     /// Every record change lands in the audit log; an edit made behind accord's back with the
     /// sqlite3 tool is caught and named.
-    @Test func verifyCatchesARowEditedWithSqlite3() throws {
+    @Test func verifyCatchesARowEditedWithSqlite3() async throws {
         let sandbox = try Sandbox()
         let dir = sandbox.path("firm")
-        try CLI.run("init", "--dir", dir, "--name", "firm")
-        try CLI.run("record", "put", "--dir", dir, "--collection", "customers", "--id", "C-1", "--subject", "S", "name=Li")
-        try CLI.run("record", "put", "--dir", dir, "--collection", "customers", "--id", "C-2", "--subject", "T", "name=Wang")
-        try CLI.run("record", "delete", "--dir", dir, "--collection", "customers", "--id", "C-1")
-        let intact = try CLI.run("audit", "verify", "--dir", dir)
+        try await CLI.run("init", "--dir", dir, "--name", "firm")
+        try await CLI.run("record", "put", "--dir", dir, "--collection", "customers", "--id", "C-1", "--subject", "S", "name=Li")
+        try await CLI.run("record", "put", "--dir", dir, "--collection", "customers", "--id", "C-2", "--subject", "T", "name=Wang")
+        try await CLI.run("record", "delete", "--dir", dir, "--collection", "customers", "--id", "C-1")
+        let intact = try await CLI.run("audit", "verify", "--dir", dir)
         #expect(intact.status == 0)
         #expect(intact.stdout.contains("intact: 3 entries"))
-        let csv = try CLI.run("audit", "export", "--dir", dir, "--format", "csv")
+        let csv = try await CLI.run("audit", "export", "--dir", dir, "--format", "csv")
         #expect(csv.stdout.split(separator: "\n").count == 4)
         #expect(csv.stdout.contains("record delete,customers/C-1"))
         #expect(!csv.stdout.contains("Li"))  // values never enter the audit log
@@ -87,7 +87,7 @@ struct AuditCommandTests {
         try sqlite.run()
         sqlite.waitUntilExit()
         #expect(sqlite.terminationStatus == 0)
-        let broken = try CLI.run("audit", "verify", "--dir", dir)
+        let broken = try await CLI.run("audit", "verify", "--dir", dir)
         #expect(broken.status == 1)
         #expect(broken.stderr.contains("entry 2 does not match its hash"))
     }
@@ -95,22 +95,22 @@ struct AuditCommandTests {
 
 @Suite("Collections with a schema")
 struct SchemaCommandTests {
-    @Test func writesMustFitTheSchemaAndCSVCellsGetTheirKinds() throws {
+    @Test func writesMustFitTheSchemaAndCSVCellsGetTheirKinds() async throws {
         let sandbox = try Sandbox()
         let dir = sandbox.path("firm")
-        try CLI.run("init", "--dir", dir, "--name", "firm")
+        try await CLI.run("init", "--dir", dir, "--name", "firm")
         try FileManager.default.createDirectory(atPath: dir + "/Schemas", withIntermediateDirectories: true)
         try "name: text, personal\nage: integer, personal\n".write(toFile: dir + "/Schemas/customers.schema", atomically: true, encoding: .utf8)
-        #expect(try CLI.run("schema", "show", "--dir", dir, "--collection", "customers").stdout.contains("age   integer   personal"))
+        #expect(try await CLI.run("schema", "show", "--dir", dir, "--collection", "customers").stdout.contains("age   integer   personal"))
 
-        let typo = try CLI.run("record", "put", "--dir", dir, "--collection", "customers", "--id", "C-1", "--subject", "S", "nmae=Li")
+        let typo = try await CLI.run("record", "put", "--dir", dir, "--collection", "customers", "--id", "C-1", "--subject", "S", "nmae=Li")
         #expect(typo.status == 1)
         #expect(typo.stderr.contains("'nmae' is not a field of customers"))
         let file = sandbox.root.appendingPathComponent("in.csv")
         try "id,subject,name,age\nC-1,S1,Li,42\nC-2,S2,Wang,old\n".write(to: file, atomically: true, encoding: .utf8)
-        let imported = try CLI.run("record", "import", "--dir", dir, "--collection", "customers", file.path)
+        let imported = try await CLI.run("record", "import", "--dir", dir, "--collection", "customers", file.path)
         #expect(imported.stdout.contains("Imported 1 records into customers; rejected 1"))
         #expect(imported.stdout.contains("line 3: C-2: 'age' is integer in the schema of customers; 'old' is not"))
-        #expect(try CLI.run("record", "get", "--dir", dir, "--collection", "customers", "--id", "C-1", "--json").stdout.contains(#""age":42"#))
+        #expect(try await CLI.run("record", "get", "--dir", dir, "--collection", "customers", "--id", "C-1", "--json").stdout.contains(#""age":42"#))
     }
 }

@@ -127,7 +127,7 @@ extension SyncWorld {
 struct RevocationRulesTests {
     /// A revocation with a bad signature, signed by a non-party, replayed against another
     /// agreement, or by a recipient ordering another recipient to delete: refused, nothing destroyed.
-    @Test func forgedOrOverreachingRevocationsAreRefused() throws {
+    @Test func forgedOrOverreachingRevocationsAreRefused() async throws {
         let world = try SyncWorld()
         try world.signThreeParty()
         let firm = try AgreementBook(directory: world.firm)
@@ -172,7 +172,7 @@ struct RevocationRulesTests {
 
     /// A recipient ends its own participation: it destroys its copy at once and its receipt goes
     /// to the owner; the owner then orders the other recipient to destroy as well.
-    @Test func aRecipientEndsItsOwnParticipation() throws {
+    @Test func aRecipientEndsItsOwnParticipation() async throws {
         let world = try SyncWorld()
         try world.signThreeParty()
         _ = try AgreementBook(directory: world.partner).terminate(id: "joint-2026", reason: "we stop delivering")
@@ -457,37 +457,37 @@ struct RevocationCLITests {
         #expect(try await eventually { try world.held("deliveries-2026", at: world.partner).count == 2 && world.held("invoicing-2026", at: world.vendor).count == 2 })
         let firm = world.firm.url.path
 
-        let badWait = try CLI.run("erase", "--dir", firm, "--subject", "CUST-77", "--reason", "customer request", "--wait", "soon")
+        let badWait = try await CLI.run("erase", "--dir", firm, "--subject", "CUST-77", "--reason", "customer request", "--wait", "soon")
         #expect(badWait.status == 2 && badWait.stderr.contains("--wait takes a number of seconds"), "\(badWait.stderr)")
         #expect(try world.held("deliveries-2026", at: world.partner).count == 2, "a usage error erases nothing")
         // --wait: on a machine busy with every suite at once, the 3 s default can be too short.
-        let erase = try await offPool { try CLI.run("erase", "--dir", firm, "--subject", "CUST-77", "--reason", "customer request", "--wait", "60") }
+        let erase = try await CLI.run("erase", "--dir", firm, "--subject", "CUST-77", "--reason", "customer request", "--wait", "60")
         #expect(erase.status == 0, "\(erase.stderr)")
         #expect(erase.stdout.contains("Erased CUST-77: 1 record(s) deleted here."))
         #expect(erase.stdout.contains("partner: confirmed at") && erase.stdout.contains("vendor: confirmed at"), "\(erase.stdout)")
-        let status = try CLI.run("erase", "status", "--dir", firm)
+        let status = try await CLI.run("erase", "status", "--dir", firm)
         #expect(status.stdout.contains("erasure") && status.stdout.contains("1 record(s) destroyed"))
 
-        let list = try CLI.run("receipt", "list", "--dir", firm)
+        let list = try await CLI.run("receipt", "list", "--dir", firm)
         let id = try #require(list.stdout.split(separator: "\n").first { $0.contains("partner") }?.split(separator: " ").first.map(String.init))
         let file = world.world.sandbox.root.appendingPathComponent("receipt.json")
-        #expect(try CLI.run("receipt", "export", "--dir", firm, id, "--out", file.path).status == 0)
-        let verified = try CLI.run("receipt", "verify", file.path)
+        #expect(try await CLI.run("receipt", "export", "--dir", firm, id, "--out", file.path).status == 0)
+        let verified = try await CLI.run("receipt", "verify", file.path)
         let partnerID = try world.partner.loadIdentity().id
         #expect(verified.status == 0 && verified.stdout.contains("verifies: signed by node \(partnerID)"), "\(verified.stderr)")
         let exported = try String(contentsOf: file, encoding: .utf8)
         try Data(exported.replacingOccurrences(of: "\"records_destroyed\" : 1", with: "\"records_destroyed\" : 0").utf8).write(to: file)
-        let tampered = try CLI.run("receipt", "verify", file.path)
+        let tampered = try await CLI.run("receipt", "verify", file.path)
         #expect(tampered.status == 1 && tampered.stderr.contains("does NOT verify: its field \"records_destroyed\""), "\(tampered.stderr)")
 
-        let revoke = try await offPool { try CLI.run("peer", "revoke", "--dir", firm, "vendor", "--reason", "suspected leak", "--wait", "60") }
+        let revoke = try await CLI.run("peer", "revoke", "--dir", firm, "vendor", "--reason", "suspected leak", "--wait", "60")
         #expect(revoke.status == 0 && revoke.stdout.contains("1 agreement(s) with vendor terminated: invoicing-2026"), "\(revoke.stdout)\(revoke.stderr)")
         #expect(revoke.stdout.contains("vendor: confirmed at") && revoke.stdout.contains("Revoked vendor: unpinned"), "the vendor got it before it was cut off")
-        #expect(try !CLI.run("peer", "list", "--dir", firm).stdout.contains("vendor"))
+        #expect(try await !CLI.run("peer", "list", "--dir", firm).stdout.contains("vendor"))
         #expect(try AgreementBook(directory: world.firm).list().first { $0.id == "invoicing-2026" }?.state.hasPrefix("terminated") == true)
-        let report = try CLI.run("report", "affected", "--dir", firm, "--peer", "vendor", "--format", "csv")
+        let report = try await CLI.run("report", "affected", "--dir", firm, "--peer", "vendor", "--format", "csv")
         #expect(report.stdout == "subject,agreement,records\nCUST-78,invoicing-2026,1\n", "CUST-77 was erased before: \(report.stdout)\(report.stderr)")
-        let agreement = try CLI.run("agreement", "status", "--dir", firm, "invoicing-2026")
+        let agreement = try await CLI.run("agreement", "status", "--dir", firm, "invoicing-2026")
         #expect(agreement.stdout.contains("termination") && agreement.stdout.contains("vendor (revoked): confirmed at"), "\(agreement.stdout)")
     }
 }

@@ -22,9 +22,10 @@ struct SyncCrashTests {
         try Data(("id,subject,name,address,phone,city\n" + rows).utf8).write(to: file)
         // Imported by the CLI at a lower priority (see `serve` below).
         let (firmPath, filePath) = (world.firm.url.path, file.path)
-        let imported = try await offPool {
-            try CLI.run(["/usr/bin/nice", "-n", "10", CLI.executable.path, "record", "import", "--dir", firmPath, "--collection", "customers", filePath], program: URL(fileURLWithPath: "/usr/bin/nice"))
-        }
+        let imported = try await CLI.run(
+            ["/usr/bin/nice", "-n", "10", CLI.executable.path, "record", "import", "--dir", firmPath, "--collection", "customers", filePath],
+            program: URL(fileURLWithPath: "/usr/bin/nice")
+        )
         #expect(imported.status == 0, "\(imported.stderr)")
         for (name, directory) in [("firm", world.firm), ("partner", world.partner), ("vendor", world.vendor)] {
             var settings = try directory.loadSettings()
