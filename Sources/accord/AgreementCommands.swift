@@ -218,7 +218,7 @@ let agreementCommands: [Command] = [
         flags: [],
         run: { arguments in
             try arguments.noMorePositionals(than: 1)
-            let wait = try arguments.seconds("wait", default: .seconds(3))
+            let wait = try arguments.receiptWait()
             let directory = try nodeDirectory(arguments)
             let book = try AgreementBook(directory: directory)
             let id = try arguments.positional(0, named: "the agreement id")

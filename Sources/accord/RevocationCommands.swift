@@ -17,7 +17,7 @@ let revocationCommands: [Command] = [
         flags: [],
         run: { arguments in
             try arguments.noMorePositionals(than: 0)
-            let wait = try arguments.seconds("wait", default: .seconds(3))
+            let wait = try arguments.receiptWait()
             let directory = try nodeDirectory(arguments)
             let book = try AgreementBook(directory: directory)
             let subject = try arguments.required("subject")
@@ -55,7 +55,7 @@ let revocationCommands: [Command] = [
         flags: [],
         run: { arguments in
             try arguments.noMorePositionals(than: 1)
-            let wait = try arguments.seconds("wait", default: .seconds(3))
+            let wait = try arguments.receiptWait()
             let directory = try nodeDirectory(arguments)
             let name = try arguments.positional(0, named: "the peer's name")
             let book = try AgreementBook(directory: directory)
@@ -168,6 +168,11 @@ let revocationCommands: [Command] = [
         }
     ),
 ]
+
+extension Arguments {
+    /// `--wait`: how long a command that sends revocations waits for the receipts (3 s unless given).
+    func receiptWait() throws(UsageError) -> Duration { try seconds("wait", default: .seconds(3)) }
+}
 
 /// Wakes the node and waits for the targets' receipts (`--wait`), then says where each stands.
 func awaitReceipts(of revocations: [Revocation], book: AgreementBook, directory: NodeDirectory, wait: Duration) async throws {

@@ -32,7 +32,7 @@ struct BackupTests {
     }
 
     /// A key destroyed after the backup stays destroyed when the backup comes back.
-    @Test func dataShreddedAfterTheBackupStaysUnreadableAfterRestore() async throws {
+    @Test func dataShreddedAfterTheBackupStaysUnreadableAfterRestore() throws {
         let sandbox = try Sandbox()
         let node = try sandbox.makeNode("firm")
         let book = try RecordBook(directory: node)

@@ -117,6 +117,16 @@ extension SyncWorld {
         try AgreementBook(directory: firm).revocationStates(agreement: agreementID).first?.targets.allSatisfy { $0.receipt != nil } == true
     }
 
+    /// Two customers at the firm (CUST-77, CUST-78), all three nodes running, and both records
+    /// synced to the partner and the vendor. Stop the nodes returned.
+    func startWithTwoCustomersSynced() async throws -> [Node] {
+        try put("C-1", subject: "CUST-77", SyncWorld.customer)
+        try put("C-2", subject: "CUST-78", SyncWorld.customer)
+        let nodes = [try await start("firm"), try await start("partner"), try await start("vendor")]
+        #expect(try await eventually { try held("deliveries-2026", at: partner).count == 2 && held("invoicing-2026", at: vendor).count == 2 })
+        return nodes
+    }
+
     /// Records of `agreementID` held at `directory` (a recipient), read from its store directly.
     func held(_ agreementID: String, at directory: NodeDirectory) throws -> [String] {
         try AgreementBook(directory: directory).store.entries(collection: AgreementBook.sharedCollection(agreementID)).filter(\.entry.isLive).map(\.id)
@@ -127,7 +137,7 @@ extension SyncWorld {
 struct RevocationRulesTests {
     /// A revocation with a bad signature, signed by a non-party, replayed against another
     /// agreement, or by a recipient ordering another recipient to delete: refused, nothing destroyed.
-    @Test func forgedOrOverreachingRevocationsAreRefused() async throws {
+    @Test func forgedOrOverreachingRevocationsAreRefused() throws {
         let world = try SyncWorld()
         try world.signThreeParty()
         let firm = try AgreementBook(directory: world.firm)
@@ -172,7 +182,7 @@ struct RevocationRulesTests {
 
     /// A recipient ends its own participation: it destroys its copy at once and its receipt goes
     /// to the owner; the owner then orders the other recipient to destroy as well.
-    @Test func aRecipientEndsItsOwnParticipation() async throws {
+    @Test func aRecipientEndsItsOwnParticipation() throws {
         let world = try SyncWorld()
         try world.signThreeParty()
         _ = try AgreementBook(directory: world.partner).terminate(id: "joint-2026", reason: "we stop delivering")
@@ -315,11 +325,8 @@ struct RevocationTests {
     /// from each; other subjects stay; a stale copy of the erased record is refused.
     @Test func erasureReachesEveryRecipient() async throws {
         let world = try SyncWorld()
-        try world.put("C-1", subject: "CUST-77", SyncWorld.customer)
-        try world.put("C-2", subject: "CUST-78", SyncWorld.customer)
-        let nodes = [try await world.start("firm"), try await world.start("partner"), try await world.start("vendor")]
+        let nodes = try await world.startWithTwoCustomersSynced()
         defer { Task { for node in nodes { await node.stop() } } }
-        #expect(try await eventually { try world.held("deliveries-2026", at: world.partner).count == 2 && world.held("invoicing-2026", at: world.vendor).count == 2 })
 
         let firm = try AgreementBook(directory: world.firm)
         let (records, revocations) = try firm.erase(subject: "CUST-77", reason: "customer request")
@@ -450,11 +457,8 @@ struct RevocationCLITests {
     /// subjects it received.
     @Test func eraseReceiptsRevokeAndReport() async throws {
         let world = try SyncWorld()
-        try world.put("C-1", subject: "CUST-77", SyncWorld.customer)
-        try world.put("C-2", subject: "CUST-78", SyncWorld.customer)
-        let nodes = [try await world.start("firm"), try await world.start("partner"), try await world.start("vendor")]
+        let nodes = try await world.startWithTwoCustomersSynced()
         defer { Task { for node in nodes { await node.stop() } } }
-        #expect(try await eventually { try world.held("deliveries-2026", at: world.partner).count == 2 && world.held("invoicing-2026", at: world.vendor).count == 2 })
         let firm = world.firm.url.path
 
         let badWait = try await CLI.run("erase", "--dir", firm, "--subject", "CUST-77", "--reason", "customer request", "--wait", "soon")
