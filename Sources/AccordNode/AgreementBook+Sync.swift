@@ -242,9 +242,7 @@ extension AgreementBook {
         for peer in try routedPeers().sorted() {
             for info in try routes(to: peer) {
                 let cursor = try store.sync.cursor(agreement: info.agreement.id, peer: peer)
-                let behind = try store.database.query(
-                    "SELECT count(*) FROM records WHERE collection = ? AND seq > ?", .text(info.collection), .integer(cursor?.sequence ?? 0)
-                ) { Int($0.integer(0)) }.first ?? 0
+                let behind = try store.count(collection: info.collection, after: cursor?.sequence ?? 0)
                 let refusals = try store.sync.refusals(agreement: info.agreement.id, peer: peer)
                 statuses.append(SyncStatus(
                     agreementID: info.agreement.id, peer: peer, peerName: names[peer] ?? info.peerParty,

@@ -12,7 +12,7 @@ import Glibc
 /// clock, and an audit entry.
 public final class RecordBook {
     private let store: RecordStore
-    private let nodeID: NodeID
+    let nodeID: NodeID
     private let actor: String
     let directory: NodeDirectory
     private var schemas: [String: CollectionSchema?] = [:]
@@ -80,20 +80,11 @@ public final class RecordBook {
         id: String,
         subject: String?,
         fields: [String: Value],
-        clock: inout HybridLogicalClock,
-        assumingNew: Bool = false
+        clock: inout HybridLogicalClock
     ) throws -> (set: RecordSet, existing: RecordSet.Record?) {
         try RecordBook.validate(collection: collection, id: id)
-        var fields = fields
-        for name in fields.keys where name.isEmpty {
-            throw NodeError("a field name is empty; write name=value")
-        }
-        if let schema = try schema(of: collection) {
-            for (name, value) in fields {
-                do { fields[name] = try schema.conform(name, value) } catch { throw NodeError("\(id): \(error)") }
-            }
-        }
-        var set = assumingNew ? RecordSet() : try current(collection: collection, id: id)
+        let fields = try RecordBook.conformed(fields, id: id, schema: try schema(of: collection))
+        var set = try current(collection: collection, id: id)
         let existing = set.record(id)
         guard let subject = subject ?? existing?.subject else {
             throw NodeError("\(id) is a new record without a data subject (the customer it is about): give --subject, or fill the subject column")
@@ -104,13 +95,29 @@ public final class RecordBook {
         clock.observe(set.latestClock)
         let stamp = Stamp(clock: clock.tick(wall: RecordBook.wallMilliseconds()), node: nodeID)
         _ = set.put(id: id, collection: collection, subject: subject, fields: fields, stamp: stamp)
-        let size = set.entries[id]!.fieldsSize
-        guard size <= RecordBook.maximumRecordSize else {
-            throw NodeError("\(id) would hold \(size) bytes of fields; a record holds at most 1 MiB — keep large documents outside Accord and store a reference")
-        }
+        try RecordBook.checkSize(of: set.entries[id]!, id: id)
         return (set, existing)
     }
 
+    /// `fields` as a put writes them: no empty name, each value of the kind the schema (if any) says.
+    static func conformed(_ fields: [String: Value], id: String, schema: CollectionSchema?) throws -> [String: Value] {
+        for name in fields.keys where name.isEmpty {
+            throw NodeError("a field name is empty; write name=value")
+        }
+        guard let schema else { return fields }
+        var fields = fields
+        for (name, value) in fields {
+            do { fields[name] = try schema.conform(name, value) } catch { throw NodeError("\(id): \(error)") }
+        }
+        return fields
+    }
+
+    static func checkSize(of entry: RecordSet.Entry, id: String) throws {
+        let size = entry.fieldsSize
+        guard size <= RecordBook.maximumRecordSize else {
+            throw NodeError("\(id) would hold \(size) bytes of fields; a record holds at most 1 MiB — keep large documents outside Accord and store a reference")
+        }
+    }
 
     /// The most a record's field names and values may take together: 1 MiB, so that any
     /// record fits in a sync batch (frames are at most 4 MiB).

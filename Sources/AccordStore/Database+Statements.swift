@@ -69,6 +69,22 @@ extension Database {
             return result
         } catch {
             try? execute(nested ? "ROLLBACK TO nested; RELEASE nested" : "ROLLBACK")
+            rollbacks += 1
+            throw error
+        }
+    }
+
+    /// Runs `body` inside the transaction already open, or in one of its own.
+    public func atomically<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        if inTransaction { return try body() }
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            try? execute("ROLLBACK")
+            rollbacks += 1
             throw error
         }
     }

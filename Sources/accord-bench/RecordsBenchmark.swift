@@ -28,12 +28,14 @@ struct RecordsBenchmark {
         try writeCustomersCSV(csv, range: 0..<count)
         // Each phase opens the store anew and closes it (one page cache at a time, as in a node).
         var start = ContinuousClock.now
+        var cpu = cpuSeconds()
         let summary = try RecordBook(directory: node).importRecords(collection: "customers", from: csv, format: .csv)
         let importRate = Double(summary.imported) / (ContinuousClock.now - start).seconds
-        say("import (CSV, encrypted, CRDT metadata, op log, audit): \(format(importRate)) records/s   ratio \(percent(importRate, raw)) of raw SQLite")
+        say("import (CSV, encrypted, CRDT metadata, op log, audit): \(format(importRate)) records/s   ratio \(percent(importRate, raw)) of raw SQLite; CPU \(microseconds(cpuSeconds() - cpu, count)) µs a record")
 
+        cpu = cpuSeconds()
         let merge = try mergeRemoteDeltas(node)
-        say("merge of remote deltas into the store: \(format(merge)) records/s   ratio \(percent(merge, raw)) of raw SQLite")
+        say("merge of remote deltas into the store: \(format(merge)) records/s   ratio \(percent(merge, raw)) of raw SQLite; CPU \(microseconds(cpuSeconds() - cpu, count)) µs a record")
 
         let store = try node.openStore()
         var generator = SystemRandomNumberGenerator()
@@ -51,6 +53,15 @@ struct RecordsBenchmark {
         say("peak RSS: \(usage.ru_maxrss / 1024) MB")
         say("in-memory merge: \(format(inMemoryMerge())) field updates/s (one core)")
     }
+
+    /// User and system time this process has used.
+    private func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return [usage.ru_utime, usage.ru_stime].reduce(0) { $0 + Double($1.tv_sec) + Double($1.tv_usec) / 1e6 }
+    }
+
+    private func microseconds(_ seconds: Double, _ count: Int) -> String { String(format: "%.1f", seconds / Double(count) * 1e6) }
 
     private func percent(_ ours: Double, _ reference: Double) -> String { "\(Int((ours / reference * 100).rounded()))%" }
 

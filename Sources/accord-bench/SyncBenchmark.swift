@@ -49,7 +49,7 @@ struct SyncBenchmark {
         var start = ContinuousClock.now
         try await waitForDelivery(acceptance, book: try AgreementBook(directory: partner.directory), directory: partner.directory)
         try await waitUntil { try caughtUp() }
-        guard try replica.database.query("SELECT count(*) FROM records WHERE collection = ?", .text(shared), read: { $0.integer(0) }).first == Int64(count) else {
+        guard try replica.count(collection: shared) == count else {
             throw BenchmarkError("the partner does not hold \(count) records")
         }
         let initial = Double(count) / (ContinuousClock.now - start).seconds

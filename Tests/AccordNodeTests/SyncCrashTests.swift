@@ -37,7 +37,7 @@ struct SyncCrashTests {
         // Progress, cheaply (the partner stores nothing else, and each new record takes the next
         // sequence number): counting 100,000 rows every poll would starve the tests alongside.
         func received() throws -> Int {
-            Int(try partnerBook.store.database.query("SELECT max(seq) FROM records WHERE collection = ?", .text(shared)) { $0.integer(0) }.first ?? 0)
+            Int(try partnerBook.store.lastSequence(of: shared))
         }
         let firmStore = try AgreementBook(directory: world.firm).store
         let partnerID = try world.partner.loadIdentity().id

@@ -48,7 +48,11 @@ struct AuditLogTests {
         let current = try RecordStore(path: source.store, masterKey: key)
         try RecordStoreTests().put(current, "C-1", subject: "S", ["name": .string("Li")], at: 1)
         let dataKeys = try current.database.query("SELECT collection, wrapped FROM data_keys") { ($0.text(0)!, $0.blob(1)) }
-        let records = try current.database.query("SELECT collection, lookup, subject, sealed FROM records") { ($0.text(0)!, $0.blob(1), $0.blob(2), $0.blob(3)) }
+        try RecordStoreTests().put(current, "C-2", subject: "T", ["name": .string("Wu")], at: 2)
+        let shelf = try #require(try current.shelf("customers", create: false))
+        let subjects = ["S", "T"].map { current.lookup("subject \($0)", shelf.key) }
+        let records = try current.database.query("SELECT mac, sealed FROM \(shelf.table) ORDER BY seq") { ("customers", $0.blob(0), $0.blob(1)) }
+            .enumerated().map { ($0.element.0, $0.element.1, subjects[$0.offset], $0.element.2) }
 
         let folder = RecordStoreTests.Folder()
         do {
@@ -63,8 +67,12 @@ struct AuditLogTests {
         }
         let migrated = try RecordStore(path: folder.store, masterKey: key)
         #expect(try migrated.database.schemaVersion() == RecordStore.migrations.count)
-        #expect(try migrated.entries(collection: "customers").map(\.id) == ["C-1"])
+        #expect(try migrated.entries(collection: "customers").map(\.id) == ["C-1", "C-2"])
         #expect(try migrated.entries(collection: "customers", subject: "S").map(\.id) == ["C-1"])
+        #expect(try migrated.entry(collection: "customers", id: "C-2")?.fields["name"]?.value == .string("Wu"))
+        #expect(try migrated.changes(collection: "customers", after: 0).map(\.sequence) == [1, 2])
+        try RecordStoreTests().put(migrated, "C-3", subject: "S", ["name": .string("Ma")], at: 3)
+        #expect(try migrated.changes(collection: "customers", after: 2).map(\.id) == ["C-3"])
         try migrated.audit.append(time: "2026-11-25T00:00:00.000Z", actor: "firm", action: "migrated", detail: "")
         #expect(try migrated.audit.verify() == .intact(entries: 1))
     }

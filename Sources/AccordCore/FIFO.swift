@@ -3,15 +3,17 @@
 ///
 /// (An array with a read index keeps every taken element alive until the queue empties; a
 /// reader that never quite catches up then holds every frame it ever received.)
-struct FIFO<Element> {
+public struct FIFO<Element> {
     private var incoming: [Element] = []
     private var outgoing: [Element] = []
 
-    var count: Int { incoming.count + outgoing.count }
+    public init() {}
 
-    mutating func append(_ element: Element) { incoming.append(element) }
+    public var count: Int { incoming.count + outgoing.count }
 
-    mutating func popFirst() -> Element? {
+    public mutating func append(_ element: Element) { incoming.append(element) }
+
+    public mutating func popFirst() -> Element? {
         if outgoing.isEmpty {
             outgoing = incoming.reversed()
             incoming.removeAll(keepingCapacity: true)

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import AccordNet
+import AccordCore
 
 @Suite("FIFO")
 struct FIFOTests {
