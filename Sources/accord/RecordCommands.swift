@@ -117,7 +117,7 @@ let recordCommands: [Command] = [
             CSV: a header row naming 'id', 'subject' and the field columns; values are text, empty
             cells are not written. JSON lines: one object per line, as `accord record export` writes
             them (or flat: id, subject, fields). Bad rows are listed with their line number and
-            skipped; the rest commit in batches of 1,000, each batch whole.
+            skipped; the rest commit in batches of 20,000, each batch whole.
             """,
         valued: ["dir", "collection", "format"],
         flags: [],
