@@ -180,3 +180,58 @@ struct OpLogTests {
         #expect(try store.database.query("SELECT seq FROM \(shelf.table)") { $0.integer(0) } == [decoy])
     }
 }
+
+@Suite("Schema 9: a table per collection")
+struct SplitTests {
+    /// A store of schema 8 (one records table for all collections) opens with each collection's
+    /// records in its own table: sequence numbers kept, subjects found, a received collection
+    /// without subject entries, and rows whose key was already destroyed left behind.
+    @Test func aSharedRecordsTableIsSplitOnOpen() throws {
+        let key = try secureRandomBytes(32)
+        let tests = RecordStoreTests()
+        let received = Agreement.receivedCollection("deliveries-2026")
+        let source = RecordStoreTests.Folder()
+        let current = try RecordStore(path: source.store, masterKey: key)
+        try tests.put(current, "C-1", subject: "S", ["name": .string("Li")], at: 1)
+        try tests.put(current, "C-2", subject: "T", ["name": .string("Wu")], at: 2)
+        var set = RecordSet()
+        _ = set.put(id: "X-1", collection: received, subject: "P-1", fields: ["status": .string("sent")], stamp: Stamp(clock: HLC(milliseconds: 3, counter: 0), node: tests.node))
+        try current.save(collection: received, id: "X-1", entry: set.entries["X-1"]!)
+        // Rows as schema 8 held them: (seq, collection, HMAC of the id, HMAC of the subject, sealed).
+        var rows: [(Int64, String, [UInt8], [UInt8]?, [UInt8])] = []
+        for (collection, sequences, subjects) in [("customers", [5, 9] as [Int64], ["S", "T"]), (received, [12], [nil])] {
+            let shelf = try #require(try current.shelf(collection, create: false))
+            let stored = try current.database.query("SELECT mac, sealed FROM \(shelf.table) ORDER BY seq") { ($0.blob(0), $0.blob(1)) }
+            for (index, (mac, sealed)) in stored.enumerated() {
+                rows.append((sequences[index], collection, mac, subjects[index].map { current.lookup("subject \($0)", shelf.key) }, sealed))
+            }
+        }
+        let dataKeys = try current.database.query("SELECT collection, wrapped FROM data_keys") { ($0.text(0)!, $0.blob(1)) }
+
+        let folder = RecordStoreTests.Folder()
+        do {
+            let v8 = try Database(path: folder.store, migrations: Array(RecordStore.migrations.prefix(8)))
+            for (collection, wrapped) in dataKeys {
+                try v8.run("INSERT INTO data_keys(collection, wrapped) VALUES (?, ?)", .text(collection), .blob(wrapped))
+            }
+            for (sequence, collection, mac, subject, sealed) in rows + [(13, "gone", [UInt8](repeating: 1, count: 32), nil, [1, 2, 3])] {
+                try v8.run("INSERT INTO records(seq, collection, lookup, subject, sealed) VALUES (?, ?, ?, ?, ?)",
+                           .integer(sequence), .text(collection), .blob(mac), subject.map { .blob($0) } ?? .null, .blob(sealed))
+            }
+            try v8.run("INSERT INTO meta(key, value) VALUES ('purge gone', '')")
+        }
+        let split = try RecordStore(path: folder.store, masterKey: key)
+        #expect(try split.changes(collection: "customers", after: 0).map(\.sequence) == [5, 9])
+        #expect(try split.changes(collection: received, after: 0).map(\.sequence) == [12])
+        #expect(try split.entries(collection: "customers", subject: "T").map(\.id) == ["C-2"])
+        #expect(try split.entries(collection: received, subject: "P-1").map(\.id) == ["X-1"])
+        let receivedTable = try #require(try split.shelf(received, create: false)).table
+        #expect(try split.database.query("SELECT count(*) FROM \(receivedTable) WHERE subject IS NOT NULL") { $0.integer(0) } == [0])
+        #expect(try split.database.query("SELECT name FROM sqlite_schema WHERE name IN ('records', 'records_unsplit')") { $0.text(0) }.isEmpty)
+        #expect(try split.database.query("SELECT key FROM meta WHERE key GLOB 'purge *'") { $0.text(0) }.isEmpty)
+        #expect(try split.collections() == ["customers", received].sorted())
+        // New changes continue after every number the shared table used, the destroyed row's included.
+        try tests.put(split, "C-3", subject: "S", ["name": .string("Ma")], at: 4)
+        #expect(try split.changes(collection: "customers", after: 9).map(\.sequence) == [14])
+    }
+}
