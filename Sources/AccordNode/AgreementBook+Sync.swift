@@ -180,8 +180,8 @@ extension AgreementBook {
     /// The records received under an agreement, as shared with this node.
     public func sharedRecords(_ agreementID: String, subject: String? = nil) throws -> [RecordSet.Record] {
         _ = try received(agreementID)
-        let entries = try store.entries(collection: Self.sharedCollection(agreementID))
-        return entries.compactMap { RecordSet(id: $0.id, entry: $0.entry).record($0.id) }.filter { subject == nil || $0.subject == subject }
+        let entries = try store.entries(collection: Self.sharedCollection(agreementID), subject: subject)
+        return entries.compactMap { RecordSet(id: $0.id, entry: $0.entry).record($0.id) }
     }
 
     /// This node's change to a record shared with it: only fields in its write scope. The change

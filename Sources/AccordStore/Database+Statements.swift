@@ -74,19 +74,11 @@ extension Database {
         }
     }
 
-    /// Runs `body` inside the transaction already open, or in one of its own.
+    /// Runs `body` inside the transaction already open (no savepoint: cheap enough per record),
+    /// or in one of its own.
     public func atomically<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
         if inTransaction { return try body() }
-        try execute("BEGIN IMMEDIATE")
-        do {
-            let result = try body()
-            try execute("COMMIT")
-            return result
-        } catch {
-            try? execute("ROLLBACK")
-            rollbacks += 1
-            throw error
-        }
+        do { return try transaction(body) } catch { throw error as? StoreError ?? StoreError(code: 0, message: "\(error)") }
     }
 
     /// Whether a transaction is open on this connection.

@@ -19,7 +19,7 @@ public final class Database {
     var statements: [String: OpaquePointer] = [:]
     /// How many transactions (or savepoints) rolled back: what a caller caching rows it
     /// wrote can check.
-    public internal(set) var rollbacks = 0
+    var rollbacks = 0
 
     /// Opens (or creates) the database at `path`, switches it to WAL and applies `migrations`:
     /// `migrations[i]` takes the schema from version i to i + 1, each in its own transaction.

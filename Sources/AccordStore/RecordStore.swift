@@ -233,13 +233,15 @@ public final class RecordStore {
         // A rollback may have undone a key or table made in its transaction.
         if database.rollbacks != shelvesMadeAfter { (shelves, shelvesMadeAfter) = ([:], database.rollbacks) }
         if let shelf = shelves[name] { return shelf }
-        let shelf = try database.atomically { () throws(StoreError) -> Shelf? in
-            guard let key = try dataKey(for: name, create: create) else { return nil }
-            if let table = try database.query("SELECT id FROM collections WHERE name = ?", .text(name), read: { $0.integer(0) }).first {
+        // Only making one writes (the key, the table): reading takes no write lock.
+        let load = { () throws(StoreError) -> Shelf? in
+            guard let key = try self.dataKey(for: name, create: create) else { return nil }
+            if let table = try self.database.query("SELECT id FROM collections WHERE name = ?", .text(name), read: { $0.integer(0) }).first {
                 return Shelf(name: name, key: key, table: "records_\(table)")
             }
-            return Shelf(name: name, key: key, table: try Self.makeTable(for: name, in: database))
+            return create ? Shelf(name: name, key: key, table: try Self.makeTable(for: name, in: self.database)) : nil
         }
+        let shelf = try create ? database.atomically(load) : load()
         shelves[name] = shelf
         return shelf
     }
@@ -411,19 +413,21 @@ public final class RecordStore {
     /// row's whole HMAC tells a record from another whose HMAC starts alike.
     private func stored(_ id: String, on shelf: Shelf) throws(StoreError) -> (sequence: Int64, entry: RecordSet.Entry)? {
         let mac = lookup("id \(id)", shelf.key)
-        var found: (Int64, [UInt8])?
-        try database.forEach(shelf.sql.find, .integer(Self.indexKey(mac))) { row throws(StoreError) in
-            if row.blob(1) == mac { found = (row.integer(0), row.blob(2)) }
-        }
-        guard let (sequence, sealed) = found else { return nil }
+        guard let (sequence, sealed) = try row(of: mac, on: shelf, sealed: true) else { return nil }
         return (sequence, try open(sealed, shelf: shelf, mac: mac).entry)
     }
 
     /// The sequence number of record `id`'s row, if the store holds it; reads no payload.
     private func sequence(of mac: [UInt8], on shelf: Shelf) throws(StoreError) -> Int64? {
-        var found: Int64?
-        try database.forEach(shelf.sql.locate, .integer(Self.indexKey(mac))) { row throws(StoreError) in
-            if row.blob(1) == mac { found = row.integer(0) }
+        try row(of: mac, on: shelf, sealed: false)?.sequence
+    }
+
+    /// The row whose whole HMAC is `mac`, found by its index key: its sequence number and (if
+    /// `sealed`) its sealed state.
+    private func row(of mac: [UInt8], on shelf: Shelf, sealed: Bool) throws(StoreError) -> (sequence: Int64, sealed: [UInt8])? {
+        var found: (Int64, [UInt8])?
+        try database.forEach(sealed ? shelf.sql.find : shelf.sql.locate, .integer(Self.indexKey(mac))) { row throws(StoreError) in
+            if row.blob(1) == mac { found = (row.integer(0), sealed ? row.blob(2) : []) }
         }
         return found
     }
