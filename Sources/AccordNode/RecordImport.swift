@@ -33,8 +33,9 @@ extension RecordBook {
     /// flat: `id`, `subject` and fields). Rows commit in batches of `batchSize`, each batch whole
     /// with its audit entry; a bad row is reported with its line number and skipped.
     ///
-    /// Two threads share the work: one reads the file and makes each new record's state
-    /// (`ImportReader`), this one seals and stores them.
+    /// Two threads share the work: one reads the file, makes each new record's state and seals
+    /// it (`ImportReader`); this one stores them. A collection the import made is removed again
+    /// if nothing was imported into it.
     /// - Parameter progress: called now and then with (rows read, bytes read, file size).
     public func importRecords(
         collection: String,
@@ -45,9 +46,14 @@ extension RecordBook {
     ) throws -> ImportSummary {
         try RecordBook.validate(collection: collection, id: "-")
         let clock = SharedClock(try recordStore.clock())
-        let reader = ImportReader(file: file, format: format, collection: collection, schema: try schema(of: collection), node: nodeID, clock: clock)
-        let chunks = Handoff<ImportReader.Chunk>(capacity: 4)
-        let spent = Handoff<[ImportReader.Row]>(capacity: 8)
+        let isNew = try recordStore.keyFingerprint(of: collection) == nil
+        let reader = ImportReader(
+            file: file, format: format, collection: collection, schema: try schema(of: collection), node: nodeID, clock: clock,
+            sealing: try recordStore.sealingRecipe(for: collection))
+        var summary = ImportSummary()
+        defer { if isNew, summary.imported == 0, (try? recordStore.count(collection: collection)) == 0 { _ = try? recordStore.destroyKey(of: collection) } }
+        let chunks = Handoff<ImportReader.Chunk>(capacity: 16)
+        let spent = Handoff<[ImportReader.Row]>(capacity: 24)
         let done = DispatchSemaphore(value: 0)
         Thread.detachNewThread {
             reader.read(into: chunks, freeing: spent)
@@ -58,7 +64,6 @@ extension RecordBook {
             done.wait()
         }
 
-        var summary = ImportSummary()
         var rows = ImportRows(chunks, spent: spent)
         while try rows.more() {
             try commitBatch(of: &rows, size: batchSize, collection: collection, file: file.lastPathComponent, clock: clock, summary: &summary)
@@ -81,9 +86,9 @@ extension RecordBook {
                     if first == 0 { first = row.line }
                     last = row.line
                     do {
-                        // A row with a subject was made a new record by the reader: stored as
-                        // such, without reading first, unless the store already holds it.
-                        if let new = row.new, try store.insertNew(collection: collection, id: row.id, entry: new) {
+                        // A row with a subject was made a new record, sealed, by the reader:
+                        // stored as such, without reading first, unless the store holds it.
+                        if let new = row.new, try store.insertNew(new) {
                             saved += 1
                             continue
                         }
@@ -155,17 +160,17 @@ struct ImportRows {
     }
 }
 
-/// The reading half of an import: lines into rows, and each row with a subject into the state of
-/// a new record (stamped from the shared clock), handed over in chunks of 1,000.
+/// The reading half of an import: lines into rows, and each row with a subject into the sealed
+/// state of a new record (stamped from the shared clock), handed over in chunks of 1,000.
 struct ImportReader: Sendable {
     struct Row: Sendable {
         let line: Int
         let id: String
         let subject: String?
         let fields: [String: Value]
-        /// The record as a new one; nil without a subject (only an existing record can take it)
-        /// or if the fields break the schema (the writer says why).
-        let new: RecordSet.Entry?
+        /// The record as a new one, sealed; nil without a subject (only an existing record can
+        /// take it) or if the fields break the schema (the writer says why).
+        let new: SealedRecord?
     }
 
     struct Chunk: Sendable {
@@ -182,6 +187,7 @@ struct ImportReader: Sendable {
     let schema: CollectionSchema?
     let node: NodeID
     let clock: SharedClock
+    let sealing: RecordSealer.Recipe
 
     /// Reads the file into `chunks`. The rows come back through `spent` to be freed here: memory
     /// freed by a thread other than the one that allocated it makes both wait on the allocator's
@@ -190,7 +196,8 @@ struct ImportReader: Sendable {
         defer { spent.cancel() }
         var chunk = Chunk()
         do {
-            try read { row in
+            let sealer = try RecordSealer(sealing)
+            try read(sealer) { row in
                 if let row { chunk.rows.append(row) }
                 guard chunk.rows.count + chunk.rejected.count >= 1000 else { return true }
                 defer {
@@ -213,6 +220,7 @@ struct ImportReader: Sendable {
     /// Reads the file, giving each row to `emit` (nil after a rejection: a chance to hand over)
     /// until it returns false.
     private func read(
+        _ sealer: RecordSealer,
         emit: (Row?) -> Bool,
         rejected: (Int, String) -> Void,
         progress: (Int, Int, Int) -> Void
@@ -235,7 +243,7 @@ struct ImportReader: Sendable {
                 case .jsonl:
                     let line = String(decoding: line, as: UTF8.self)
                     if line.allSatisfy(\.isWhitespace) { continue }
-                    row = try jsonRow(line, line: lineNumber)
+                    row = try jsonRow(line, line: lineNumber, sealer)
                 case .csv:
                     let cells: [String]
                     do {
@@ -251,7 +259,7 @@ struct ImportReader: Sendable {
                         continue
                     }
                     if cells.count == 1, cells[0].isEmpty { continue }  // blank line
-                    row = try csvRow(cells, columns: columns, line: assembler.startLine)
+                    row = try csvRow(cells, columns: columns, line: assembler.startLine, sealer)
                 }
             } catch let error as NodeError where header != nil || format == .jsonl {
                 rejected(format == .csv ? assembler.startLine : lineNumber, "\(error)")
@@ -268,14 +276,13 @@ struct ImportReader: Sendable {
     }
 
     /// The row, with its state as a new record if it has a subject and its fields are good.
-    private func row(line: Int, id: String, subject: String?, fields: [String: Value]) throws -> Row {
+    private func row(line: Int, id: String, subject: String?, fields: [String: Value], _ sealer: RecordSealer) throws -> Row {
         try RecordBook.validate(collection: collection, id: id)
-        var new: RecordSet.Entry?
+        var new: SealedRecord?
         if let subject, let fields = try? RecordBook.conformed(fields, id: id, schema: schema) {
-            var set = RecordSet()
-            _ = set.put(id: id, collection: collection, subject: subject, fields: fields, stamp: Stamp(clock: clock.tick(), node: node))
-            try RecordBook.checkSize(of: set.entries[id]!, id: id)
-            new = set.entries[id]
+            let entry = RecordSet.newEntry(collection: collection, subject: subject, fields: fields, stamp: Stamp(clock: clock.tick(), node: node))
+            try RecordBook.checkSize(of: entry, id: id)
+            new = try sealer.seal(id: id, entry: entry)
         }
         return Row(line: line, id: id, subject: subject, fields: fields, new: new)
     }
@@ -291,7 +298,7 @@ struct ImportReader: Sendable {
         return columns
     }
 
-    private func csvRow(_ cells: [String], columns: [String], line: Int) throws -> Row {
+    private func csvRow(_ cells: [String], columns: [String], line: Int, _ sealer: RecordSealer) throws -> Row {
         guard cells.count == columns.count else {
             throw NodeError("\(cells.count) values for \(columns.count) columns")
         }
@@ -306,10 +313,10 @@ struct ImportReader: Sendable {
             }
         }
         guard !id.isEmpty else { throw NodeError("the id is empty") }
-        return try row(line: line, id: id, subject: subject, fields: fields)
+        return try row(line: line, id: id, subject: subject, fields: fields, sealer)
     }
 
-    private func jsonRow(_ line: String, line number: Int) throws -> Row {
+    private func jsonRow(_ line: String, line number: Int, _ sealer: RecordSealer) throws -> Row {
         guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
             throw NodeError("not a JSON object")
         }
@@ -320,7 +327,7 @@ struct ImportReader: Sendable {
         var fields: [String: Value] = [:]
         let members = (object["fields"] as? [String: Any]) ?? object.filter { !["id", "subject", "collection"].contains($0.key) }
         for (name, member) in members { fields[name] = try FieldAssignment.jsonValue(member, field: name) }
-        return try row(line: number, id: id, subject: object["subject"] as? String, fields: fields)
+        return try row(line: number, id: id, subject: object["subject"] as? String, fields: fields, sealer)
     }
 }
 

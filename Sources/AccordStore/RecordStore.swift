@@ -32,14 +32,6 @@ public final class RecordStore {
     /// What the data_keys table holds for a key kept in the key folder: this prefix and 16 random bytes.
     private static let referencePrefix = Array("KEYF".utf8)
 
-    /// A collection's data key, ready to seal and to compute lookups.
-    struct DataKey {
-        let sealing: SealingKey
-        let mac: MACKey
-
-        init(_ key: [UInt8]) throws(CryptoError) { (sealing, mac) = (try SealingKey(key), try MACKey(key)) }
-    }
-
     /// Schema versions, oldest first; a store is migrated step by step on open.
     public static let migrations = [
         """
@@ -183,8 +175,8 @@ public final class RecordStore {
                 let subject = row.blob(3)
                 try database.run(
                     "INSERT INTO \(table)(seq, key, subject, mac, sealed) VALUES (?, ?, ?, ?, ?)",
-                    .integer(row.integer(0)), .integer(Self.indexKey(row.blob(2))),
-                    subject.isEmpty || !Self.indexesSubjects(of: collection) ? .null : .integer(Self.indexKey(subject)),
+                    .integer(row.integer(0)), .integer(RecordSealer.indexKey(row.blob(2))),
+                    subject.isEmpty || !Self.indexesSubjects(of: collection) ? .null : .integer(RecordSealer.indexKey(subject)),
                     .blob(row.blob(2)), .blob(row.blob(4)))
             }
             try database.execute("DROP TABLE records_unsplit")
@@ -199,18 +191,19 @@ public final class RecordStore {
 
     // MARK: Collections
 
-    /// A collection as stored: its data key, and the table of its records (`records_<n>`, one
-    /// per collection, so the collection's op log is the table's rowid order).
+    /// A collection as stored: its sealer (data key), and the table of its records
+    /// (`records_<n>`, one per collection, so the collection's op log is the table's rowid order).
     struct Shelf {
-        let name: String
-        let key: DataKey
-        let table: String
-        let indexesSubjects: Bool
+        let sealer: RecordSealer
         /// The statements of the per-record path, written once.
         let sql: (find: String, locate: String, insert: String, delete: String, changes: String)
 
-        init(name: String, key: DataKey, table: String) {
-            (self.name, self.key, self.table, indexesSubjects) = (name, key, table, RecordStore.indexesSubjects(of: name))
+        var name: String { sealer.collection }
+        var table: String { sealer.recipe.table }
+
+        init(_ sealer: RecordSealer) {
+            self.sealer = sealer
+            let table = sealer.recipe.table
             sql = (
                 "SELECT seq, mac, sealed FROM \(table) WHERE key = ?",
                 "SELECT seq, mac FROM \(table) WHERE key = ?",
@@ -221,13 +214,6 @@ public final class RecordStore {
         }
     }
 
-    /// What the indexes hold of an HMAC: its first 64 bits. Enough to find a row among a few
-    /// (the row's whole HMAC tells them apart), and an integer key keeps the index small and
-    /// quick to insert into (a million records import 40% faster than with 16-byte keys).
-    static func indexKey(_ mac: [UInt8]) -> Int64 {
-        Int64(bitPattern: mac.prefix(8).reduce(0) { $0 << 8 | UInt64($1) })
-    }
-
     /// The collection's key and table, made the first time a record is written (`create`).
     func shelf(_ name: String, create: Bool) throws(StoreError) -> Shelf? {
         // A rollback may have undone a key or table made in its transaction.
@@ -236,10 +222,14 @@ public final class RecordStore {
         // Only making one writes (the key, the table): reading takes no write lock.
         let load = { () throws(StoreError) -> Shelf? in
             guard let key = try self.dataKey(for: name, create: create) else { return nil }
-            if let table = try self.database.query("SELECT id FROM collections WHERE name = ?", .text(name), read: { $0.integer(0) }).first {
-                return Shelf(name: name, key: key, table: "records_\(table)")
+            let table: String
+            if let number = try self.database.query("SELECT id FROM collections WHERE name = ?", .text(name), read: { $0.integer(0) }).first {
+                table = "records_\(number)"
+            } else {
+                guard create else { return nil }
+                table = try Self.makeTable(for: name, in: self.database)
             }
-            return create ? Shelf(name: name, key: key, table: try Self.makeTable(for: name, in: self.database)) : nil
+            return Shelf(try RecordSealer(RecordSealer.Recipe(collection: name, table: table, key: key)))
         }
         let shelf = try create ? database.atomically(load) : load()
         shelves[name] = shelf
@@ -271,7 +261,7 @@ public final class RecordStore {
     }
 
     /// The collection's data key; made (random, 32 bytes) if `create`.
-    private func dataKey(for collection: String, create: Bool) throws(StoreError) -> DataKey? {
+    private func dataKey(for collection: String, create: Bool) throws(StoreError) -> [UInt8]? {
         let aad = Array("data key \(collection)".utf8)
         let stored = try database.query("SELECT wrapped FROM data_keys WHERE collection = ?", .text(collection)) { $0.blob(0) }
         if var wrapped = stored.first {
@@ -284,7 +274,7 @@ public final class RecordStore {
             guard let key = masterKey.open(wrapped, aad: aad), key.count == 32 else {
                 throw StoreError(code: 0, message: "the data key of '\(collection)' cannot be unwrapped: wrong master key (Certs/master.key) or a damaged store")
             }
-            return try dataKey(key, for: collection)
+            return key
         }
         guard create else { return nil }
         do {
@@ -296,16 +286,12 @@ public final class RecordStore {
                 row = reference
             }
             try database.run("INSERT INTO data_keys(collection, wrapped) VALUES (?, ?)", .text(collection), .blob(row))
-            return try dataKey(key, for: collection)
+            return key
         } catch let error as StoreError {
             throw error
         } catch {
             throw StoreError(code: 0, message: "cannot make a data key: \(error)")
         }
-    }
-
-    private func dataKey(_ key: [UInt8], for collection: String) throws(StoreError) -> DataKey {
-        do { return try DataKey(key) } catch { throw StoreError(code: 0, message: "cannot use the data key of '\(collection)': \(error)") }
     }
 
     /// The file a data_keys row refers to, or nil if the row is the wrapped key itself.
@@ -399,10 +385,6 @@ public final class RecordStore {
 
     // MARK: Records
 
-    func lookup(_ text: String, _ key: DataKey) -> [UInt8] {
-        key.mac.code(for: Array(text.utf8))
-    }
-
     /// The stored state of one record, `nil` if the store has never seen it.
     public func entry(collection: String, id: String) throws(StoreError) -> RecordSet.Entry? {
         guard let shelf = try shelf(collection, create: false) else { return nil }
@@ -412,9 +394,9 @@ public final class RecordStore {
     /// The row holding record `id` and its state. The index holds 64 bits of the id's HMAC; the
     /// row's whole HMAC tells a record from another whose HMAC starts alike.
     private func stored(_ id: String, on shelf: Shelf) throws(StoreError) -> (sequence: Int64, entry: RecordSet.Entry)? {
-        let mac = lookup("id \(id)", shelf.key)
+        let mac = shelf.sealer.mac(ofID: id)
         guard let (sequence, sealed) = try row(of: mac, on: shelf, sealed: true) else { return nil }
-        return (sequence, try open(sealed, shelf: shelf, mac: mac).entry)
+        return (sequence, try shelf.sealer.open(sealed, mac: mac).entry)
     }
 
     /// The sequence number of record `id`'s row, if the store holds it; reads no payload.
@@ -426,7 +408,7 @@ public final class RecordStore {
     /// `sealed`) its sealed state.
     private func row(of mac: [UInt8], on shelf: Shelf, sealed: Bool) throws(StoreError) -> (sequence: Int64, sealed: [UInt8])? {
         var found: (Int64, [UInt8])?
-        try database.forEach(sealed ? shelf.sql.find : shelf.sql.locate, .integer(Self.indexKey(mac))) { row throws(StoreError) in
+        try database.forEach(sealed ? shelf.sql.find : shelf.sql.locate, .integer(RecordSealer.indexKey(mac))) { row throws(StoreError) in
             if row.blob(1) == mac { found = (row.integer(0), sealed ? row.blob(2) : []) }
         }
         return found
@@ -437,16 +419,16 @@ public final class RecordStore {
     @discardableResult
     public func save(collection: String, id: String, entry: RecordSet.Entry) throws(StoreError) -> Int64 {
         let shelf = try writableShelf(collection)
-        let mac = lookup("id \(id)", shelf.key)
-        return try replace(try sequence(of: mac, on: shelf), with: entry, id: id, mac: mac, on: shelf)
+        let record = try shelf.sealer.seal(id: id, entry: entry)
+        return try replace(try sequence(of: record.mac, on: shelf), with: record, on: shelf)
     }
 
     /// The record's new row, then the old one (if any) goes. Should the delete fail, the newer
     /// row is the one read.
     @discardableResult
-    private func replace(_ old: Int64?, with entry: RecordSet.Entry, id: String, mac: [UInt8], on shelf: Shelf) throws(StoreError) -> Int64 {
+    private func replace(_ old: Int64?, with record: SealedRecord, on shelf: Shelf) throws(StoreError) -> Int64 {
         try database.atomically { () throws(StoreError) in
-            let sequence = try insert(id: id, mac: mac, entry: entry, on: shelf)
+            let sequence = try insert(record, on: shelf)
             if let old { try database.run(shelf.sql.delete, .integer(old)) }
             return sequence
         }
@@ -455,19 +437,32 @@ public final class RecordStore {
     /// Stores a record the store does not hold yet, skipping the decryption a merge needs.
     /// Returns `false`, changing nothing, if the record exists.
     public func insertNew(collection: String, id: String, entry: RecordSet.Entry) throws(StoreError) -> Bool {
-        let shelf = try writableShelf(collection)
-        let mac = lookup("id \(id)", shelf.key)
-        guard try sequence(of: mac, on: shelf) == nil else { return false }
-        try insert(id: id, mac: mac, entry: entry, on: shelf)
+        try insertNew(try writableShelf(collection).sealer.seal(id: id, entry: entry))
+    }
+
+    /// Stores a record sealed by a ``RecordSealer`` (on any thread) if the store does not hold
+    /// it yet. Returns `false`, changing nothing, if it does.
+    /// - Throws: ``StoreError`` if the collection was destroyed (and perhaps made again, under
+    ///   a new key) since the record was sealed.
+    public func insertNew(_ record: SealedRecord) throws(StoreError) -> Bool {
+        let shelf = try writableShelf(record.collection)
+        guard shelf.table == record.table else {
+            throw StoreError(code: 0, message: "the data key of '\(record.collection)' was destroyed while records were being sealed under it; what was sealed after that is not stored")
+        }
+        guard try sequence(of: record.mac, on: shelf) == nil else { return false }
+        try insert(record, on: shelf)
         return true
     }
 
-    /// Appends the record's row: its index key, its subject's (none for a tombstone: it names
-    /// nobody, nor where subjects are not indexed), its HMAC and its sealed state.
+    /// What another thread needs to seal records of `collection` (made if new) for ``insertNew(_:)``.
+    public func sealingRecipe(for collection: String) throws(StoreError) -> RecordSealer.Recipe {
+        try writableShelf(collection).sealer.recipe
+    }
+
+    /// Appends a record's row. Returns its sequence number.
     @discardableResult
-    private func insert(id: String, mac: [UInt8], entry: RecordSet.Entry, on shelf: Shelf) throws(StoreError) -> Int64 {
-        let subject: SQLValue = shelf.indexesSubjects ? entry.subject.map { .integer(Self.indexKey(lookup("subject \($0)", shelf.key))) } ?? .null : .null
-        try database.run(shelf.sql.insert, .integer(Self.indexKey(mac)), subject, .blob(mac), .blob(try seal(id: id, entry: entry, shelf: shelf, mac: mac)))
+    private func insert(_ record: SealedRecord, on shelf: Shelf) throws(StoreError) -> Int64 {
+        try database.run(shelf.sql.insert, .integer(record.key), record.subject.map { .integer($0) } ?? .null, .blob(record.mac), .blob(record.sealed))
         return database.lastInsertedRow
     }
 
@@ -480,7 +475,7 @@ public final class RecordStore {
         var set = current.map { RecordSet(id: id, entry: $0.entry) } ?? RecordSet()
         set.merge(RecordSet(id: id, entry: incoming))
         guard let joined = set.entries[id], joined != current?.entry else { return false }
-        try replace(current?.sequence, with: joined, id: id, mac: lookup("id \(id)", shelf.key), on: shelf)
+        try replace(current?.sequence, with: try shelf.sealer.seal(id: id, entry: joined), on: shelf)
         return true
     }
 
@@ -488,7 +483,7 @@ public final class RecordStore {
     /// Returns whether there was one.
     @discardableResult
     public func purge(collection: String, id: String) throws(StoreError) -> Bool {
-        guard let shelf = try shelf(collection, create: false), let row = try sequence(of: lookup("id \(id)", shelf.key), on: shelf) else { return false }
+        guard let shelf = try shelf(collection, create: false), let row = try sequence(of: shelf.sealer.mac(ofID: id), on: shelf) else { return false }
         try database.run(shelf.sql.delete, .integer(row))
         return true
     }
@@ -515,9 +510,9 @@ public final class RecordStore {
     public func entries(collection: String, subject: String? = nil) throws(StoreError) -> [(id: String, entry: RecordSet.Entry)] {
         guard let shelf = try shelf(collection, create: false) else { return [] }
         var result: [(id: String, entry: RecordSet.Entry)] = []
-        let read = { (row: Row) throws(StoreError) in result.append(try self.open(row.blob(1), shelf: shelf, mac: row.blob(0))) }
-        if let subject, shelf.indexesSubjects {
-            try database.forEach("SELECT mac, sealed FROM \(shelf.table) WHERE subject = ?", .integer(Self.indexKey(lookup("subject \(subject)", shelf.key))), body: read)
+        let read = { (row: Row) throws(StoreError) in result.append(try shelf.sealer.open(row.blob(1), mac: row.blob(0))) }
+        if let subject, shelf.sealer.indexesSubjects {
+            try database.forEach("SELECT mac, sealed FROM \(shelf.table) WHERE subject = ?", .integer(shelf.sealer.key(ofSubject: subject)), body: read)
         } else {
             try database.forEach("SELECT mac, sealed FROM \(shelf.table)", body: read)
         }
@@ -531,7 +526,7 @@ public final class RecordStore {
         guard let shelf = try shelf(collection, create: false) else { return [] }
         var ids: [String] = []
         try database.forEach("SELECT mac, sealed FROM \(shelf.table)") { row throws(StoreError) in
-            var reader = WireReader(try unseal(row.blob(1), shelf: shelf, mac: row.blob(0)), reading: "stored record")
+            var reader = WireReader(try shelf.sealer.unseal(row.blob(1), mac: row.blob(0)), reading: "stored record")
             do { ids.append(try reader.string()) } catch { throw StoreError(code: 0, message: "a record of '\(shelf.name)' cannot be decoded: \(error)") }
         }
         return ids
@@ -549,7 +544,7 @@ public final class RecordStore {
         for (sequence, mac, sealed) in rows {
             bytes += sealed.count
             if bytes > byteLimit, !changes.isEmpty { break }
-            let (id, entry) = try open(sealed, shelf: shelf, mac: mac)
+            let (id, entry) = try shelf.sealer.open(sealed, mac: mac)
             changes.append((sequence, id, entry))
         }
         return changes
@@ -571,40 +566,6 @@ public final class RecordStore {
 
     public func setClock(_ clock: HLC) throws(StoreError) {
         try database.run("INSERT INTO meta(key, value) VALUES ('clock', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", .text(clock.description))
-    }
-
-    // MARK: Sealing
-
-    /// The sealed form binds the row to its collection and its record's HMAC (additional data).
-    private func seal(id: String, entry: RecordSet.Entry, shelf: Shelf, mac: [UInt8]) throws(StoreError) -> [UInt8] {
-        var writer = WireWriter(capacity: 1024)
-        writer.string(id)
-        entry.encode(to: &writer)
-        do {
-            return try shelf.key.sealing.seal(writer.bytes, aad: Array(shelf.name.utf8) + mac)
-        } catch {
-            throw StoreError(code: 0, message: "cannot encrypt: \(error)")
-        }
-    }
-
-    private func unseal(_ sealed: [UInt8], shelf: Shelf, mac: [UInt8]) throws(StoreError) -> [UInt8] {
-        guard let plain = shelf.key.sealing.open(sealed, aad: Array(shelf.name.utf8) + mac) else {
-            throw StoreError(code: 0, message: "a record of '\(shelf.name)' fails authentication: the store was altered or is damaged")
-        }
-        return plain
-    }
-
-    private func open(_ sealed: [UInt8], shelf: Shelf, mac: [UInt8]) throws(StoreError) -> (id: String, entry: RecordSet.Entry) {
-        let plain = try unseal(sealed, shelf: shelf, mac: mac)
-        do {
-            var reader = WireReader(plain, reading: "stored record")
-            let id = try reader.string()
-            let entry = try RecordSet.Entry(from: &reader)
-            try reader.finish()
-            return (id, entry)
-        } catch {
-            throw StoreError(code: 0, message: "a record of '\(shelf.name)' cannot be decoded: \(error)")
-        }
     }
 }
 

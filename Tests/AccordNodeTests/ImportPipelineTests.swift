@@ -69,6 +69,7 @@ struct ImportPipelineTests {
         let twice = #expect(throws: NodeError.self) { try book.importRecords(collection: "customers", from: header, format: .csv) }
         #expect(twice?.description.contains("column 'id' appears twice") == true)
         #expect(try book.auditEntries(since: nil).isEmpty)
+        #expect(try book.recordStore.collections().isEmpty, "the collection made for the import is gone again")
     }
 
     /// A taker that stops never leaves the putter waiting; a putter that finishes is seen as

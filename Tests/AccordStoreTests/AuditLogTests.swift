@@ -50,7 +50,7 @@ struct AuditLogTests {
         let dataKeys = try current.database.query("SELECT collection, wrapped FROM data_keys") { ($0.text(0)!, $0.blob(1)) }
         try RecordStoreTests().put(current, "C-2", subject: "T", ["name": .string("Wu")], at: 2)
         let shelf = try #require(try current.shelf("customers", create: false))
-        let subjects = ["S", "T"].map { current.lookup("subject \($0)", shelf.key) }
+        let subjects = ["S", "T"].map { shelf.sealer.mac(ofSubject: $0) }
         let records = try current.database.query("SELECT mac, sealed FROM \(shelf.table) ORDER BY seq") { ("customers", $0.blob(0), $0.blob(1)) }
             .enumerated().map { ($0.element.0, $0.element.1, subjects[$0.offset], $0.element.2) }
 

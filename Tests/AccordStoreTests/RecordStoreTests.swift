@@ -1,6 +1,7 @@
 import AccordCore
 import AccordCrypto
 import Foundation
+import Synchronization
 import Testing
 
 @testable import AccordStore
@@ -42,6 +43,26 @@ struct RecordStoreTests {
         #expect(try reopened.entries(collection: "customers", subject: "CUST-77").map(\.id) == ["C-1"])
         #expect(try reopened.clock() == HLC(milliseconds: 2, counter: 5))
         #expect(try reopened.collections() == ["customers"])
+    }
+
+    /// Records sealed on another thread are stored as new ones, once; none sealed under a key
+    /// that was destroyed meanwhile is stored.
+    @Test func recordsSealedElsewhereAreStoredUnlessTheirKeyIsGone() throws {
+        let folder = Folder()
+        let store = try RecordStore(path: folder.store, masterKey: try secureRandomBytes(32))
+        let recipe = try store.sealingRecipe(for: "customers")
+        let entry = RecordSet.newEntry(collection: "customers", subject: "S", fields: ["n": .integer(1)], stamp: Stamp(clock: HLC(milliseconds: 1, counter: 0), node: node))
+        let sealed = try onAnotherThread { try RecordSealer(recipe).seal(id: "C-1", entry: entry) }
+        #expect(try store.insertNew(sealed))
+        #expect(try !store.insertNew(sealed), "the store holds it already")
+        #expect(try store.entry(collection: "customers", id: "C-1") == entry)
+        #expect(try store.entries(collection: "customers", subject: "S").map(\.id) == ["C-1"])
+
+        try store.destroyKey(of: "customers")
+        let late = try RecordSealer(recipe).seal(id: "C-2", entry: entry)
+        let error = #expect(throws: StoreError.self) { try store.insertNew(late) }
+        #expect(error?.description.contains("was destroyed while records were being sealed") == true)
+        #expect(try store.entry(collection: "customers", id: "C-2") == nil)
     }
 
     /// What a node received under an agreement is kept without subject index entries, and is
@@ -167,10 +188,10 @@ struct OpLogTests {
         let tests = RecordStoreTests()
         try tests.put(store, "C-1", subject: "S", ["n": .integer(1)], at: 1)
         let shelf = try #require(try store.shelf("customers", create: false))
-        let mac = store.lookup("id C-1", shelf.key)
+        let mac = shelf.sealer.mac(ofID: "C-1")
         var other = mac
         other[31] ^= 1
-        try store.database.run(shelf.sql.insert, .integer(RecordStore.indexKey(mac)), .null, .blob(other), .blob([1, 2, 3]))
+        try store.database.run(shelf.sql.insert, .integer(RecordSealer.indexKey(mac)), .null, .blob(other), .blob([1, 2, 3]))
         let decoy = store.database.lastInsertedRow
         #expect(try store.entry(collection: "customers", id: "C-1")?.fields["n"]?.value == .integer(1))
         try tests.put(store, "C-1", subject: "S", ["n": .integer(2)], at: 2)
@@ -203,7 +224,7 @@ struct SplitTests {
             let shelf = try #require(try current.shelf(collection, create: false))
             let stored = try current.database.query("SELECT mac, sealed FROM \(shelf.table) ORDER BY seq") { ($0.blob(0), $0.blob(1)) }
             for (index, (mac, sealed)) in stored.enumerated() {
-                rows.append((sequences[index], collection, mac, subjects[index].map { current.lookup("subject \($0)", shelf.key) }, sealed))
+                rows.append((sequences[index], collection, mac, subjects[index].map { shelf.sealer.mac(ofSubject: $0) }, sealed))
             }
         }
         let dataKeys = try current.database.query("SELECT collection, wrapped FROM data_keys") { ($0.text(0)!, $0.blob(1)) }
@@ -234,4 +255,16 @@ struct SplitTests {
         try tests.put(split, "C-3", subject: "S", ["name": .string("Ma")], at: 4)
         #expect(try split.changes(collection: "customers", after: 9).map(\.sequence) == [14])
     }
+}
+
+/// What `body` returns, run on a thread of its own.
+func onAnotherThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) throws -> T {
+    let result = Mutex<Result<T, any Error>?>(nil)
+    let done = DispatchSemaphore(value: 0)
+    Thread.detachNewThread {
+        result.withLock { $0 = Result { try body() } }
+        done.signal()
+    }
+    done.wait()
+    return try result.withLock { $0! }.get()
 }

@@ -84,15 +84,24 @@ public struct RecordSet: Sendable, Equatable {
 
     /// Writes `fields`, and the record's collection and subject, at `stamp`.
     public mutating func put(id: String, collection: String, subject: String, fields: [String: Value], stamp: Stamp) -> RecordSet {
-        var entry = Entry(deletes: entries[id]?.deletes ?? [:])
-        entry.fields[RecordSet.metaField] = Write(value: .string(RecordSet.packMeta(collection, subject)), stamp: stamp)
-        for (name, value) in fields where name != RecordSet.metaField {
-            entry.fields[name] = Write(value: value, stamp: stamp)
-        }
+        var entry = RecordSet.newEntry(collection: collection, subject: subject, fields: fields, stamp: stamp)
+        entry.deletes = entries[id]?.deletes ?? [:]
         var delta = RecordSet()
         delta.entries[id] = entry
         merge(delta)
         return delta
+    }
+
+    /// The state of a record that has never been deleted, written at `stamp`: what `put` gives
+    /// when the set does not hold the id.
+    public static func newEntry(collection: String, subject: String, fields: [String: Value], stamp: Stamp) -> Entry {
+        var entry = Entry()
+        entry.fields.reserveCapacity(fields.count + 1)
+        entry.fields[RecordSet.metaField] = Write(value: .string(RecordSet.packMeta(collection, subject)), stamp: stamp)
+        for (name, value) in fields where name != RecordSet.metaField {
+            entry.fields[name] = Write(value: value, stamp: stamp)
+        }
+        return entry
     }
 
     /// Writes `fields` of a live record without touching its collection or subject: how a

@@ -1,0 +1,103 @@
+public import AccordCore
+import AccordCrypto
+
+/// A collection's records sealed and opened under its data key: AES-256-GCM for the state, and
+/// HMAC-SHA-256 for what the indexes hold of ids and subjects.
+///
+/// Not `Sendable` (its OpenSSL contexts serve one thread at a time). A thread other than the
+/// store's makes its own from the store's ``Recipe`` and seals records there
+/// (``seal(id:entry:)``), so the thread that writes only stores them (``RecordStore/insertNew(_:)``).
+public final class RecordSealer {
+    /// What makes a sealer of a collection: its name, its table and its data key.
+    public struct Recipe: Sendable {
+        let collection: String
+        let table: String
+        let key: [UInt8]
+    }
+
+    public let recipe: Recipe
+    let sealing: SealingKey
+    let mac: MACKey
+    /// Whether the collection's table has a subject index (see `RecordStore.indexesSubjects(of:)`).
+    let indexesSubjects: Bool
+
+    public init(_ recipe: Recipe) throws(StoreError) {
+        do {
+            (sealing, mac) = (try SealingKey(recipe.key), try MACKey(recipe.key))
+        } catch {
+            throw StoreError(code: 0, message: "cannot use the data key of '\(recipe.collection)': \(error)")
+        }
+        self.recipe = recipe
+        indexesSubjects = RecordStore.indexesSubjects(of: recipe.collection)
+    }
+
+    var collection: String { recipe.collection }
+
+    /// The HMAC by which the row of record `id` is found.
+    func mac(ofID id: String) -> [UInt8] { mac.code(for: Array("id \(id)".utf8)) }
+
+    /// The HMAC of a subject, and its index key.
+    func mac(ofSubject subject: String) -> [UInt8] { mac.code(for: Array("subject \(subject)".utf8)) }
+    func key(ofSubject subject: String) -> Int64 { Self.indexKey(mac(ofSubject: subject)) }
+
+    /// What the indexes hold of an HMAC: its first 64 bits. Enough to find a row among a few
+    /// (the row's whole HMAC tells them apart), and an integer key keeps the index small and
+    /// quick to insert into (a million records import 40% faster than with 16-byte keys).
+    static func indexKey(_ mac: [UInt8]) -> Int64 {
+        Int64(bitPattern: mac.prefix(8).reduce(0) { $0 << 8 | UInt64($1) })
+    }
+
+    /// The row of a record in its state `entry`, ready to store.
+    public func seal(id: String, entry: RecordSet.Entry) throws(StoreError) -> SealedRecord {
+        let mac = mac(ofID: id)
+        let subject = indexesSubjects ? entry.subject.map(key(ofSubject:)) : nil
+        return SealedRecord(collection: collection, table: recipe.table, key: Self.indexKey(mac), subject: subject, mac: mac, sealed: try seal(id: id, entry: entry, mac: mac))
+    }
+
+    /// The sealed form binds the row to its collection and its record's HMAC (additional data).
+    func seal(id: String, entry: RecordSet.Entry, mac: [UInt8]) throws(StoreError) -> [UInt8] {
+        var writer = WireWriter(capacity: 1024)
+        writer.string(id)
+        entry.encode(to: &writer)
+        do {
+            return try sealing.seal(writer.bytes, aad: Array(collection.utf8) + mac)
+        } catch {
+            throw StoreError(code: 0, message: "cannot encrypt: \(error)")
+        }
+    }
+
+    func unseal(_ sealed: [UInt8], mac: [UInt8]) throws(StoreError) -> [UInt8] {
+        guard let plain = sealing.open(sealed, aad: Array(collection.utf8) + mac) else {
+            throw StoreError(code: 0, message: "a record of '\(collection)' fails authentication: the store was altered or is damaged")
+        }
+        return plain
+    }
+
+    func open(_ sealed: [UInt8], mac: [UInt8]) throws(StoreError) -> (id: String, entry: RecordSet.Entry) {
+        let plain = try unseal(sealed, mac: mac)
+        do {
+            var reader = WireReader(plain, reading: "stored record")
+            let id = try reader.string()
+            let entry = try RecordSet.Entry(from: &reader)
+            try reader.finish()
+            return (id, entry)
+        } catch {
+            throw StoreError(code: 0, message: "a record of '\(collection)' cannot be decoded: \(error)")
+        }
+    }
+}
+
+@available(*, unavailable)
+extension RecordSealer: Sendable {}
+
+/// A record's row as ``RecordSealer/seal(id:entry:)`` made it: index keys, HMAC, sealed state.
+public struct SealedRecord: Sendable {
+    public let collection: String
+    /// The table it was sealed for: a collection destroyed and made again has a new table and key.
+    let table: String
+    let key: Int64
+    /// None for a tombstone (it names nobody), nor where subjects are not indexed.
+    let subject: Int64?
+    let mac: [UInt8]
+    let sealed: [UInt8]
+}
