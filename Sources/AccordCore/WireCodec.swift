@@ -13,11 +13,19 @@ public struct WireWriter: Sendable {
     public mutating func u64(_ value: UInt64) { bigEndian(value) }
 
     private mutating func bigEndian(_ value: some FixedWidthInteger) {
-        var shift = value.bitWidth - 8
-        while shift >= 0 {
-            bytes.append(UInt8(truncatingIfNeeded: value >> shift))
-            shift -= 8
+        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    /// An unsigned integer in 7-bit groups, low group first, the high bit set on all but the
+    /// last byte (LEB128): one byte below 128.
+    public mutating func varint(_ value: Int) {
+        precondition(value >= 0, "a varint is not negative")
+        var rest = UInt64(value)
+        while rest >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: rest) | 0x80)
+            rest >>= 7
         }
+        bytes.append(UInt8(rest))
     }
     /// Length-prefixed (u32) bytes.
     public mutating func data(_ value: [UInt8]) { u32(UInt32(value.count)); bytes += value }
@@ -26,6 +34,14 @@ public struct WireWriter: Sendable {
         var value = value
         value.withUTF8 { utf8 in
             u32(UInt32(utf8.count))
+            bytes.append(contentsOf: utf8)
+        }
+    }
+    /// UTF-8 with a varint length.
+    public mutating func shortString(_ value: String) {
+        var value = value
+        value.withUTF8 { utf8 in
+            varint(utf8.count)
             bytes.append(contentsOf: utf8)
         }
     }
@@ -66,14 +82,29 @@ public struct WireReader: Sendable {
         offset += size
         return value
     }
+    /// A varint (see `WireWriter.varint`) of at most 63 bits.
+    public mutating func varint() throws(MessageError) -> Int {
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            let byte = try u8()
+            guard shift < 63, shift < 56 || byte < 0x80 else { throw MessageError.malformed(what, "a length is too large") }
+            value |= UInt64(byte & 0x7F) << shift
+            if byte < 0x80 { return Int(value) }
+            shift += 7
+        }
+    }
     public mutating func data() throws(MessageError) -> [UInt8] {
         let count = try u32()
         return Array(try take(Int(count)))
     }
     /// Decoding repairs invalid UTF-8 (with U+FFFD), so a text that comes out different from
     /// its bytes was not valid. (Faster than `String(validating:)`, which is not specialised.)
-    public mutating func string() throws(MessageError) -> String {
-        let count = Int(try u32())
+    public mutating func string() throws(MessageError) -> String { try text(count: Int(try u32())) }
+    /// UTF-8 with a varint length.
+    public mutating func shortString() throws(MessageError) -> String { try text(count: try varint()) }
+
+    private mutating func text(count: Int) throws(MessageError) -> String {
         try need(count)
         defer { offset += count }
         return try bytes.withUnsafeBufferPointer { all throws(MessageError) in

@@ -69,8 +69,8 @@ struct RecordsBenchmark {
         try Database(path: ":memory:").text("SELECT sqlite_version()") ?? "?"
     }
 
-    /// What sync will do: deltas from a partner (changing 2 fields of every record), merged into
-    /// the stored state, 1,000 per transaction.
+    /// What sync does at the owner: a partner's deltas (its writes of 2 fields of every record,
+    /// as it sends them) merged into the stored state (`RecordStore.merge`), 1,000 per transaction.
     private func mergeRemoteDeltas(_ node: NodeDirectory) throws -> Double {
         let store = try node.openStore()
         let partner = NodeID(digest: [UInt8](repeating: 9, count: 32))
@@ -81,14 +81,12 @@ struct RecordsBenchmark {
             let end = min(count, index + 1000)
             try store.database.transaction {
                 for record in index..<end {
-                    let id = "C-\(record)"
-                    guard let entry = try store.entry(collection: "customers", id: id) else { throw BenchmarkError("missing \(id)") }
-                    var set = RecordSet(id: id, entry: entry)
-                    var remote = RecordSet(id: id, entry: entry)
                     let stamp = Stamp(clock: clock.tick(wall: 0), node: partner)
-                    let delta = remote.put(id: id, collection: "customers", subject: "CUST-\(record)", fields: ["status": .string("delivered"), "note": .string("updated by partner")], stamp: stamp)
-                    set.merge(delta)
-                    try store.save(collection: "customers", id: id, entry: set.entries[id]!)
+                    let delta = RecordSet.Entry(fields: [
+                        "status": RecordSet.Write(value: .string("delivered"), stamp: stamp),
+                        "note": RecordSet.Write(value: .string("updated by partner"), stamp: stamp),
+                    ])
+                    guard try store.merge(collection: "customers", id: "C-\(record)", entry: delta) else { throw BenchmarkError("C-\(record) did not change") }
                 }
             }
             index = end

@@ -28,6 +28,45 @@ struct RecordCodecTests {
         }
     }
 
+    /// A put stamps every field alike: its stamp is written once, not once per field. An entry
+    /// with more stamps than the encoder searches linearly (16) round-trips too.
+    @Test func aStampIsWrittenOnce() throws {
+        let stamp = Stamp(clock: HLC(milliseconds: 0x0102_0304_0506, counter: 0x0A0B_0C0D), node: nodes[0])
+        let fields = Dictionary(uniqueKeysWithValues: (0..<10).map { ("f\($0)", Value.string("v")) })
+        let entry = RecordSet.newEntry(collection: "c", subject: "S", fields: fields, stamp: stamp)
+        let bytes = entry.encoded
+        var clock = WireWriter()
+        stamp.clock.encode(to: &clock)
+        #expect((0...(bytes.count - 12)).filter { Array(bytes[$0..<$0 + 12]) == clock.bytes }.count == 1)
+
+        var many = RecordSet.Entry()
+        for field in 0..<40 { many.fields["f\(field)"] = RecordSet.Write(value: .integer(Int64(field)), stamp: Stamp(clock: HLC(milliseconds: UInt64(field % 20), counter: 0), node: nodes[field % 3])) }
+        #expect(try RecordSet.Entry(decoding: many.encoded) == many)
+    }
+
+    /// Stores written in format 1 keep opening: it had a clock in every write.
+    @Test func readsFormatOne() throws {
+        var writer = WireWriter()
+        writer.u8(1)
+        writer.u16(2)
+        writer.raw(nodes[1].bytes)
+        writer.raw(nodes[2].bytes)
+        writer.u32(1)
+        writer.u16(0)
+        writer.u64(6)
+        writer.u32(1)
+        writer.u32(1)
+        writer.string("name")
+        writer.u16(1)
+        writer.u64(9)
+        writer.u32(0)
+        writer.u8(1)
+        writer.string("Li")
+        let entry = try RecordSet.Entry(decoding: writer.bytes)
+        #expect(entry.deletes == [nodes[1]: Stamp(clock: HLC(milliseconds: 6, counter: 1), node: nodes[1])])
+        #expect(entry.fields == ["name": RecordSet.Write(value: .string("Li"), stamp: Stamp(clock: HLC(milliseconds: 9, counter: 0), node: nodes[2]))])
+    }
+
     /// Stores written before format 1 keep opening: format 0 had the node ID in every stamp.
     @Test func readsFormatZero() throws {
         var writer = WireWriter()
@@ -60,7 +99,7 @@ struct RecordCodecTests {
             _ = try? RecordSet.Entry(decoding: damaged)
         }
         var badIndex = bytes
-        badIndex[3 + 3 * 32 + 4 + 1] = 7  // the first delete's node index
+        badIndex[3 + 3 * 32 + 1 + 1] = 7  // the first stamp's node index
         #expect(throws: MessageError.malformed("record entry", "node index 7 is out of range")) { try RecordSet.Entry(decoding: badIndex) }
     }
 }

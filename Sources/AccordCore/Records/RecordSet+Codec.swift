@@ -1,60 +1,108 @@
 /// The binary form of record entries and deltas: what the store seals and what sync sends.
 ///
-/// Format 1: a format byte (1), the entry's distinct node IDs once (u16 count, 32 bytes each),
-/// then the deletes and the field writes, whose stamps name their node by index in that table.
-/// Format 0, written before, repeated the 32-byte node ID in every stamp; it is still read.
+/// Format 2: a format byte (2), the entry's distinct node IDs once (u16 count, 32 bytes each),
+/// its distinct stamps once (varint count; each a u16 node index, u64 milliseconds, u32
+/// counter), then the deletes (varint count; each a varint stamp index: a delete is keyed by
+/// its stamp's node) and the field writes (varint count; each a name with a varint length, a
+/// varint stamp index and the value). A put stamps every field alike, so a stamp is written
+/// once rather than per field. Formats 1 (a clock per write) and 0 (a node ID per write),
+/// written before, are still read.
 extension RecordSet.Entry: WireCodable {
-    static let format: UInt8 = 1
+    static let format: UInt8 = 2
     public static let wireName = "record entry"
 
     public func encode(to writer: inout WireWriter) {
-        var nodes: [NodeID] = []
-        func index(of node: NodeID) -> UInt16 {
-            if let found = nodes.firstIndex(of: node) { return UInt16(found) }
-            nodes.append(node)
-            return UInt16(nodes.count - 1)
-        }
+        var nodes = IndexTable<NodeID>()
+        var stamps = IndexTable<Stamp>()
         // Dictionary order: the encoding is not canonical (equal entries may differ in bytes);
         // compare decoded entries. (Both passes see the same order: nothing changes in between.)
-        for node in deletes.keys { _ = index(of: node) }
-        for write in fields.values { _ = index(of: write.stamp.node) }
+        for stamp in deletes.values { _ = stamps.index(of: stamp) }
+        for write in fields.values { _ = stamps.index(of: write.stamp) }
+        for stamp in stamps.items { _ = nodes.index(of: stamp.node) }
         writer.u8(Self.format)
-        writer.u16(UInt16(nodes.count))
-        for node in nodes { node.encode(to: &writer) }
-        writer.u32(UInt32(deletes.count))
-        for (node, stamp) in deletes {
-            writer.u16(index(of: node))
+        writer.u16(UInt16(nodes.items.count))
+        for node in nodes.items { node.encode(to: &writer) }
+        writer.varint(stamps.items.count)
+        for stamp in stamps.items {
+            writer.u16(UInt16(nodes.index(of: stamp.node)))
             stamp.clock.encode(to: &writer)
         }
-        writer.u32(UInt32(fields.count))
+        writer.varint(deletes.count)
+        for stamp in deletes.values { writer.varint(stamps.index(of: stamp)) }
+        writer.varint(fields.count)
         for (name, write) in fields {
-            writer.string(name)
-            writer.u16(index(of: write.stamp.node))
-            write.stamp.clock.encode(to: &writer)
+            writer.shortString(name)
+            writer.varint(stamps.index(of: write.stamp))
             write.value.encode(to: &writer)
         }
     }
 
     public init(from reader: inout WireReader) throws(MessageError) {
         self.init()
-        guard try reader.peekU8() == Self.format else {
+        switch try reader.peekU8() {
+        case Self.format: break
+        case 1:
+            try self.init(format1: &reader)
+            return
+        default:
             try self.init(format0: &reader)
             return
         }
         _ = try reader.u8()
+        let nodes = try Self.nodes(&reader)
+        let stampCount = try reader.varint()
+        guard stampCount <= reader.remaining / 14 else { throw .malformed("record entry", "stamp count \(stampCount) is impossible") }
+        var stamps: [Stamp] = []
+        stamps.reserveCapacity(stampCount)
+        for _ in 0..<stampCount {
+            let node = try Self.node(&reader, in: nodes)
+            stamps.append(Stamp(clock: try HLC(from: &reader), node: node))
+        }
+        func stamp(_ reader: inout WireReader) throws(MessageError) -> Stamp {
+            let index = try reader.varint()
+            guard index < stamps.count else { throw .malformed("record entry", "stamp index \(index) is out of range") }
+            return stamps[index]
+        }
+        let deleteCount = try reader.varint()
+        guard deleteCount <= reader.remaining else { throw .malformed("record entry", "delete count \(deleteCount) is impossible") }
+        for _ in 0..<deleteCount {
+            let delete = try stamp(&reader)
+            deletes[delete.node] = delete
+        }
+        let fieldCount = try reader.varint()
+        guard fieldCount <= reader.remaining / 3 else { throw .malformed("record entry", "field count \(fieldCount) is impossible") }
+        fields.reserveCapacity(fieldCount)
+        for _ in 0..<fieldCount {
+            let name = try reader.shortString()
+            let stamp = try stamp(&reader)
+            fields[name] = RecordSet.Write(value: try Value.decode(from: &reader), stamp: stamp)
+        }
+    }
+
+    /// The table of node IDs formats 1 and 2 begin with (after the format byte).
+    private static func nodes(_ reader: inout WireReader) throws(MessageError) -> [NodeID] {
         let nodeCount = try reader.u16()
         guard Int(nodeCount) <= reader.remaining / 32 else { throw .malformed("record entry", "node count \(nodeCount) is impossible") }
         var nodes: [NodeID] = []
         for _ in 0..<nodeCount { nodes.append(try NodeID(from: &reader)) }
-        func node(_ reader: inout WireReader) throws(MessageError) -> NodeID {
-            let index = Int(try reader.u16())
-            guard index < nodes.count else { throw .malformed("record entry", "node index \(index) is out of range") }
-            return nodes[index]
-        }
+        return nodes
+    }
+
+    private static func node(_ reader: inout WireReader, in nodes: [NodeID]) throws(MessageError) -> NodeID {
+        let index = Int(try reader.u16())
+        guard index < nodes.count else { throw .malformed("record entry", "node index \(index) is out of range") }
+        return nodes[index]
+    }
+
+    /// Format 1: a clock in every write.
+    private init(format1 reader: inout WireReader) throws(MessageError) {
+        self.init()
+        _ = try reader.u8()
+        let nodes = try Self.nodes(&reader)
         let deleteCount = try reader.u32()
         guard Int(deleteCount) <= reader.remaining / 14 else { throw .malformed("record entry", "delete count \(deleteCount) is impossible") }
         for _ in 0..<deleteCount {
-            let node = try node(&reader)
+            let node = try Self.node(&reader, in: nodes)
             deletes[node] = Stamp(clock: try HLC(from: &reader), node: node)
         }
         let fieldCount = try reader.u32()
@@ -62,7 +110,7 @@ extension RecordSet.Entry: WireCodable {
         fields.reserveCapacity(Int(fieldCount))
         for _ in 0..<fieldCount {
             let name = try reader.string()
-            let node = try node(&reader)
+            let node = try Self.node(&reader, in: nodes)
             let stamp = Stamp(clock: try HLC(from: &reader), node: node)
             fields[name] = RecordSet.Write(value: try Value.decode(from: &reader), stamp: stamp)
         }
@@ -105,5 +153,24 @@ extension RecordSet {
     public init(id: String, entry: Entry) {
         self.init()
         entries[id] = entry
+    }
+}
+
+/// Distinct values numbered in order of first sight: by a linear search while there are few
+/// (an entry has a handful of stamps; hashing would cost more), by a dictionary beyond that.
+struct IndexTable<Item: Hashable> {
+    private(set) var items: [Item] = []
+    private var positions: [Item: Int] = [:]
+
+    mutating func index(of item: Item) -> Int {
+        if items.count <= 16 {
+            if let found = items.firstIndex(of: item) { return found }
+            if items.count == 16 { positions = Dictionary(uniqueKeysWithValues: items.enumerated().map { ($1, $0) }) }
+        } else if let found = positions[item] {
+            return found
+        }
+        if items.count >= 16 { positions[item] = items.count }
+        items.append(item)
+        return items.count - 1
     }
 }
