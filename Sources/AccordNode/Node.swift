@@ -338,7 +338,7 @@ public actor Node {
                 // Group commit: batches already waiting go into the same transaction, up to about
                 // two full batches (one transaction keeps the node from other work meanwhile).
                 var batches = [batch]
-                while taken == nil, batches.reduce(0, { $0 + $1.entries.count }) < 2 * options.syncBatchLimit, let frame = connection.takeReceived() {
+                while taken == nil, batches.reduce(0, { $0 + $1.entries.count }) < 8 * options.syncBatchLimit, let frame = connection.takeReceived() {
                     if case .syncBatch(let next)? = try? Message(frame) { batches.append(next) } else { taken = frame }
                 }
                 let stored: [(ack: SyncAck, refusals: [String])]

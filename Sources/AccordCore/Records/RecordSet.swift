@@ -43,6 +43,9 @@ public struct RecordSet: Sendable, Equatable {
         /// About how many bytes its field names and values take (what the record size limit counts).
         public var fieldsSize: Int { fields.reduce(0) { $0 + $1.key.utf8.count + $1.value.value.storedSize } }
 
+        /// This state joined with `other`'s (what `RecordSet.merge` does per record).
+        public func merged(with other: Entry) -> Entry { RecordSet.join(self, other) }
+
         /// The data subject of a live record.
         public var subject: String? {
             guard case .string(let packed) = fields[RecordSet.metaField]?.value else { return nil }
