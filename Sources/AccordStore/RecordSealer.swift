@@ -8,7 +8,8 @@ import AccordCrypto
 /// store's makes its own from the store's ``Recipe`` and seals records there
 /// (``seal(id:entry:)``), so the thread that writes only stores them (``RecordStore/insertNew(_:)``).
 public final class RecordSealer {
-    /// What makes a sealer of a collection: its name, its table and its data key.
+    /// What makes a sealer of a collection: its name, its table and its data key (in clear:
+    /// it is handed between threads, never written anywhere).
     public struct Recipe: Sendable {
         let collection: String
         let table: String

@@ -391,8 +391,8 @@ public final class RecordStore {
         return try stored(shelf.sealer.mac(ofID: id), on: shelf)?.entry
     }
 
-    /// The row holding the record whose id has the HMAC `mac`, and its state. The index holds 64 bits of the
-    /// HMAC; the row's whole HMAC tells a record from another whose HMAC starts alike.
+    /// The row of the record whose id has the HMAC `mac`, and its state. The index holds 64 bits
+    /// of the HMAC; the row's whole HMAC tells a record from another whose HMAC starts alike.
     private func stored(_ mac: [UInt8], on shelf: Shelf) throws(StoreError) -> (sequence: Int64, entry: RecordSet.Entry)? {
         guard let (sequence, sealed) = try row(of: mac, on: shelf, sealed: true) else { return nil }
         return (sequence, try shelf.sealer.open(sealed, mac: mac).entry)
