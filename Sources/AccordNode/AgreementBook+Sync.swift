@@ -118,7 +118,7 @@ extension AgreementBook {
                     try audit("sync refused", "\(info.agreement.id)/\(id) from \(info.peerParty): \(reason)")
                     continue
                 }
-                latest = max(latest, RecordSet(id: id, entry: entry).latestClock)
+                latest = max(latest, entry.latestClock)
                 if likelyNew, try store.insertNew(collection: info.collection, id: id, entry: entry) { continue }
                 likelyNew = false
                 try store.merge(collection: info.collection, id: id, entry: entry)

@@ -48,8 +48,6 @@ public actor Node {
         var inFlight = 0
     }
 
-    /// Batches in flight per route: enough to keep the link busy while the peer stores one.
-
     private struct Link {
         let connection: Connection
         let name: String
@@ -339,9 +337,14 @@ public actor Node {
                 // eight full batches (a sender's window). Each commit writes every index page it
                 // dirtied, and random keys dirty many: 8 rather than 2 made the initial sync 13%
                 // faster. (One transaction keeps the node from other work for about half a second.)
-                var batches = [batch]
-                while taken == nil, batches.reduce(0, { $0 + $1.entries.count }) < 8 * options.syncBatchLimit, let frame = connection.takeReceived() {
-                    if case .syncBatch(let next)? = try? Message(frame) { batches.append(next) } else { taken = frame }
+                var (batches, records) = ([batch], batch.entries.count)
+                while taken == nil, records < 8 * options.syncBatchLimit, let frame = connection.takeReceived() {
+                    guard case .syncBatch(let next)? = try? Message(frame) else {
+                        taken = frame
+                        break
+                    }
+                    batches.append(next)
+                    records += next.entries.count
                 }
                 let stored: [(ack: SyncAck, refusals: [String])]
                 do {

@@ -51,7 +51,10 @@ extension RecordBook {
             file: file, format: format, collection: collection, schema: try schema(of: collection), node: nodeID, clock: clock,
             sealing: try recordStore.sealingRecipe(for: collection))
         var summary = ImportSummary()
-        defer { if isNew, summary.imported == 0, (try? recordStore.count(collection: collection)) == 0 { _ = try? recordStore.destroyKey(of: collection) } }
+        defer {
+            // Made for this import (to seal under its key) and left empty: it goes again.
+            if isNew, summary.imported == 0, (try? recordStore.count(collection: collection)) == 0 { _ = try? recordStore.destroyKey(of: collection) }
+        }
         // 16 chunks of 1,000 rows: the reader keeps working while a batch commits (4 made it
         // wait: a million rows took 14.9 s rather than 13.0 s), for about 25 MB more memory.
         let chunks = Handoff<ImportReader.Chunk>(capacity: 16)

@@ -297,7 +297,7 @@ public final class RecordStore {
     /// The file a data_keys row refers to, or nil if the row is the wrapped key itself.
     private func keyFile(_ row: [UInt8]) -> String? {
         guard let keyFolder, row.count == Self.referencePrefix.count + 16, row.starts(with: Self.referencePrefix) else { return nil }
-        return keyFolder + "/" + row.dropFirst(Self.referencePrefix.count).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() + ".key"
+        return keyFolder + "/" + hex(row.dropFirst(Self.referencePrefix.count)) + ".key"
     }
 
     private func writeKeyFile(_ path: String, _ bytes: [UInt8]) throws(StoreError) {

@@ -20,7 +20,7 @@ struct FIFOTests {
             queue.append(Token(number))
             guard let token = queue.popFirst() else { Issue.record("empty at \(number)"); return }
             taken.append(token.number)
-            weak var gone = token
+            weak let gone = token
             released.append { gone == nil }
         }
         #expect(taken == Array(0..<9_999))

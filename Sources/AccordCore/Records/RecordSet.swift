@@ -43,6 +43,14 @@ public struct RecordSet: Sendable, Equatable {
         /// About how many bytes its field names and values take (what the record size limit counts).
         public var fieldsSize: Int { fields.reduce(0) { $0 + $1.key.utf8.count + $1.value.value.storedSize } }
 
+        /// The latest clock reading in this state.
+        public var latestClock: HLC {
+            var latest = HLC.zero
+            for write in fields.values { latest = max(latest, write.stamp.clock) }
+            for stamp in deletes.values { latest = max(latest, stamp.clock) }
+            return latest
+        }
+
         /// This state joined with `other`'s (what `RecordSet.merge` does per record).
         public func merged(with other: Entry) -> Entry { RecordSet.join(self, other) }
 
@@ -157,14 +165,7 @@ public struct RecordSet: Sendable, Equatable {
     }
 
     /// The latest clock reading in the set: a replica observes it so its next stamps come later.
-    public var latestClock: HLC {
-        var latest = HLC.zero
-        for entry in entries.values {
-            for write in entry.fields.values { latest = max(latest, write.stamp.clock) }
-            for stamp in entry.deletes.values { latest = max(latest, stamp.clock) }
-        }
-        return latest
-    }
+    public var latestClock: HLC { entries.values.reduce(.zero) { max($0, $1.latestClock) } }
 
     // MARK: Compaction
 
