@@ -4,6 +4,8 @@ public struct CSVRowAssembler: Sendable {
     private var field: [UInt8] = []
     private var inQuotes = false
     private var afterQuote = false
+    /// How many fields the last row had: room made for as many in the next.
+    private var columns = 0
     /// The line the row being assembled started on.
     public private(set) var startLine = 0
 
@@ -22,6 +24,8 @@ public struct CSVRowAssembler: Sendable {
         if !inQuotes { startLine = lineNumber } else { field.append(newline) }
         var end = line.count
         if end > 0, line[end - 1] == carriageReturn { end -= 1 }
+        pending.reserveCapacity(columns)
+        if !inQuotes, !line.contains(quote) { return splitAtCommas(UnsafeBufferPointer(rebasing: line[..<end])) }
         // Quotes and commas are ASCII, so the UTF-8 bytes can be scanned directly. An unquoted
         // field is decoded straight from the line (it starts at `run`); a quoted one is
         // gathered in `field`, its doubled quotes undone.
@@ -61,6 +65,18 @@ public struct CSVRowAssembler: Sendable {
         return pending
     }
 
+    /// A line without quotes: its fields are the runs between commas.
+    private mutating func splitAtCommas(_ line: UnsafeBufferPointer<UInt8>) -> [String] {
+        var run = 0
+        for index in 0..<line.count where line[index] == comma {
+            endField(line, run..<index)
+            run = index + 1
+        }
+        endField(line, run..<line.count)
+        defer { reset() }
+        return pending
+    }
+
     /// Ends a quoted field (gathered in `field`).
     private mutating func endField() {
         pending.append(String(decoding: field, as: UTF8.self))
@@ -76,6 +92,7 @@ public struct CSVRowAssembler: Sendable {
     public var isInsideQuotes: Bool { inQuotes }
 
     private mutating func reset() {
+        columns = pending.count
         pending = []
         field.removeAll(keepingCapacity: true)
         inQuotes = false

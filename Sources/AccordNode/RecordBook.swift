@@ -101,19 +101,23 @@ public final class RecordBook {
 
     /// `fields` as a put writes them: no empty name, each value of the kind the schema (if any) says.
     static func conformed(_ fields: [String: Value], id: String, schema: CollectionSchema?) throws -> [String: Value] {
-        for name in fields.keys where name.isEmpty {
+        Dictionary(uniqueKeysWithValues: try conformed(fields.map { ($0.key, $0.value) }, id: id, schema: schema).map { ($0.name, $0.value) })
+    }
+
+    /// The same for fields in a list (names distinct).
+    static func conformed(_ fields: [(name: String, value: Value)], id: String, schema: CollectionSchema?) throws -> [(name: String, value: Value)] {
+        for (name, _) in fields where name.isEmpty {
             throw NodeError("a field name is empty; write name=value")
         }
         guard let schema else { return fields }
-        var fields = fields
-        for (name, value) in fields {
-            do { fields[name] = try schema.conform(name, value) } catch { throw NodeError("\(id): \(error)") }
+        return try fields.map { name, value in
+            do { return (name, try schema.conform(name, value)) } catch { throw NodeError("\(id): \(error)") }
         }
-        return fields
     }
 
-    static func checkSize(of entry: RecordSet.Entry, id: String) throws {
-        let size = entry.fieldsSize
+    static func checkSize(of entry: RecordSet.Entry, id: String) throws { try checkSize(entry.fieldsSize, id: id) }
+
+    static func checkSize(_ size: Int, id: String) throws {
         guard size <= RecordBook.maximumRecordSize else {
             throw NodeError("\(id) would hold \(size) bytes of fields; a record holds at most 1 MiB — keep large documents outside Accord and store a reference")
         }
@@ -187,7 +191,12 @@ public final class RecordBook {
         guard (1...63).contains(name.count), name.allSatisfy(isNameByte), name[0] != UInt8(ascii: "-"), name[0] != UInt8(ascii: "_") else {
             throw NodeError("'\(collection)' is not a collection name: use 1–63 letters, digits, '-' or '_', as in customers")
         }
-        guard !id.isEmpty, id.utf8.count <= 800, !id.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+        try validate(id: id)
+    }
+
+    /// (A control character is one byte in UTF-8, and no byte of a longer sequence looks like one.)
+    static func validate(id: String) throws {
+        guard !id.isEmpty, id.utf8.count <= 800, !id.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else {
             throw NodeError("the record id '\(id)' must be 1–800 bytes long, without control characters")
         }
     }

@@ -14,6 +14,8 @@ public struct Row {
 
     public func integer(_ column: Int32) -> Int64 { sqlite3_column_int64(statement, column) }
 
+    public func isNull(_ column: Int32) -> Bool { sqlite3_column_type(statement, column) == SQLITE_NULL }
+
     public func text(_ column: Int32) -> String? {
         sqlite3_column_text(statement, column).map { String(cString: $0) }
     }
@@ -26,10 +28,28 @@ public struct Row {
     }
 }
 
+/// A statement prepared once, for a path that runs it per record: kept by the caller, it runs
+/// without being looked up by its text. Valid as long as its database.
+public struct Statement {
+    fileprivate let handle: OpaquePointer
+
+    /// Its SQL text.
+    public var sql: String { String(cString: sqlite3_sql(handle)) }
+}
+
 extension Database {
     /// Runs `sql` with `arguments` (statements are prepared once and cached).
     public func run(_ sql: String, _ arguments: SQLValue...) throws(StoreError) {
-        try withStatement(sql, arguments) { statement throws(StoreError) in
+        try run(try statement(sql), arguments)
+    }
+
+    /// `sql` prepared (once: the database keeps it).
+    public func statement(_ sql: String) throws(StoreError) -> Statement { Statement(handle: try prepared(sql)) }
+
+    public func run(_ statement: Statement, _ arguments: SQLValue...) throws(StoreError) { try run(statement, arguments) }
+
+    private func run(_ statement: Statement, _ arguments: [SQLValue]) throws(StoreError) {
+        try withStatement(statement, arguments) { statement throws(StoreError) in
             let rc = sqlite3_step(statement)
             guard rc == SQLITE_DONE || rc == SQLITE_ROW else { throw lastError() }
         }
@@ -37,8 +57,16 @@ extension Database {
 
     /// Every row `sql` returns, each turned into a `T` by `read`.
     public func query<T>(_ sql: String, _ arguments: SQLValue..., read: (Row) throws(StoreError) -> T) throws(StoreError) -> [T] {
+        try query(try statement(sql), arguments, read)
+    }
+
+    public func query<T>(_ statement: Statement, _ arguments: SQLValue..., read: (Row) throws(StoreError) -> T) throws(StoreError) -> [T] {
+        try query(statement, arguments, read)
+    }
+
+    private func query<T>(_ statement: Statement, _ arguments: [SQLValue], _ read: (Row) throws(StoreError) -> T) throws(StoreError) -> [T] {
         var rows: [T] = []
-        try forEach(sql, arguments) { row throws(StoreError) in rows.append(try read(row)) }
+        try forEach(statement, arguments) { row throws(StoreError) in rows.append(try read(row)) }
         return rows
     }
 
@@ -47,8 +75,16 @@ extension Database {
         try forEach(sql, arguments, body)
     }
 
+    public func forEach(_ statement: Statement, _ arguments: SQLValue..., body: (Row) throws(StoreError) -> Void) throws(StoreError) {
+        try forEach(statement, arguments, body)
+    }
+
     private func forEach(_ sql: String, _ arguments: [SQLValue], _ body: (Row) throws(StoreError) -> Void) throws(StoreError) {
-        try withStatement(sql, arguments) { statement throws(StoreError) in
+        try forEach(try statement(sql), arguments, body)
+    }
+
+    private func forEach(_ statement: Statement, _ arguments: [SQLValue], _ body: (Row) throws(StoreError) -> Void) throws(StoreError) {
+        try withStatement(statement, arguments) { statement throws(StoreError) in
             while true {
                 let rc = sqlite3_step(statement)
                 if rc == SQLITE_DONE { return }
@@ -63,6 +99,7 @@ extension Database {
     public func transaction<T>(_ body: () throws -> T) throws -> T {
         let nested = inTransaction
         try execute(nested ? "SAVEPOINT nested" : "BEGIN IMMEDIATE")
+        if !nested { transactionsBegun += 1 }
         do {
             let result = try body()
             try execute(nested ? "RELEASE nested" : "COMMIT")
@@ -90,22 +127,32 @@ extension Database {
     /// Rows the last INSERT, UPDATE or DELETE changed.
     public var changedRows: Int { Int(sqlite3_changes(handle)) }
 
-    private func withStatement<T>(_ sql: String, _ arguments: [SQLValue], _ body: (OpaquePointer) throws(StoreError) -> T) throws(StoreError) -> T {
-        let statement = try prepared(sql)
-        defer {
-            sqlite3_reset(statement)
-            sqlite3_clear_bindings(statement)
-        }
-        for (index, argument) in arguments.enumerated() {
+    /// Binds `arguments` to the statement and runs `body` with it. Blobs are bound where they
+    /// are, not copied (a record's sealed state is most of what the store writes): `body` runs
+    /// inside the scope of each blob's bytes, and the bindings are cleared before those end.
+    private func withStatement<T>(_ statement: Statement, _ arguments: [SQLValue], _ body: (OpaquePointer) throws(StoreError) -> T) throws(StoreError) -> T {
+        let statement = statement.handle
+        defer { sqlite3_reset(statement) }
+        func bind(from index: Int) throws(StoreError) -> T {
+            guard index < arguments.count else {
+                defer { sqlite3_clear_bindings(statement) }
+                return try body(statement)
+            }
             let position = Int32(index + 1)
-            switch argument {
+            switch arguments[index] {
             case .integer(let value): sqlite3_bind_int64(statement, position, value)
             case .text(let value): sqlite3_bind_text(statement, position, value, -1, SQLITE_TRANSIENT)
-            case .blob(let value): sqlite3_bind_blob(statement, position, value, Int32(value.count), SQLITE_TRANSIENT)
+            case .blob(let value):
+                return try value.withUnsafeBytes { bytes in
+                    // An empty blob needs some address: a null one would bind NULL.
+                    sqlite3_bind_blob(statement, position, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(bytes.count), SQLITE_STATIC)
+                    return Result { () throws(StoreError) in try bind(from: index + 1) }
+                }.get()
             case .null: sqlite3_bind_null(statement, position)
             }
+            return try bind(from: index + 1)
         }
-        return try body(statement)
+        return try bind(from: 0)
     }
 
     private func prepared(_ sql: String) throws(StoreError) -> OpaquePointer {

@@ -2,6 +2,8 @@ import CSQLite
 
 /// `SQLITE_TRANSIENT` is a cast macro Swift cannot import: SQLite copies bound values at once.
 let SQLITE_TRANSIENT = unsafeBitCast(-1 as Int, to: sqlite3_destructor_type.self)
+/// `SQLITE_STATIC`: SQLite uses bound bytes where they are, until they are bound again or cleared.
+let SQLITE_STATIC = unsafeBitCast(0 as Int, to: sqlite3_destructor_type.self)
 
 /// A SQLite failure, with SQLite's extended code and message.
 public struct StoreError: Error, Sendable, CustomStringConvertible {
@@ -20,10 +22,14 @@ public final class Database {
     /// How many transactions (or savepoints) rolled back: what a caller caching rows it
     /// wrote can check.
     var rollbacks = 0
+    /// How many transactions began (savepoints not counted): what tells a caller caching
+    /// something valid for one transaction whether it still is.
+    var transactionsBegun = 0
 
     /// Opens (or creates) the database at `path`, switches it to WAL and applies `migrations`:
     /// `migrations[i]` takes the schema from version i to i + 1, each in its own transaction.
     public init(path: String, migrations: [String] = []) throws(StoreError) {
+        Database.configured
         var db: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
         let rc = sqlite3_open_v2(path, &db, flags, nil)
@@ -58,6 +64,11 @@ public final class Database {
     /// commit. 16 KiB made the initial sync 10% faster, streaming 16%, import and merge 2–7%;
     /// 32 KiB slowed point reads.
     static let pageSize = 16384
+
+    /// SQLite's process-wide settings, made once before the first connection opens. Memory
+    /// statistics off: otherwise every allocation SQLite makes takes a global lock (5% of an
+    /// import's storing thread).
+    private static let configured: Void = { _ = accord_sqlite3_configure() }()
 
     deinit {
         for statement in statements.values { sqlite3_finalize(statement) }

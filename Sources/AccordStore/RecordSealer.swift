@@ -50,25 +50,34 @@ public final class RecordSealer {
 
     /// The row of a record in its state `entry`, ready to store.
     public func seal(id: String, entry: RecordSet.Entry) throws(StoreError) -> SealedRecord {
-        try seal(id: id, entry: entry, mac: mac(ofID: id))
+        try seal(id: id, entry: entry, mac: mac(ofID: id), subject: entry.subject)
     }
 
-    /// The same, given the id's HMAC.
-    func seal(id: String, entry: RecordSet.Entry, mac: [UInt8]) throws(StoreError) -> SealedRecord {
-        let subject = indexesSubjects ? entry.subject.map(key(ofSubject:)) : nil
-        return SealedRecord(collection: collection, table: recipe.table, key: Self.indexKey(mac), subject: subject, mac: mac, sealed: try sealed(id: id, entry: entry, mac: mac))
+    /// The same, given the id's HMAC and the entry's subject.
+    func seal(id: String, entry: RecordSet.Entry, mac: [UInt8], subject: String?) throws(StoreError) -> SealedRecord {
+        try seal(id: id, mac: mac, subject: subject) { entry.encode(to: &$0) }
+    }
+
+    /// The row of a new record (`RecordSet.newEntry`'s state), encoded straight from its fields.
+    public func sealNew(id: String, subject: String, fields: [(name: String, value: Value)], stamp: Stamp) throws(StoreError) -> SealedRecord {
+        try seal(id: id, mac: mac(ofID: id), subject: subject) {
+            RecordSet.encodeNewEntry(collection: collection, subject: subject, fields: fields, stamp: stamp, to: &$0)
+        }
     }
 
     /// The sealed form binds the row to its collection and its record's HMAC (additional data).
-    private func sealed(id: String, entry: RecordSet.Entry, mac: [UInt8]) throws(StoreError) -> [UInt8] {
+    private func seal(id: String, mac: [UInt8], subject: String?, encode: (inout WireWriter) -> Void) throws(StoreError) -> SealedRecord {
         var writer = WireWriter(capacity: 1024)
         writer.string(id)
-        entry.encode(to: &writer)
+        encode(&writer)
+        let sealed: [UInt8]
         do {
-            return try sealing.seal(writer.bytes, aad: Array(collection.utf8) + mac)
+            sealed = try sealing.seal(writer.bytes, aad: Array(collection.utf8) + mac)
         } catch {
             throw StoreError(code: 0, message: "cannot encrypt: \(error)")
         }
+        let subject = indexesSubjects ? subject.map(key(ofSubject:)) : nil
+        return SealedRecord(collection: collection, table: recipe.table, key: Self.indexKey(mac), subject: subject, mac: mac, sealed: sealed)
     }
 
     func unseal(_ sealed: [UInt8], mac: [UInt8]) throws(StoreError) -> [UInt8] {

@@ -16,9 +16,9 @@ import Glibc
 /// so without the key not even those can be read.
 ///
 /// The records table is also the op log, compacted: every change gives its record the next
-/// sequence number (the row moves to the end), so "all changes of a collection after N" is an
-/// index range scan that yields each changed record once, in its merged state: a valid delta
-/// for any replica, since merging is idempotent.
+/// sequence number (the row stays where it is; its number is indexed), so "all changes of a
+/// collection after N" is an index range scan that yields each changed record once, in its
+/// merged state: a valid delta for any replica, since merging is idempotent.
 ///
 /// Not `Sendable`: one connection, used from one thread or actor at a time.
 public final class RecordStore {
@@ -131,6 +131,14 @@ public final class RecordStore {
         CREATE TABLE collections(id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE) STRICT;
         ALTER TABLE records RENAME TO records_unsplit;
         """,
+        // A change renews its row's sequence number (a column with its own index) rather than
+        // moving the row to the end: a merge rewrites one row in place instead of deleting it and
+        // inserting it again with two random-key index entries. A collection's `floor` is the
+        // highest number a deleted row of it had. Each table is rebuilt when the store is next
+        // opened (`relayRecords`).
+        """
+        ALTER TABLE collections ADD COLUMN floor INTEGER NOT NULL DEFAULT 0;
+        """,
     ]
 
     /// Opens or creates the store at `path`.
@@ -148,6 +156,7 @@ public final class RecordStore {
         try database.execute("PRAGMA secure_delete=ON")
         do { self.masterKey = try SealingKey(masterKey) } catch { throw StoreError(code: 0, message: "cannot use the master key: \(error)") }
         try splitRecords()
+        try relayRecords()
         let keys = try database.query("SELECT collection, wrapped FROM data_keys") { ($0.text(0) ?? "", $0.blob(1)) }
         for (collection, wrapped) in keys where shreddedKeys.contains(SHA256.hash(wrapped)) || keyFile(wrapped).map({ !FileManager.default.fileExists(atPath: $0) }) == true {
             do { try destroyKey(of: collection) } catch { throw StoreError(code: 0, message: "cannot purge the shredded key of '\(collection)': \(error)") }
@@ -167,7 +176,7 @@ public final class RecordStore {
             try database.run("DELETE FROM meta WHERE key GLOB 'purge *'")
             var tables: [String: String] = [:]
             for collection in try database.query("SELECT collection FROM data_keys", read: { $0.text(0) ?? "" }) {
-                tables[collection] = try Self.makeTable(for: collection, in: database)
+                tables[collection] = "records_\(try Self.makeTable(for: collection, in: database))"
             }
             try database.forEach("SELECT seq, collection, lookup, subject, sealed FROM records_unsplit ORDER BY seq") { row throws(StoreError) in
                 let collection = row.text(1) ?? ""
@@ -183,6 +192,26 @@ public final class RecordStore {
         }
     }
 
+    /// Rebuilds each records table written before schema 10 (the sequence number as its rowid)
+    /// in the present layout, sequence numbers kept, each table in its own transaction.
+    private func relayRecords() throws(StoreError) {
+        for (number, name) in try database.query("SELECT id, name FROM collections", read: { ($0.integer(0), $0.text(1) ?? "") }) {
+            let table = "records_\(number)"
+            try database.atomically { () throws(StoreError) in
+                guard try database.query("SELECT 1 FROM pragma_table_info('\(table)') WHERE name = 'row'", read: { _ in true }).isEmpty else { return }
+                try database.execute("""
+                    UPDATE collections SET floor = coalesce((SELECT seq FROM sqlite_sequence WHERE name = '\(table)'), 0) WHERE id = \(number);
+                    ALTER TABLE \(table) RENAME TO \(table)_old;
+                    DROP INDEX IF EXISTS \(table)_by_key;
+                    DROP INDEX IF EXISTS \(table)_by_subject;
+                    \(Self.tableDefinition(table, indexesSubjects: Self.indexesSubjects(of: name)))
+                    INSERT INTO \(table)(seq, key, subject, mac, sealed) SELECT seq, key, subject, mac, sealed FROM \(table)_old ORDER BY seq;
+                    DROP TABLE \(table)_old;
+                    """)
+            }
+        }
+    }
+
     /// What identifies a collection's data key without revealing it: the SHA-256 of its
     /// wrapped form. The node keeps these for destroyed keys (see `init`).
     public func keyFingerprint(of collection: String) throws(StoreError) -> [UInt8]? {
@@ -191,26 +220,30 @@ public final class RecordStore {
 
     // MARK: Collections
 
-    /// A collection as stored: its sealer (data key), and the table of its records
-    /// (`records_<n>`, one per collection, so the collection's op log is the table's rowid order).
-    struct Shelf {
+    /// A collection as stored: its sealer (data key), the table of its records (`records_<n>`,
+    /// one per collection: its op log is the order of its sequence numbers), and the statements
+    /// of the per-record path, prepared once.
+    final class Shelf {
         let sealer: RecordSealer
-        /// The statements of the per-record path, written once.
-        let sql: (find: String, locate: String, insert: String, delete: String, changes: String)
+        let number: Int64
+        let find, locate, insert, update, updateSubject, delete, changes: Statement
+        /// The next sequence number, valid within the transaction `sequenceTransaction`.
+        var nextSequence: Int64 = 0
+        var sequenceTransaction = -1
 
         var name: String { sealer.collection }
         var table: String { sealer.recipe.table }
 
-        init(_ sealer: RecordSealer) {
-            self.sealer = sealer
+        init(_ sealer: RecordSealer, number: Int64, in database: Database) throws(StoreError) {
+            (self.sealer, self.number) = (sealer, number)
             let table = sealer.recipe.table
-            sql = (
-                "SELECT seq, mac, sealed FROM \(table) WHERE key = ?",
-                "SELECT seq, mac FROM \(table) WHERE key = ?",
-                "INSERT INTO \(table)(key, subject, mac, sealed) VALUES (?, ?, ?, ?)",
-                "DELETE FROM \(table) WHERE seq = ?",
-                "SELECT seq, mac, sealed FROM \(table) WHERE seq > ? ORDER BY seq LIMIT ?"
-            )
+            find = try database.statement("SELECT row, mac, subject, sealed FROM \(table) WHERE key = ?")
+            locate = try database.statement("SELECT row, mac, subject FROM \(table) WHERE key = ?")
+            insert = try database.statement("INSERT INTO \(table)(seq, key, subject, mac, sealed) VALUES (?, ?, ?, ?, ?)")
+            update = try database.statement("UPDATE \(table) SET seq = ?, sealed = ? WHERE row = ?")
+            updateSubject = try database.statement("UPDATE \(table) SET seq = ?, sealed = ?, subject = ? WHERE row = ?")
+            delete = try database.statement("DELETE FROM \(table) WHERE row = ?")
+            changes = try database.statement("SELECT seq, mac, sealed FROM \(table) WHERE seq > ? ORDER BY seq LIMIT ?")
         }
     }
 
@@ -222,14 +255,13 @@ public final class RecordStore {
         // Only making one writes (the key, the table): reading takes no write lock.
         let load = { () throws(StoreError) -> Shelf? in
             guard let key = try self.dataKey(for: name, create: create) else { return nil }
-            let table: String
-            if let number = try self.database.query("SELECT id FROM collections WHERE name = ?", .text(name), read: { $0.integer(0) }).first {
-                table = "records_\(number)"
-            } else {
+            var number = try self.database.query("SELECT id FROM collections WHERE name = ?", .text(name), read: { $0.integer(0) }).first
+            if number == nil {
                 guard create else { return nil }
-                table = try Self.makeTable(for: name, in: self.database)
+                number = try Self.makeTable(for: name, in: self.database)
             }
-            return Shelf(try RecordSealer(RecordSealer.Recipe(collection: name, table: table, key: key)))
+            guard let number else { return nil }
+            return try Shelf(try RecordSealer(RecordSealer.Recipe(collection: name, table: "records_\(number)", key: key)), number: number, in: self.database)
         }
         let shelf = try create ? database.atomically(load) : load()
         shelves[name] = shelf
@@ -241,23 +273,50 @@ public final class RecordStore {
         return shelf
     }
 
-    /// Makes the table of a collection's records and returns its name. Its sequence numbers
-    /// start after every number any records table ever used, so a collection destroyed and made
-    /// again never repeats a number a peer's cursor has seen.
-    static func makeTable(for collection: String, in database: Database) throws(StoreError) -> String {
-        try database.run("INSERT INTO collections(name) VALUES (?)", .text(collection))
-        let table = "records_\(database.lastInsertedRow)"
-        try database.execute("""
-            CREATE TABLE \(table)(
-                seq INTEGER PRIMARY KEY AUTOINCREMENT, key INTEGER NOT NULL, subject INTEGER, mac BLOB NOT NULL,
-                sealed BLOB NOT NULL) STRICT;
-            CREATE INDEX \(table)_by_key ON \(table)(key);
-            \(indexesSubjects(of: collection) ? "CREATE INDEX \(table)_by_subject ON \(table)(subject);" : "")
-            INSERT INTO sqlite_sequence(name, seq) SELECT '\(table)', max(
-                coalesce((SELECT max(seq) FROM sqlite_sequence WHERE name GLOB 'records*'), 0),
-                coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'sequence floor'), 0));
-            """)
-        return table
+    /// Makes the table of a collection's records and returns its number (the table is
+    /// `records_<number>`). Its sequence numbers start after every number any records table
+    /// ever used, so a collection destroyed and made again never repeats a number a peer's
+    /// cursor has seen.
+    static func makeTable(for collection: String, in database: Database) throws(StoreError) -> Int64 {
+        var floor = try database.query("SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'sequence floor'") { $0.integer(0) }.first ?? 0
+        for number in try database.query("SELECT id FROM collections", read: { $0.integer(0) }) {
+            floor = max(floor, try highestSequence(of: number, in: database))
+        }
+        try database.run("INSERT INTO collections(name, floor) VALUES (?, ?)", .text(collection), .integer(floor))
+        let number = database.lastInsertedRow
+        try database.execute(tableDefinition("records_\(number)", indexesSubjects: indexesSubjects(of: collection)))
+        return number
+    }
+
+    /// A records table and its indexes: rows stay put (`row`), each change renews `seq`; `key`
+    /// and `subject` are 64 bits of the HMACs of the id and the subject.
+    private static func tableDefinition(_ table: String, indexesSubjects: Bool) -> String {
+        """
+        CREATE TABLE \(table)(
+            row INTEGER PRIMARY KEY, seq INTEGER NOT NULL, key INTEGER NOT NULL, subject INTEGER, mac BLOB NOT NULL,
+            sealed BLOB NOT NULL) STRICT;
+        CREATE UNIQUE INDEX \(table)_by_seq ON \(table)(seq);
+        CREATE INDEX \(table)_by_key ON \(table)(key);
+        \(indexesSubjects ? "CREATE INDEX \(table)_by_subject ON \(table)(subject);" : "")
+        """
+    }
+
+    /// The highest sequence number collection `number` used: its rows' or its floor.
+    private static func highestSequence(of number: Int64, in database: Database) throws(StoreError) -> Int64 {
+        try database.query("SELECT max(coalesce((SELECT max(seq) FROM records_\(number)), 0), floor) FROM collections WHERE id = ?", .integer(number)) { $0.integer(0) }.first ?? 0
+    }
+
+    /// The next sequence number of the shelf's collection. Read from the table once per
+    /// transaction (it has the write lock: no other connection takes a number meanwhile), then
+    /// counted. Numbers of a rolled-back savepoint are skipped, never reused.
+    private func nextSequence(on shelf: Shelf) throws(StoreError) -> Int64 {
+        precondition(database.inTransaction, "a sequence number is taken inside the transaction that uses it")
+        if shelf.sequenceTransaction != database.transactionsBegun {
+            shelf.nextSequence = try Self.highestSequence(of: shelf.number, in: database) + 1
+            shelf.sequenceTransaction = database.transactionsBegun
+        }
+        defer { shelf.nextSequence += 1 }
+        return shelf.nextSequence
     }
 
     /// The collection's data key; made (random, 32 bytes) if `create`.
@@ -341,8 +400,10 @@ public final class RecordStore {
         if let file = reference.flatMap(keyFile) { try shred(file) }
         let destroyed = try database.transaction {
             try database.run("DELETE FROM data_keys WHERE collection = ?", .text(collection))
-            guard let table = try database.query("SELECT id FROM collections WHERE name = ?", .text(collection), read: { "records_\($0.integer(0))" }).first else { return 0 }
+            guard let number = try database.query("SELECT id FROM collections WHERE name = ?", .text(collection), read: { $0.integer(0) }).first else { return 0 }
+            let table = "records_\(number)"
             let count = try database.query("SELECT count(*) FROM \(table)") { $0.integer(0) }.first ?? 0
+            try keepSequenceFloor(try Self.highestSequence(of: number, in: database))
             try database.run("DELETE FROM collections WHERE name = ?", .text(collection))
             try database.run("INSERT INTO meta(key, value) VALUES (?, '') ON CONFLICT DO NOTHING", .text(Self.purgeMark + table))
             return Int(count)
@@ -353,11 +414,19 @@ public final class RecordStore {
 
     private static let purgeMark = "purge "
 
+    /// Raises the store's sequence floor (where a new table starts) to `sequence`.
+    private func keepSequenceFloor(_ sequence: Int64) throws(StoreError) {
+        try database.run("""
+            INSERT INTO meta(key, value) VALUES ('sequence floor', ?)
+            ON CONFLICT(key) DO UPDATE SET value = max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))
+            """, .text(String(sequence)))
+    }
+
     /// The slow half: drops the tables of collections whose key was forgotten, then scrubs the
     /// WAL. Those rows are ciphertext under a key that no longer exists, so their pages are
     /// freed without being zeroed (secure_delete is off meanwhile): that would only double
     /// the writes of a large purge. The highest sequence number a dropped table used is kept
-    /// (`makeTable` starts after it).
+    /// (`forgetKey` kept it; `makeTable` starts after it).
     public func purgeForgotten() throws {
         let marks = try database.query("SELECT key FROM meta WHERE key GLOB 'purge *'") { $0.text(0) ?? "" }
         guard !marks.isEmpty else { return }
@@ -366,10 +435,8 @@ public final class RecordStore {
         for mark in marks {
             let table = String(mark.dropFirst(Self.purgeMark.count))
             try database.transaction {
-                try database.run("""
-                    INSERT INTO meta(key, value) SELECT 'sequence floor', seq FROM sqlite_sequence WHERE name = ?
-                    ON CONFLICT(key) DO UPDATE SET value = max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))
-                    """, .text(table))
+                // (Tables of the layout before schema 10 kept their highest number there.)
+                try keepSequenceFloor(try database.query("SELECT seq FROM sqlite_sequence WHERE name = ?", .text(table)) { $0.integer(0) }.first ?? 0)
                 try database.execute("DROP TABLE IF EXISTS \(table)")
                 try database.run("DELETE FROM meta WHERE key = ?", .text(mark))
             }
@@ -391,45 +458,56 @@ public final class RecordStore {
         return try stored(shelf.sealer.mac(ofID: id), on: shelf)?.entry
     }
 
+    /// Where a record is stored: its row, and the subject key the row is indexed under.
+    private struct Place {
+        let row: Int64
+        let subject: Int64?
+    }
+
     /// The row of the record whose id has the HMAC `mac`, and its state. The index holds 64 bits
     /// of the HMAC; the row's whole HMAC tells a record from another whose HMAC starts alike.
-    private func stored(_ mac: [UInt8], on shelf: Shelf) throws(StoreError) -> (sequence: Int64, entry: RecordSet.Entry)? {
-        guard let (sequence, sealed) = try row(of: mac, on: shelf, sealed: true) else { return nil }
-        return (sequence, try shelf.sealer.open(sealed, mac: mac).entry)
+    private func stored(_ mac: [UInt8], on shelf: Shelf) throws(StoreError) -> (place: Place, entry: RecordSet.Entry)? {
+        guard let (place, sealed) = try row(of: mac, on: shelf, sealed: true) else { return nil }
+        return (place, try shelf.sealer.open(sealed, mac: mac).entry)
     }
 
-    /// The sequence number of record `id`'s row, if the store holds it; reads no payload.
-    private func sequence(of mac: [UInt8], on shelf: Shelf) throws(StoreError) -> Int64? {
-        try row(of: mac, on: shelf, sealed: false)?.sequence
+    /// Where the record whose id has the HMAC `mac` is, if the store holds it; reads no payload.
+    private func place(of mac: [UInt8], on shelf: Shelf) throws(StoreError) -> Place? {
+        try row(of: mac, on: shelf, sealed: false)?.place
     }
 
-    /// The row whose whole HMAC is `mac`, found by its index key: its sequence number and (if
-    /// `sealed`) its sealed state.
-    private func row(of mac: [UInt8], on shelf: Shelf, sealed: Bool) throws(StoreError) -> (sequence: Int64, sealed: [UInt8])? {
-        var found: (Int64, [UInt8])?
-        try database.forEach(sealed ? shelf.sql.find : shelf.sql.locate, .integer(RecordSealer.indexKey(mac))) { row throws(StoreError) in
-            if row.blob(1) == mac { found = (row.integer(0), sealed ? row.blob(2) : []) }
+    /// The row whose whole HMAC is `mac`, found by its index key: where it is and (if `sealed`)
+    /// its sealed state.
+    private func row(of mac: [UInt8], on shelf: Shelf, sealed: Bool) throws(StoreError) -> (place: Place, sealed: [UInt8])? {
+        var found: (Place, [UInt8])?
+        try database.forEach(sealed ? shelf.find : shelf.locate, .integer(RecordSealer.indexKey(mac))) { row throws(StoreError) in
+            if row.blob(1) == mac { found = (Place(row: row.integer(0), subject: row.isNull(2) ? nil : row.integer(2)), sealed ? row.blob(3) : []) }
         }
         return found
     }
 
     /// Stores a record's new state under the next sequence number; one transaction unless the
-    /// caller already holds one. Returns the sequence number.
-    @discardableResult
-    public func save(collection: String, id: String, entry: RecordSet.Entry) throws(StoreError) -> Int64 {
+    /// caller already holds one.
+    public func save(collection: String, id: String, entry: RecordSet.Entry) throws(StoreError) {
         let shelf = try writableShelf(collection)
         let record = try shelf.sealer.seal(id: id, entry: entry)
-        return try replace(try sequence(of: record.mac, on: shelf), with: record, on: shelf)
+        try write(record, at: try place(of: record.mac, on: shelf), on: shelf)
     }
 
-    /// The record's new row, then the old one (if any) goes. Should the delete fail, the newer
-    /// row is the one read.
-    @discardableResult
-    private func replace(_ old: Int64?, with record: SealedRecord, on shelf: Shelf) throws(StoreError) -> Int64 {
+    /// Writes a record's row under the next sequence number: in place of its old row if it has
+    /// one, else as a new row.
+    private func write(_ record: SealedRecord, at place: Place?, on shelf: Shelf) throws(StoreError) {
         try database.atomically { () throws(StoreError) in
-            let sequence = try insert(record, on: shelf)
-            if let old { try database.run(shelf.sql.delete, .integer(old)) }
-            return sequence
+            let sequence = try nextSequence(on: shelf)
+            guard let place else {
+                let subject: SQLValue = record.subject.map { .integer($0) } ?? .null
+                return try database.run(shelf.insert, .integer(sequence), .integer(record.key), subject, .blob(record.mac), .blob(record.sealed))
+            }
+            if place.subject == record.subject {
+                try database.run(shelf.update, .integer(sequence), .blob(record.sealed), .integer(place.row))
+            } else {
+                try database.run(shelf.updateSubject, .integer(sequence), .blob(record.sealed), record.subject.map { .integer($0) } ?? .null, .integer(place.row))
+            }
         }
     }
 
@@ -448,21 +526,14 @@ public final class RecordStore {
         guard shelf.table == record.table else {
             throw StoreError(code: 0, message: "the data key of '\(record.collection)' was destroyed while records were being sealed under it; what was sealed after that is not stored")
         }
-        guard try sequence(of: record.mac, on: shelf) == nil else { return false }
-        try insert(record, on: shelf)
+        guard try place(of: record.mac, on: shelf) == nil else { return false }
+        try write(record, at: nil, on: shelf)
         return true
     }
 
     /// What another thread needs to seal records of `collection` (made if new) for ``insertNew(_:)``.
     public func sealingRecipe(for collection: String) throws(StoreError) -> RecordSealer.Recipe {
         try writableShelf(collection).sealer.recipe
-    }
-
-    /// Appends a record's row. Returns its sequence number.
-    @discardableResult
-    private func insert(_ record: SealedRecord, on shelf: Shelf) throws(StoreError) -> Int64 {
-        try database.run(shelf.sql.insert, .integer(record.key), record.subject.map { .integer($0) } ?? .null, .blob(record.mac), .blob(record.sealed))
-        return database.lastInsertedRow
     }
 
     /// Merges a replica's state of a record into the stored one, saving it (under the next
@@ -474,16 +545,19 @@ public final class RecordStore {
         let current = try stored(mac, on: shelf)
         let joined = current?.entry.merged(with: incoming) ?? incoming
         guard joined != current?.entry else { return false }
-        try replace(current?.sequence, with: try shelf.sealer.seal(id: id, entry: joined, mac: mac), on: shelf)
+        try write(try shelf.sealer.seal(id: id, entry: joined, mac: mac, subject: joined.subject), at: current?.place, on: shelf)
         return true
     }
 
     /// Deletes one record's row outright (no tombstone): for data that must not stay at all.
-    /// Returns whether there was one.
+    /// Returns whether there was one. Its sequence number is never used again.
     @discardableResult
     public func purge(collection: String, id: String) throws(StoreError) -> Bool {
-        guard let shelf = try shelf(collection, create: false), let row = try sequence(of: shelf.sealer.mac(ofID: id), on: shelf) else { return false }
-        try database.run(shelf.sql.delete, .integer(row))
+        guard let shelf = try shelf(collection, create: false), let place = try place(of: shelf.sealer.mac(ofID: id), on: shelf) else { return false }
+        try database.atomically { () throws(StoreError) in
+            try database.run("UPDATE collections SET floor = ? WHERE id = ?", .integer(try Self.highestSequence(of: shelf.number, in: database)), .integer(shelf.number))
+            try database.run(shelf.delete, .integer(place.row))
+        }
         return true
     }
 
@@ -537,7 +611,7 @@ public final class RecordStore {
     /// one, before the sealed rows would exceed `byteLimit`.
     public func changes(collection: String, after sequence: Int64, limit: Int = 1000, byteLimit: Int = .max) throws(StoreError) -> [(sequence: Int64, id: String, entry: RecordSet.Entry)] {
         guard let shelf = try shelf(collection, create: false) else { return [] }
-        let rows = try database.query(shelf.sql.changes, .integer(sequence), .integer(Int64(limit))) { ($0.integer(0), $0.blob(1), $0.blob(2)) }
+        let rows = try database.query(shelf.changes, .integer(sequence), .integer(Int64(limit))) { ($0.integer(0), $0.blob(1), $0.blob(2)) }
         var changes: [(sequence: Int64, id: String, entry: RecordSet.Entry)] = []
         var bytes = 0
         for (sequence, mac, sealed) in rows {

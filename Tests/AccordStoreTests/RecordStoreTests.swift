@@ -150,20 +150,21 @@ struct OpLogTests {
         let tests = RecordStoreTests()
         for index in 1...5 { try tests.put(store, "C-\(index)", subject: "S", ["n": .integer(Int64(index))], at: UInt64(index)) }
         try tests.put(store, "C-2", subject: "S", ["n": .integer(20)], at: 9)
-        // C-2's second change moves it to the end, carrying both changes merged.
+        // C-2's second change moves it to the end, carrying both changes merged; its row stays put.
         let all = try store.changes(collection: "customers", after: 0)
         #expect(all.map(\.sequence) == [1, 3, 4, 5, 6])
         #expect(all.map(\.id) == ["C-1", "C-3", "C-4", "C-5", "C-2"])
         #expect(all.last?.entry.fields["n"]?.value == .integer(20))
         #expect(try store.changes(collection: "customers", after: 4).map(\.id) == ["C-5", "C-2"])
         #expect(try store.changes(collection: "customers", after: 1, limit: 1).map(\.sequence) == [3])
+        let shelf = try #require(try store.shelf("customers", create: false))
+        #expect(try store.database.query("SELECT row FROM \(shelf.table) ORDER BY seq") { $0.integer(0) } == [1, 3, 4, 5, 2])
         // Sequence numbers are never reused, even when the newest record is deleted.
         #expect(try store.purge(collection: "customers", id: "C-2"))
         try tests.put(store, "C-9", subject: "S", ["n": .integer(9)], at: 10)
         #expect(try store.changes(collection: "customers", after: 5).map(\.sequence) == [7])
-        let shelf = try #require(try store.shelf("customers", create: false))
-        let plan = try store.database.query("EXPLAIN QUERY PLAN " + shelf.sql.changes, .integer(4), .integer(10)) { $0.text(3) ?? "" }.joined(separator: "; ")
-        #expect(plan == "SEARCH \(shelf.table) USING INTEGER PRIMARY KEY (rowid>?)", "\(plan)")
+        let plan = try store.database.query("EXPLAIN QUERY PLAN " + shelf.changes.sql, .integer(4), .integer(10)) { $0.text(3) ?? "" }.joined(separator: "; ")
+        #expect(plan == "SEARCH \(shelf.table) USING INDEX \(shelf.table)_by_seq (seq>?)", "\(plan)")
     }
 
     /// Nor when a collection is destroyed and made again: a peer's cursor into the old one
@@ -191,14 +192,14 @@ struct OpLogTests {
         let mac = shelf.sealer.mac(ofID: "C-1")
         var other = mac
         other[31] ^= 1
-        try store.database.run(shelf.sql.insert, .integer(RecordSealer.indexKey(mac)), .null, .blob(other), .blob([1, 2, 3]))
+        try store.database.run(shelf.insert, .integer(100), .integer(RecordSealer.indexKey(mac)), .null, .blob(other), .blob([1, 2, 3]))
         let decoy = store.database.lastInsertedRow
         #expect(try store.entry(collection: "customers", id: "C-1")?.fields["n"]?.value == .integer(1))
         try tests.put(store, "C-1", subject: "S", ["n": .integer(2)], at: 2)
         #expect(try store.entry(collection: "customers", id: "C-1")?.fields["n"]?.value == .integer(2))
         #expect(try store.purge(collection: "customers", id: "C-1"))
         #expect(try store.entry(collection: "customers", id: "C-1") == nil)
-        #expect(try store.database.query("SELECT seq FROM \(shelf.table)") { $0.integer(0) } == [decoy])
+        #expect(try store.database.query("SELECT row FROM \(shelf.table)") { $0.integer(0) } == [decoy])
     }
 }
 
@@ -254,6 +255,55 @@ struct SplitTests {
         // New changes continue after every number the shared table used, the destroyed row's included.
         try tests.put(split, "C-3", subject: "S", ["name": .string("Ma")], at: 4)
         #expect(try split.changes(collection: "customers", after: 9).map(\.sequence) == [14])
+    }
+}
+
+@Suite("Schema 10: rows stay put")
+struct RelayoutTests {
+    /// A store of schema 9 (a table per collection, the sequence number its rowid) opens with
+    /// each table rebuilt: sequence numbers kept, records found by id and subject, and a number
+    /// a purged row had never used again.
+    @Test func tablesWhoseRowidIsTheSequenceAreRebuiltOnOpen() throws {
+        let key = try secureRandomBytes(32)
+        let tests = RecordStoreTests()
+        let source = RecordStoreTests.Folder()
+        let current = try RecordStore(path: source.store, masterKey: key)
+        try tests.put(current, "C-1", subject: "S", ["name": .string("Li")], at: 1)
+        try tests.put(current, "C-2", subject: "T", ["name": .string("Wu")], at: 2)
+        let shelf = try #require(try current.shelf("customers", create: false))
+        let rows = try current.database.query("SELECT key, subject, mac, sealed FROM \(shelf.table) ORDER BY seq") { ($0.integer(0), $0.integer(1), $0.blob(2), $0.blob(3)) }
+        let dataKeys = try current.database.query("SELECT collection, wrapped FROM data_keys") { ($0.text(0)!, $0.blob(1)) }
+
+        let folder = RecordStoreTests.Folder()
+        do {
+            let v9 = try Database(path: folder.store, migrations: Array(RecordStore.migrations.prefix(9)))
+            for (collection, wrapped) in dataKeys {
+                try v9.run("INSERT INTO data_keys(collection, wrapped) VALUES (?, ?)", .text(collection), .blob(wrapped))
+            }
+            // As schema 9 made it; its newest row (8) was purged.
+            try v9.execute("""
+                DROP TABLE records_unsplit;
+                INSERT INTO collections(id, name) VALUES (1, 'customers');
+                CREATE TABLE records_1(
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT, key INTEGER NOT NULL, subject INTEGER, mac BLOB NOT NULL,
+                    sealed BLOB NOT NULL) STRICT;
+                CREATE INDEX records_1_by_key ON records_1(key);
+                CREATE INDEX records_1_by_subject ON records_1(subject);
+                """)
+            for ((key, subject, mac, sealed), sequence) in zip(rows, [3, 7] as [Int64]) {
+                try v9.run("INSERT INTO records_1(seq, key, subject, mac, sealed) VALUES (?, ?, ?, ?, ?)", .integer(sequence), .integer(key), .integer(subject), .blob(mac), .blob(sealed))
+            }
+            try v9.run("UPDATE sqlite_sequence SET seq = 8 WHERE name = 'records_1'")
+        }
+        let rebuilt = try RecordStore(path: folder.store, masterKey: key)
+        #expect(try rebuilt.database.query("SELECT count(*) FROM pragma_table_info('records_1') WHERE name = 'row'") { $0.integer(0) } == [1])
+        #expect(try rebuilt.changes(collection: "customers", after: 0).map(\.sequence) == [3, 7])
+        #expect(try rebuilt.entries(collection: "customers", subject: "T").map(\.id) == ["C-2"])
+        #expect(try rebuilt.entry(collection: "customers", id: "C-1")?.fields["name"]?.value == .string("Li"))
+        try tests.put(rebuilt, "C-1", subject: "S", ["name": .string("Lin")], at: 3)
+        #expect(try rebuilt.changes(collection: "customers", after: 7).map(\.sequence) == [9])
+        #expect(try rebuilt.database.query("SELECT name FROM sqlite_schema WHERE name GLOB 'records_1*' ORDER BY name") { $0.text(0) ?? "" }
+            == ["records_1", "records_1_by_key", "records_1_by_seq", "records_1_by_subject"])
     }
 }
 
