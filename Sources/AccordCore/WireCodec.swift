@@ -109,8 +109,9 @@ public struct WireReader: Sendable {
         defer { offset += count }
         return try bytes.withUnsafeBufferPointer { all throws(MessageError) in
             let raw = UnsafeBufferPointer(rebasing: all[offset..<offset + count])
-            var text = String(decoding: raw, as: UTF8.self)
-            guard text.withUTF8({ $0.elementsEqual(raw) }) else { throw MessageError.malformed(what, "a text field is not valid UTF-8") }
+            // ASCII (most text: a quick test) decodes as it is; anything else is validated.
+            if raw.reduce(0, |) < 0x80 { return String(decoding: raw, as: UTF8.self) }
+            guard let text = String(validating: raw, as: UTF8.self) else { throw MessageError.malformed(what, "a text field is not valid UTF-8") }
             return text
         }
     }

@@ -96,15 +96,23 @@ struct Child {
         self.pid = pid
     }
 
-    func wait() {
+    /// Waits for the process to end. Returns its exit status (-1 if a signal ended it).
+    @discardableResult
+    func wait() -> Int32 {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return status & 0x7f == 0 ? (status >> 8) & 0xff : -1
     }
 
     func stop() {
         kill(pid, SIGTERM)
         wait()
     }
+}
+
+/// The `accord` executable built beside this one.
+func accordExecutable() -> String {
+    URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("accord").path
 }
 
 /// A port the kernel just handed out (bind to 0, read it, close).

@@ -25,7 +25,7 @@ struct SyncBenchmark {
         let csv = folder.appendingPathComponent("initial.csv")
         try writeCustomersCSV(csv, range: 0..<count)
         _ = try RecordBook(directory: firm.directory).importRecords(collection: "customers", from: csv, format: .csv)
-        let accord = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("accord").path
+        let accord = accordExecutable()
         let firmProcess = try Child([accord, "serve", "--dir", firm.directory.url.path], in: folder, output: folder.appendingPathComponent("firm.log").path)
         let partnerProcess = try Child([accord, "serve", "--dir", partner.directory.url.path], in: folder, output: folder.appendingPathComponent("partner.log").path)
         defer { firmProcess.stop(); partnerProcess.stop() }

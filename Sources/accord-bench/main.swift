@@ -49,4 +49,4 @@ func scratchFolder(_ benchmark: String) throws -> URL {
 }
 
 /// Prints a line at once, even through a pipe.
-func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+func say(_ line: String) { try? FileHandle.standardOutput.write(contentsOf: Data((line + "\n").utf8)) }
