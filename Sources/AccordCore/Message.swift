@@ -85,10 +85,10 @@ public enum Message: Sendable, Equatable {
             writer.string(batch.agreementID)
             writer.data(batch.contentHash)
             writer.u64(UInt64(bitPattern: batch.through))
-            writer.u32(UInt32(batch.entries.count))
-            for (id, entry) in batch.entries {
-                writer.string(id)
-                entry.encode(to: &writer)
+            writer.u32(UInt32(batch.changes.count))
+            for change in batch.changes {
+                writer.string(change.id)
+                writer.raw(change.encoded)
             }
         case .syncAck(let ack):
             writer.string(ack.agreementID)
@@ -140,10 +140,15 @@ public enum Message: Sendable, Equatable {
             let through = Int64(bitPattern: try reader.u64())
             let count = try reader.u32()
             guard Int(count) <= reader.remaining / 5 else { throw .malformed("sync batch", "entry count \(count) is impossible") }
-            var entries: [(String, RecordSet.Entry)] = []
-            entries.reserveCapacity(Int(count))
-            for _ in 0..<count { entries.append((try reader.string(), try RecordSet.Entry(from: &reader))) }
-            self = .syncBatch(SyncBatch(agreementID: agreementID, contentHash: contentHash, through: through, entries: entries))
+            var changes: [SyncBatch.Change] = []
+            changes.reserveCapacity(Int(count))
+            for _ in 0..<count {
+                let id = try reader.string()
+                let start = reader.position
+                let entry = try RecordSet.Entry(from: &reader)
+                changes.append(SyncBatch.Change(id: id, encoded: reader.bytes(since: start), entry: entry))
+            }
+            self = .syncBatch(SyncBatch(agreementID: agreementID, contentHash: contentHash, through: through, changes: changes))
         case .syncAck:
             let agreementID = try reader.string()
             let through = Int64(bitPattern: try reader.u64())
@@ -190,15 +195,41 @@ public struct SyncBatch: Sendable, Equatable {
     public var contentHash: [UInt8]
     /// The sender's op-log sequence number this batch brings the receiver up to.
     public var through: Int64
-    public var entries: [(String, RecordSet.Entry)]
+    public var changes: [Change]
+
+    /// One record's state, in the binary form of `RecordSet.Entry`: sent as it lies, so an owner
+    /// projects its records without building them (`Agreement.projection(ofEncoded:for:pseudonym:)`)
+    /// and a recipient seals what it received as it came.
+    public struct Change: Sendable {
+        public let id: String
+        public let encoded: ArraySlice<UInt8>
+        /// The state decoded: in a batch received (decoding checked it) or made from entries;
+        /// nil in one made from binary forms to be sent.
+        public let entry: RecordSet.Entry?
+
+        public init(id: String, encoded: ArraySlice<UInt8>, entry: RecordSet.Entry? = nil) { (self.id, self.encoded, self.entry) = (id, encoded, entry) }
+
+        public init(id: String, entry: RecordSet.Entry) {
+            var writer = WireWriter()
+            entry.encode(to: &writer)
+            self.init(id: id, encoded: writer.bytes[...], entry: entry)
+        }
+    }
+
+    public init(agreementID: String, contentHash: [UInt8], through: Int64, changes: [Change]) {
+        (self.agreementID, self.contentHash, self.through, self.changes) = (agreementID, contentHash, through, changes)
+    }
 
     public init(agreementID: String, contentHash: [UInt8], through: Int64, entries: [(String, RecordSet.Entry)]) {
-        (self.agreementID, self.contentHash, self.through, self.entries) = (agreementID, contentHash, through, entries)
+        self.init(agreementID: agreementID, contentHash: contentHash, through: through, changes: entries.map { Change(id: $0.0, entry: $0.1) })
     }
+
+    /// The changes decoded (all of them in a batch received).
+    public var entries: [(String, RecordSet.Entry)] { changes.compactMap { change in change.entry.map { (change.id, $0) } } }
 
     public static func == (a: SyncBatch, b: SyncBatch) -> Bool {
         a.agreementID == b.agreementID && a.contentHash == b.contentHash && a.through == b.through
-            && a.entries.map(\.0) == b.entries.map(\.0) && a.entries.map(\.1) == b.entries.map(\.1)
+            && a.changes.map(\.id) == b.changes.map(\.id) && a.changes.map { Array($0.encoded) } == b.changes.map { Array($0.encoded) }
     }
 }
 

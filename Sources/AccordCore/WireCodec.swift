@@ -47,6 +47,7 @@ public struct WireWriter: Sendable {
     }
     /// Bytes of a fixed, known size (no prefix).
     public mutating func raw(_ value: [UInt8]) { bytes += value }
+    public mutating func raw(_ value: ArraySlice<UInt8>) { bytes += value }
 }
 
 public struct WireReader: Sendable {
@@ -58,6 +59,14 @@ public struct WireReader: Sendable {
     public init(_ bytes: [UInt8], reading what: String) { (self.bytes, self.what) = (bytes, what) }
 
     public var remaining: Int { bytes.count - offset }
+
+    /// How many bytes were read.
+    public var position: Int { offset }
+
+    /// The bytes read since `position` was `start` (sharing the reader's storage).
+    public func bytes(since start: Int) -> ArraySlice<UInt8> { bytes[start..<offset] }
+
+    public mutating func skip(_ count: Int) throws(MessageError) { _ = try take(count) }
 
     public mutating func u8() throws(MessageError) -> UInt8 {
         try need(1)

@@ -66,16 +66,26 @@ extension AgreementBook {
     /// `limit` records and about 1 MiB (stored size; a projection grows a record at most twofold,
     /// and a record holds at most 1 MiB), so a batch always fits in a frame.
     func nextBatch(_ info: RouteInfo, after sequence: Int64, limit: Int) throws -> SyncBatch? {
-        let changes = try store.changes(collection: info.collection, after: sequence, limit: limit, byteLimit: 1 << 20)
+        guard info.owner else {
+            // A recipient sends back what it wrote itself.
+            let changes = try store.changes(collection: info.collection, after: sequence, limit: limit, byteLimit: 1 << 20)
+            guard let last = changes.last else { return nil }
+            let entries = changes.compactMap { change in info.agreement.ownWrites(in: change.entry, by: info.ownParty, node: identity.id).map { (change.id, $0) } }
+            return SyncBatch(agreementID: info.agreement.id, contentHash: info.contentHash, through: last.sequence, entries: entries)
+        }
+        // The owner projects each record as it lies in binary form (one written by an older
+        // version is decoded first).
+        let changes = try store.encodedChanges(collection: info.collection, after: sequence, limit: limit, byteLimit: 1 << 20)
         guard let last = changes.last else { return nil }
         let pseudonym = try pseudonymizer(info.agreement.id)
-        let entries: [(String, RecordSet.Entry)] = changes.compactMap { change in
-            let sent = info.owner
-                ? info.agreement.projection(of: change.entry, for: info.peerParty, pseudonym: pseudonym)
-                : info.agreement.ownWrites(in: change.entry, by: info.ownParty, node: identity.id)
-            return sent.map { (change.id, $0) }
+        let sent: [SyncBatch.Change] = try changes.compactMap { change in
+            if RecordSet.Entry.isCurrentFormat(change.encoded) {
+                return try info.agreement.projection(ofEncoded: change.encoded, for: info.peerParty, pseudonym: pseudonym).map { SyncBatch.Change(id: change.id, encoded: $0[...]) }
+            }
+            var reader = WireReader(change.encoded, reading: "stored record")
+            return info.agreement.projection(of: try RecordSet.Entry(from: &reader), for: info.peerParty, pseudonym: pseudonym).map { SyncBatch.Change(id: change.id, entry: $0) }
         }
-        return SyncBatch(agreementID: info.agreement.id, contentHash: info.contentHash, through: last.sequence, entries: entries)
+        return SyncBatch(agreementID: info.agreement.id, contentHash: info.contentHash, through: last.sequence, changes: sent)
     }
 
     /// Receives several batches in one transaction (one commit for all).
@@ -89,10 +99,10 @@ extension AgreementBook {
         guard let info = try routes(to: peer).first(where: { $0.agreement.id == batch.agreementID }), info.contentHash == batch.contentHash else {
             let reason = "\(batch.agreementID) is not active here with that content"
             try store.database.transaction {
-                try store.sync.countRefusals(agreement: batch.agreementID, peer: peer, count: batch.entries.count, reason: reason, at: NodeLog.timestamp())
-                try audit("sync refused", "\(batch.entries.count) change(s) under \(batch.agreementID) from \(try name(of: peer)): \(reason)")
+                try store.sync.countRefusals(agreement: batch.agreementID, peer: peer, count: batch.changes.count, reason: reason, at: NodeLog.timestamp())
+                try audit("sync refused", "\(batch.changes.count) change(s) under \(batch.agreementID) from \(try name(of: peer)): \(reason)")
             }
-            return (SyncAck(agreementID: batch.agreementID, through: batch.through, refused: UInt32(batch.entries.count), reason: reason), [reason])
+            return (SyncAck(agreementID: batch.agreementID, through: batch.through, refused: UInt32(batch.changes.count), reason: reason), [reason])
         }
         var refusals: [String] = []
         try store.database.transaction {
@@ -106,7 +116,9 @@ extension AgreementBook {
             // batch merges. (The owner holds every record its recipients edit.)
             var likelyNew = !info.owner
             let erased = try erasedIDs(info.agreement.id)
-            for (id, entry) in batch.entries {
+            for change in batch.changes {
+                let id = change.id
+                guard let entry = change.entry else { preconditionFailure("a batch received is decoded") }
                 if erased.contains(id) {
                     guard entry.isLive else { continue }  // the owner's tombstone: nothing to keep
                     refusals.append("\(id): erased under \(info.agreement.id); it is never accepted again")
@@ -119,7 +131,7 @@ extension AgreementBook {
                     continue
                 }
                 latest = max(latest, entry.latestClock)
-                if likelyNew, try store.insertNew(collection: info.collection, id: id, entry: entry) { continue }
+                if likelyNew, try store.insertNew(collection: info.collection, id: id, entry: entry, encoded: change.encoded) { continue }
                 likelyNew = false
                 try store.merge(collection: info.collection, id: id, entry: entry)
             }

@@ -337,14 +337,14 @@ public actor Node {
                 // eight full batches (a sender's window). Each commit writes every index page it
                 // dirtied, and random keys dirty many: 8 rather than 2 made the initial sync 13%
                 // faster. (One transaction keeps the node from other work for about half a second.)
-                var (batches, records) = ([batch], batch.entries.count)
+                var (batches, records) = ([batch], batch.changes.count)
                 while taken == nil, records < 8 * options.syncBatchLimit, let frame = connection.takeReceived() {
                     guard case .syncBatch(let next)? = try? Message(frame) else {
                         taken = frame
                         break
                     }
                     batches.append(next)
-                    records += next.entries.count
+                    records += next.changes.count
                 }
                 let stored: [(ack: SyncAck, refusals: [String])]
                 do {
@@ -358,7 +358,7 @@ public actor Node {
                     for refusal in stored.refusals { log("refused a change under \(batch.agreementID) from \(name): \(refusal)") }
                 }
                 try? await connection.send(stored.map { Message.syncAck($0.ack).frame })
-                if batches.contains(where: { !$0.entries.isEmpty }) { await flushOutboxes() }  // what changed here goes on to the other parties
+                if batches.contains(where: { !$0.changes.isEmpty }) { await flushOutboxes() }  // what changed here goes on to the other parties
             case .syncAck(let ack):
                 do {
                     try agreements.acknowledge(ack, from: connection.peerID)
@@ -502,7 +502,7 @@ public actor Node {
                 while let flow = flows[route], flow.connection == connection, flow.inFlight < options.syncWindow, links[peer]?.connection === link.connection,
                     let batch = try agreements.nextBatch(info, after: flow.sentThrough, limit: options.syncBatchLimit)
                 {
-                    if batch.entries.isEmpty, flow.inFlight == 0 {
+                    if batch.changes.isEmpty, flow.inFlight == 0 {
                         // Nothing in it for the peer (a recipient's op log is mostly what it
                         // received) and nothing before it unacknowledged: move on without a round trip.
                         try agreements.store.sync.advance(agreement: route.agreementID, peer: peer, to: batch.through, at: NodeLog.timestamp())

@@ -17,7 +17,7 @@ public struct NodeOptions: Sendable {
     public var connection = ConnectionOptions()
     /// Sync batches sent and not yet acknowledged, per agreement and peer: what a slow peer
     /// can cost the sender in memory.
-    public var syncWindow = 8
+    public var syncWindow = 16
     /// The most records in one sync batch (a batch also stops at about 1 MiB).
     public var syncBatchLimit = 4000
     /// Listen here instead of node.conf's address (tests use port 0).

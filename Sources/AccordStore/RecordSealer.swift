@@ -50,12 +50,18 @@ public final class RecordSealer {
 
     /// The row of a record in its state `entry`, ready to store.
     public func seal(id: String, entry: RecordSet.Entry) throws(StoreError) -> SealedRecord {
-        try seal(id: id, entry: entry, mac: mac(ofID: id), subject: entry.subject)
+        try seal(id: id, entry: entry, mac: mac(ofID: id))
     }
 
-    /// The same, given the id's HMAC and the entry's subject.
-    func seal(id: String, entry: RecordSet.Entry, mac: [UInt8], subject: String?) throws(StoreError) -> SealedRecord {
-        try seal(id: id, mac: mac, subject: subject) { entry.encode(to: &$0) }
+    /// The same, given the id's HMAC.
+    func seal(id: String, entry: RecordSet.Entry, mac: [UInt8]) throws(StoreError) -> SealedRecord {
+        try seal(id: id, mac: mac, subject: indexesSubjects ? entry.subject : nil) { entry.encode(to: &$0) }
+    }
+
+    /// The row of a record whose state `entry` the caller also has in binary form (`encoded`,
+    /// as received): sealed as it is, not encoded again.
+    func seal(id: String, entry: RecordSet.Entry, encoded: ArraySlice<UInt8>) throws(StoreError) -> SealedRecord {
+        try seal(id: id, mac: mac(ofID: id), subject: indexesSubjects ? entry.subject : nil) { $0.raw(encoded) }
     }
 
     /// The row of a new record (`RecordSet.newEntry`'s state), encoded straight from its fields.
@@ -95,6 +101,18 @@ public final class RecordSealer {
             let entry = try RecordSet.Entry(from: &reader)
             try reader.finish()
             return (id, entry)
+        } catch {
+            throw StoreError(code: 0, message: "a record of '\(collection)' cannot be decoded: \(error)")
+        }
+    }
+
+    /// The id and the binary form of the state, not decoded.
+    func openEncoded(_ sealed: [UInt8], mac: [UInt8]) throws(StoreError) -> (id: String, encoded: [UInt8]) {
+        let plain = try unseal(sealed, mac: mac)
+        do {
+            var reader = WireReader(plain, reading: "stored record")
+            let id = try reader.string()
+            return (id, Array(plain[reader.position...]))
         } catch {
             throw StoreError(code: 0, message: "a record of '\(collection)' cannot be decoded: \(error)")
         }

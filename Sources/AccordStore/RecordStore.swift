@@ -513,8 +513,12 @@ public final class RecordStore {
 
     /// Stores a record the store does not hold yet, skipping the decryption a merge needs.
     /// Returns `false`, changing nothing, if the record exists.
-    public func insertNew(collection: String, id: String, entry: RecordSet.Entry) throws(StoreError) -> Bool {
-        try insertNew(try writableShelf(collection).sealer.seal(id: id, entry: entry))
+    /// - Parameter encoded: the entry's binary form if the caller has it (as received): sealed
+    ///   as it is rather than encoded again.
+    public func insertNew(collection: String, id: String, entry: RecordSet.Entry, encoded: ArraySlice<UInt8>? = nil) throws(StoreError) -> Bool {
+        let sealer = try writableShelf(collection).sealer
+        if let encoded { return try insertNew(try sealer.seal(id: id, entry: entry, encoded: encoded)) }
+        return try insertNew(try sealer.seal(id: id, entry: entry))
     }
 
     /// Stores a record sealed by a ``RecordSealer`` (on any thread) if the store does not hold
@@ -545,7 +549,7 @@ public final class RecordStore {
         let current = try stored(mac, on: shelf)
         let joined = current?.entry.merged(with: incoming) ?? incoming
         guard joined != current?.entry else { return false }
-        try write(try shelf.sealer.seal(id: id, entry: joined, mac: mac, subject: joined.subject), at: current?.place, on: shelf)
+        try write(try shelf.sealer.seal(id: id, entry: joined, mac: mac), at: current?.place, on: shelf)
         return true
     }
 
@@ -610,17 +614,32 @@ public final class RecordStore {
     /// A range scan of the collection's table by sequence number. Stops early, after at least
     /// one, before the sealed rows would exceed `byteLimit`.
     public func changes(collection: String, after sequence: Int64, limit: Int = 1000, byteLimit: Int = .max) throws(StoreError) -> [(sequence: Int64, id: String, entry: RecordSet.Entry)] {
+        try changes(collection: collection, after: sequence, limit: limit, byteLimit: byteLimit) { sealer, sealed, mac throws(StoreError) in try sealer.open(sealed, mac: mac) }
+            .map { (sequence: $0.0, id: $0.1, entry: $0.2) }
+    }
+
+    private func changes<State>(
+        collection: String, after sequence: Int64, limit: Int, byteLimit: Int,
+        open: (RecordSealer, [UInt8], [UInt8]) throws(StoreError) -> (String, State)
+    ) throws(StoreError) -> [(Int64, String, State)] {
         guard let shelf = try shelf(collection, create: false) else { return [] }
         let rows = try database.query(shelf.changes, .integer(sequence), .integer(Int64(limit))) { ($0.integer(0), $0.blob(1), $0.blob(2)) }
-        var changes: [(sequence: Int64, id: String, entry: RecordSet.Entry)] = []
+        var changes: [(Int64, String, State)] = []
         var bytes = 0
         for (sequence, mac, sealed) in rows {
             bytes += sealed.count
             if bytes > byteLimit, !changes.isEmpty { break }
-            let (id, entry) = try shelf.sealer.open(sealed, mac: mac)
-            changes.append((sequence, id, entry))
+            let (id, state) = try open(shelf.sealer, sealed, mac)
+            changes.append((sequence, id, state))
         }
         return changes
+    }
+
+    /// ``changes(collection:after:limit:byteLimit:)`` with each state in binary form, not
+    /// decoded: what an owner projects as it lies.
+    public func encodedChanges(collection: String, after sequence: Int64, limit: Int = 1000, byteLimit: Int = .max) throws(StoreError) -> [(sequence: Int64, id: String, encoded: [UInt8])] {
+        try changes(collection: collection, after: sequence, limit: limit, byteLimit: byteLimit) { sealer, sealed, mac throws(StoreError) in try sealer.openEncoded(sealed, mac: mac) }
+            .map { (sequence: $0.0, id: $0.1, encoded: $0.2) }
     }
 
     /// The collections that have a data key.

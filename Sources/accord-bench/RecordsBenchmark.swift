@@ -42,7 +42,7 @@ struct RecordsBenchmark {
 
         // Each phase opens the store anew and closes it (one page cache at a time, as in a node).
         sync()
-        var cpu = cpuSeconds()
+        let cpu = cpuSeconds()
         let merge = try mergeRemoteDeltas(node)
         say("merge of remote deltas into the store: \(format(merge)) records/s   ratio \(percent(merge, raw)) of raw SQLite; CPU \(microseconds(cpuSeconds() - cpu, count)) µs a record")
 
