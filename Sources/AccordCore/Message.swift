@@ -145,8 +145,8 @@ public enum Message: Sendable, Equatable {
             for _ in 0..<count {
                 let id = try reader.string()
                 let start = reader.position
-                let entry = try RecordSet.Entry(from: &reader)
-                changes.append(SyncBatch.Change(id: id, encoded: reader.bytes(since: start), entry: entry))
+                try RecordSet.Entry.skip(in: &reader)
+                changes.append(SyncBatch.Change(id: id, encoded: reader.bytes(since: start)))
             }
             self = .syncBatch(SyncBatch(agreementID: agreementID, contentHash: contentHash, through: through, changes: changes))
         case .syncAck:
@@ -199,20 +199,27 @@ public struct SyncBatch: Sendable, Equatable {
 
     /// One record's state, in the binary form of `RecordSet.Entry`: sent as it lies, so an owner
     /// projects its records without building them (`Agreement.projection(ofEncoded:for:pseudonym:)`)
-    /// and a recipient seals what it received as it came.
+    /// and a recipient seals what it received as it came. A batch received was checked whole,
+    /// and each state is decoded only when its turn comes: a group of batches waiting to be
+    /// stored holds their bytes, not tens of thousands of records built.
     public struct Change: Sendable {
         public let id: String
         public let encoded: ArraySlice<UInt8>
-        /// The state decoded: in a batch received (decoding checked it) or made from entries;
-        /// nil in one made from binary forms to be sent.
-        public let entry: RecordSet.Entry?
 
-        public init(id: String, encoded: ArraySlice<UInt8>, entry: RecordSet.Entry? = nil) { (self.id, self.encoded, self.entry) = (id, encoded, entry) }
+        public init(id: String, encoded: ArraySlice<UInt8>) { (self.id, self.encoded) = (id, encoded) }
 
         public init(id: String, entry: RecordSet.Entry) {
             var writer = WireWriter()
             entry.encode(to: &writer)
-            self.init(id: id, encoded: writer.bytes[...], entry: entry)
+            self.init(id: id, encoded: writer.bytes[...])
+        }
+
+        /// The state, decoded.
+        public func entry() throws(MessageError) -> RecordSet.Entry {
+            var reader = WireReader(Array(encoded), reading: "record entry")
+            let entry = try RecordSet.Entry(from: &reader)
+            try reader.finish()
+            return entry
         }
     }
 
@@ -224,8 +231,12 @@ public struct SyncBatch: Sendable, Equatable {
         self.init(agreementID: agreementID, contentHash: contentHash, through: through, changes: entries.map { Change(id: $0.0, entry: $0.1) })
     }
 
-    /// The changes decoded (all of them in a batch received).
-    public var entries: [(String, RecordSet.Entry)] { changes.compactMap { change in change.entry.map { (change.id, $0) } } }
+    /// The changes decoded.
+    public func entries() throws(MessageError) -> [(String, RecordSet.Entry)] {
+        var entries: [(String, RecordSet.Entry)] = []
+        for change in changes { entries.append((change.id, try change.entry())) }
+        return entries
+    }
 
     public static func == (a: SyncBatch, b: SyncBatch) -> Bool {
         a.agreementID == b.agreementID && a.contentHash == b.contentHash && a.through == b.through

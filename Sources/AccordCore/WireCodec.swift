@@ -113,6 +113,18 @@ public struct WireReader: Sendable {
     /// UTF-8 with a varint length.
     public mutating func shortString() throws(MessageError) -> String { try text(count: try varint()) }
 
+    /// Reads past text (u32 length, or varint with `short`) after checking it is valid UTF-8.
+    public mutating func skipText(short: Bool = false) throws(MessageError) {
+        let count = short ? try varint() : Int(try u32())
+        try need(count)
+        defer { offset += count }
+        let valid = bytes.withUnsafeBufferPointer { all in
+            let raw = UnsafeBufferPointer(rebasing: all[offset..<offset + count])
+            return raw.reduce(0, |) < 0x80 || String(validating: raw, as: UTF8.self) != nil
+        }
+        guard valid else { throw MessageError.malformed(what, "a text field is not valid UTF-8") }
+    }
+
     private mutating func text(count: Int) throws(MessageError) -> String {
         try need(count)
         defer { offset += count }

@@ -118,7 +118,7 @@ extension AgreementBook {
             let erased = try erasedIDs(info.agreement.id)
             for change in batch.changes {
                 let id = change.id
-                guard let entry = change.entry else { preconditionFailure("a batch received is decoded") }
+                let entry = try change.entry()
                 if erased.contains(id) {
                     guard entry.isLive else { continue }  // the owner's tombstone: nothing to keep
                     refusals.append("\(id): erased under \(info.agreement.id); it is never accepted again")

@@ -79,6 +79,40 @@ extension RecordSet.Entry: WireCodable {
         }
     }
 
+    /// Reads past an entry, checking it as decoding would, without building it: what a batch
+    /// of entries is split by before each is decoded in turn.
+    public static func skip(in reader: inout WireReader) throws(MessageError) {
+        guard try reader.peekU8() == format else {
+            _ = try Self(from: &reader)  // older formats: decoded (they are rare)
+            return
+        }
+        _ = try reader.u8()
+        let nodeCount = Int(try reader.u16())
+        guard nodeCount <= reader.remaining / 32 else { throw .malformed("record entry", "node count \(nodeCount) is impossible") }
+        try reader.skip(nodeCount * 32)
+        let stampCount = try reader.varint()
+        guard stampCount <= reader.remaining / 14 else { throw .malformed("record entry", "stamp count \(stampCount) is impossible") }
+        for _ in 0..<stampCount {
+            let node = Int(try reader.u16())
+            guard node < nodeCount else { throw .malformed("record entry", "node index \(node) is out of range") }
+            try reader.skip(12)
+        }
+        func stamp(_ reader: inout WireReader) throws(MessageError) {
+            let index = try reader.varint()
+            guard index < stampCount else { throw .malformed("record entry", "stamp index \(index) is out of range") }
+        }
+        let deleteCount = try reader.varint()
+        guard deleteCount <= reader.remaining else { throw .malformed("record entry", "delete count \(deleteCount) is impossible") }
+        for _ in 0..<deleteCount { try stamp(&reader) }
+        let fieldCount = try reader.varint()
+        guard fieldCount <= reader.remaining / 3 else { throw .malformed("record entry", "field count \(fieldCount) is impossible") }
+        for _ in 0..<fieldCount {
+            try reader.skipText(short: true)
+            try stamp(&reader)
+            try Value.skip(in: &reader)
+        }
+    }
+
     /// The table of node IDs formats 1 and 2 begin with (after the format byte).
     private static func nodes(_ reader: inout WireReader) throws(MessageError) -> [NodeID] {
         let nodeCount = try reader.u16()
