@@ -547,8 +547,8 @@ public final class RecordStore {
         let shelf = try writableShelf(collection)
         let mac = shelf.sealer.mac(ofID: id)
         let current = try stored(mac, on: shelf)
-        let joined = current?.entry.merged(with: incoming) ?? incoming
-        guard joined != current?.entry else { return false }
+        var joined = current?.entry ?? incoming
+        if current != nil { guard joined.absorb(incoming) else { return false } }
         try write(try shelf.sealer.seal(id: id, entry: joined, mac: mac), at: current?.place, on: shelf)
         return true
     }

@@ -21,6 +21,30 @@ struct RecordSetTests {
         #expect(a.record("C-1")?.subject == "CUST-77")
     }
 
+    /// Absorbing a delta says whether it changed the state: what the store saves on.
+    @Test func absorbingSaysWhetherAnythingChanged() {
+        var set = RecordSet()
+        let put = set.put(id: "C-1", collection: "customers", subject: "S", fields: ["city": .string("Shanghai")], stamp: stamp(10, firm))
+        let older = set.put(id: "C-1", collection: "customers", subject: "S", fields: ["city": .string("Beijing")], stamp: stamp(20, firm))
+        var state = set.entries["C-1"]!
+        var changed = state.absorb(put.entries["C-1"]!)
+        #expect(!changed, "an older write")
+        changed = state.absorb(older.entries["C-1"]!)
+        #expect(!changed, "the same write again")
+        let edit = RecordSet.Entry(fields: ["status": RecordSet.Write(value: .string("sent"), stamp: stamp(30, partner))])
+        changed = state.absorb(edit)
+        #expect(changed)
+        #expect(state.fields["status"]?.value == .string("sent"))
+        let delete = set.delete(id: "C-1", stamp: stamp(40, firm)).entries["C-1"]!
+        let concurrent = RecordSet.Entry(fields: ["status": RecordSet.Write(value: .string("lost"), stamp: stamp(50, partner))])
+        changed = state.absorb(delete)
+        #expect(changed)
+        #expect(!state.isLive)
+        changed = state.absorb(concurrent)
+        #expect(!changed, "an edit that had not seen the delete")
+        #expect(state == delete)
+    }
+
     /// An edit that had not seen the delete loses, even with a later clock.
     @Test func deleteWinsOverAConcurrentEditWhateverItsClock() {
         var owner = RecordSet()

@@ -54,6 +54,30 @@ public struct RecordSet: Sendable, Equatable {
         /// This state joined with `other`'s (what `RecordSet.merge` does per record).
         public func merged(with other: Entry) -> Entry { RecordSet.join(self, other) }
 
+        /// Joins `other`'s state into this one. Returns whether that changed it.
+        ///
+        /// The deletes join per node (the later of each); the writes that count are those of a
+        /// side whose deletes are the joined ones (made on top of exactly them), and of two
+        /// writes of a field the later wins.
+        @discardableResult
+        public mutating func absorb(_ other: Entry) -> Bool {
+            var joinedDeletes = deletes
+            for (node, stamp) in other.deletes { joinedDeletes[node] = max(joinedDeletes[node] ?? stamp, stamp) }
+            let otherCounts = other.deletes == joinedDeletes
+            guard deletes == joinedDeletes else {
+                // Newer deletes: what this side wrote is dead.
+                (deletes, fields) = (joinedDeletes, otherCounts ? other.fields : [:])
+                return true
+            }
+            guard otherCounts else { return false }
+            var changed = false
+            for (name, write) in other.fields where fields[name].map({ write.wins(over: $0) }) ?? true {
+                fields[name] = write
+                changed = true
+            }
+            return changed
+        }
+
         /// The data subject of a live record.
         public var subject: String? {
             guard case .string(let packed) = fields[RecordSet.metaField]?.value else { return nil }
@@ -151,16 +175,8 @@ public struct RecordSet: Sendable, Equatable {
     }
 
     static func join(_ a: Entry, _ b: Entry) -> Entry {
-        if a == b { return a }
-        var deletes = a.deletes
-        for (node, stamp) in b.deletes { deletes[node] = max(deletes[node] ?? stamp, stamp) }
-        var joined = Entry(deletes: deletes)
-        for side in [a, b] where side.deletes == deletes {
-            for (name, write) in side.fields {
-                if let existing = joined.fields[name], !write.wins(over: existing) { continue }
-                joined.fields[name] = write
-            }
-        }
+        var joined = a
+        joined.absorb(b)
         return joined
     }
 
