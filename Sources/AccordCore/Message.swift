@@ -60,7 +60,9 @@ public enum Message: Sendable, Equatable {
     }
 
     public var frame: Frame {
-        var writer = WireWriter()
+        // A sync batch is about a mebibyte: room made at once, not by doubling.
+        var writer = WireWriter(capacity: 64)
+        if case .syncBatch(let batch) = self { writer = WireWriter(capacity: batch.changes.reduce(128) { $0 + 4 + $1.id.utf8.count + $1.encoded.count }) }
         switch self {
         case .hello(let hello):
             writer.u16(hello.protocolVersion)

@@ -58,6 +58,12 @@ public struct WireReader: Sendable {
     /// - Parameter what: the message being read, for error messages.
     public init(_ bytes: [UInt8], reading what: String) { (self.bytes, self.what) = (bytes, what) }
 
+    /// A reader of `bytes` from `offset` on.
+    init(_ bytes: [UInt8], from offset: Int, reading what: String) {
+        self.init(bytes, reading: what)
+        self.offset = min(max(offset, 0), bytes.count)
+    }
+
     public var remaining: Int { bytes.count - offset }
 
     /// How many bytes were read.

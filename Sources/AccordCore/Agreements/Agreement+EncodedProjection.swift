@@ -47,7 +47,7 @@ extension Agreement {
         try reader.finish()
 
         func value(_ range: Range<Int>) throws(MessageError) -> Value {
-            var reader = WireReader(Array(encoded[range]), reading: "record entry")
+            var reader = WireReader(encoded, from: range.lowerBound, reading: "record entry")
             return try Value.decode(from: &reader)
         }
         if fields.contains(where: { $0.name == RecordSet.metaField }) {
@@ -57,17 +57,16 @@ extension Agreement {
             }
         }
 
-        // What is kept: each field's value, as it lies (nil) or transformed.
-        var kept: [(name: String, stamp: Int, value: Range<Int>, shown: Value?)] = []
+        // What is kept: which fields, each value as it lies (nil) or transformed.
+        var kept: [(field: Int, shown: Value?)] = []
         kept.reserveCapacity(fields.count)
-        for field in fields {
+        for (index, field) in fields.enumerated() {
             if field.name == RecordSet.metaField {
                 guard case .string(let packed) = try value(field.value) else { continue }
                 let (collection, subject) = RecordSet.unpackMeta(packed)
-                kept.append((field.name, field.stamp, field.value, .string(RecordSet.packMeta(collection, pseudonym(subject)))))
+                kept.append((index, .string(RecordSet.packMeta(collection, pseudonym(subject)))))
             } else if let transform = grant.reads[field.name] ?? (grant.writes.contains(field.name) ? .clear : nil) {
-                let shown = transform == .clear ? nil : transform.apply(to: try value(field.value), pseudonym: pseudonym)
-                kept.append((field.name, field.stamp, field.value, shown))
+                kept.append((index, transform == .clear ? nil : transform.apply(to: try value(field.value), pseudonym: pseudonym)))
             }
         }
 
@@ -76,7 +75,7 @@ extension Agreement {
         var usedStamps: [Int] = []
         var nodeNumbers = [Int](repeating: -1, count: nodeCount)
         var usedNodes: [Int] = []
-        for stamp in deletes + kept.map(\.stamp) where stampNumbers[stamp] < 0 {
+        for stamp in deletes + kept.map({ fields[$0.field].stamp }) where stampNumbers[stamp] < 0 {
             stampNumbers[stamp] = usedStamps.count
             usedStamps.append(stamp)
             let node = stamps[stamp].node
@@ -97,10 +96,11 @@ extension Agreement {
         writer.varint(deletes.count)
         for stamp in deletes { writer.varint(stampNumbers[stamp]) }
         writer.varint(kept.count)
-        for field in kept {
+        for (index, shown) in kept {
+            let field = fields[index]
             writer.shortString(field.name)
             writer.varint(stampNumbers[field.stamp])
-            if let shown = field.shown { shown.encode(to: &writer) } else { writer.raw(encoded[field.value]) }
+            if let shown { shown.encode(to: &writer) } else { writer.raw(encoded[field.value]) }
         }
         return writer.bytes
     }
