@@ -59,10 +59,15 @@ public enum Message: Sendable, Equatable {
         }
     }
 
+    /// About how many bytes the frame takes: a sync batch, about a mebibyte, gets its room at
+    /// once rather than by doubling.
+    private var sizeHint: Int {
+        guard case .syncBatch(let batch) = self else { return 64 }
+        return batch.changes.reduce(128) { $0 + 4 + $1.id.utf8.count + $1.encoded.count }
+    }
+
     public var frame: Frame {
-        // A sync batch is about a mebibyte: room made at once, not by doubling.
-        var writer = WireWriter(capacity: 64)
-        if case .syncBatch(let batch) = self { writer = WireWriter(capacity: batch.changes.reduce(128) { $0 + 4 + $1.id.utf8.count + $1.encoded.count }) }
+        var writer = WireWriter(capacity: sizeHint)
         switch self {
         case .hello(let hello):
             writer.u16(hello.protocolVersion)

@@ -334,7 +334,7 @@ public actor Node {
                 await pump(connection.peerID)
             case .syncBatch(let batch):
                 // Group commit: batches already waiting go into the same transaction, up to about
-                // eight full batches (a sender's window). Each commit writes every index page it
+                // eight full batches (half a sender's window). Each commit writes every index page it
                 // dirtied, and random keys dirty many: 8 rather than 2 made the initial sync 13%
                 // faster. (One transaction keeps the node from other work for about half a second.)
                 var (batches, records) = ([batch], batch.changes.count)

@@ -255,12 +255,13 @@ public final class RecordStore {
         // Only making one writes (the key, the table): reading takes no write lock.
         let load = { () throws(StoreError) -> Shelf? in
             guard let key = try self.dataKey(for: name, create: create) else { return nil }
-            var number = try self.database.query("SELECT id FROM collections WHERE name = ?", .text(name), read: { $0.integer(0) }).first
-            if number == nil {
+            let number: Int64
+            if let known = try self.database.query("SELECT id FROM collections WHERE name = ?", .text(name), read: { $0.integer(0) }).first {
+                number = known
+            } else {
                 guard create else { return nil }
                 number = try Self.makeTable(for: name, in: self.database)
             }
-            guard let number else { return nil }
             return try Shelf(try RecordSealer(RecordSealer.Recipe(collection: name, table: "records_\(number)", key: key)), number: number, in: self.database)
         }
         let shelf = try create ? database.atomically(load) : load()
@@ -547,8 +548,11 @@ public final class RecordStore {
         let shelf = try writableShelf(collection)
         let mac = shelf.sealer.mac(ofID: id)
         let current = try stored(mac, on: shelf)
-        var joined = current?.entry ?? incoming
-        if current != nil { guard joined.absorb(incoming) else { return false } }
+        var joined = incoming
+        if let current {
+            joined = current.entry
+            guard joined.absorb(incoming) else { return false }
+        }
         try write(try shelf.sealer.seal(id: id, entry: joined, mac: mac), at: current?.place, on: shelf)
         return true
     }

@@ -84,7 +84,7 @@ struct AgreementLifecycleTests {
         let firmNode = try await AgreementWorld.start(world.firm, port: firmPort)
         let partnerNode = try await AgreementWorld.start(world.partner, port: partnerPort)
         defer { Task { await firmNode.stop(); await partnerNode.stop() } }
-        #expect(try await eventually { await firmNode.linkedPeers == ["partner"] })
+        #expect(await eventually { await firmNode.linkedPeers == ["partner"] })
 
         let firm = try AgreementBook(directory: world.firm)
         let partner = try AgreementBook(directory: world.partner)
