@@ -120,27 +120,28 @@ public struct WireReader: Sendable {
     public mutating func shortString() throws(MessageError) -> String { try text(count: try varint()) }
 
     /// Reads past text (u32 length, or varint with `short`) after checking it is valid UTF-8.
-    public mutating func skipText(short: Bool = false) throws(MessageError) {
-        let count = short ? try varint() : Int(try u32())
-        try need(count)
-        defer { offset += count }
-        let valid = bytes.withUnsafeBufferPointer { all in
-            let raw = UnsafeBufferPointer(rebasing: all[offset..<offset + count])
-            return raw.reduce(0, |) < 0x80 || String(validating: raw, as: UTF8.self) != nil
-        }
-        guard valid else { throw MessageError.malformed(what, "a text field is not valid UTF-8") }
+    /// Returns where its bytes lie.
+    @discardableResult
+    public mutating func skipText(short: Bool = false) throws(MessageError) -> Range<Int> {
+        try validText(count: short ? try varint() : Int(try u32()))
     }
 
     private mutating func text(count: Int) throws(MessageError) -> String {
+        String(decoding: bytes[try validText(count: count)], as: UTF8.self)
+    }
+
+    /// Reads past `count` bytes of text, checked: ASCII (most text) at a glance, anything else
+    /// validated as UTF-8.
+    private mutating func validText(count: Int) throws(MessageError) -> Range<Int> {
         try need(count)
-        defer { offset += count }
-        return try bytes.withUnsafeBufferPointer { all throws(MessageError) in
-            let raw = UnsafeBufferPointer(rebasing: all[offset..<offset + count])
-            // ASCII (most text: a quick test) decodes as it is; anything else is validated.
-            if raw.reduce(0, |) < 0x80 { return String(decoding: raw, as: UTF8.self) }
-            guard let text = String(validating: raw, as: UTF8.self) else { throw MessageError.malformed(what, "a text field is not valid UTF-8") }
-            return text
+        let range = offset..<offset + count
+        let valid = bytes.withUnsafeBufferPointer { all in
+            let raw = UnsafeBufferPointer(rebasing: all[range])
+            return raw.reduce(0, |) < 0x80 || String(validating: raw, as: UTF8.self) != nil
         }
+        guard valid else { throw MessageError.malformed(what, "a text field is not valid UTF-8") }
+        offset += count
+        return range
     }
     public mutating func raw(_ count: Int) throws(MessageError) -> [UInt8] { Array(try take(count)) }
 

@@ -24,8 +24,8 @@ public enum ImportFormat: String, Sendable {
 
 extension RecordBook {
     /// Rows per import transaction: large enough that the random index pages a batch dirties
-    /// are written once for many rows (20,000 import 10% faster than 5,000), small enough that a
-    /// crash loses little.
+    /// are written once for many rows (from C at a million rows, 100,000 insert 34% faster than
+    /// 20,000; larger gain nothing), small enough that a crash loses little.
     public static let importBatchSize = 100_000
 
     /// Imports a CSV file (header row with `id`, `subject` and field columns; empty cells are not

@@ -16,6 +16,16 @@ struct RecordStoreTests {
         deinit { try? FileManager.default.removeItem(at: url) }
         var store: String { url.appendingPathComponent("accord.sqlite").path }
 
+        /// A store here as schema `version` left it, holding `current`'s data keys (so rows
+        /// sealed in `current` and copied in stay readable).
+        func olderStore(version: Int, keysOf current: RecordStore) throws -> Database {
+            let older = try Database(path: store, migrations: Array(RecordStore.migrations.prefix(version)))
+            for (collection, wrapped) in try current.database.query("SELECT collection, wrapped FROM data_keys", read: { ($0.text(0) ?? "", $0.blob(1)) }) {
+                try older.run("INSERT INTO data_keys(collection, wrapped) VALUES (?, ?)", .text(collection), .blob(wrapped))
+            }
+            return older
+        }
+
         /// Every byte of the database and its WAL.
         func bytes() -> [UInt8] {
             ["", "-wal"].flatMap { suffix in FileManager.default.contents(atPath: store + suffix).map(Array.init) ?? [] }
@@ -228,14 +238,10 @@ struct SplitTests {
                 rows.append((sequences[index], collection, mac, subjects[index].map { shelf.sealer.mac(ofSubject: $0) }, sealed))
             }
         }
-        let dataKeys = try current.database.query("SELECT collection, wrapped FROM data_keys") { ($0.text(0)!, $0.blob(1)) }
 
         let folder = RecordStoreTests.Folder()
         do {
-            let v8 = try Database(path: folder.store, migrations: Array(RecordStore.migrations.prefix(8)))
-            for (collection, wrapped) in dataKeys {
-                try v8.run("INSERT INTO data_keys(collection, wrapped) VALUES (?, ?)", .text(collection), .blob(wrapped))
-            }
+            let v8 = try folder.olderStore(version: 8, keysOf: current)
             for (sequence, collection, mac, subject, sealed) in rows + [(13, "gone", [UInt8](repeating: 1, count: 32), nil, [1, 2, 3])] {
                 try v8.run("INSERT INTO records(seq, collection, lookup, subject, sealed) VALUES (?, ?, ?, ?, ?)",
                            .integer(sequence), .text(collection), .blob(mac), subject.map { .blob($0) } ?? .null, .blob(sealed))
@@ -272,14 +278,10 @@ struct RelayoutTests {
         try tests.put(current, "C-2", subject: "T", ["name": .string("Wu")], at: 2)
         let shelf = try #require(try current.shelf("customers", create: false))
         let rows = try current.database.query("SELECT key, subject, mac, sealed FROM \(shelf.table) ORDER BY seq") { ($0.integer(0), $0.integer(1), $0.blob(2), $0.blob(3)) }
-        let dataKeys = try current.database.query("SELECT collection, wrapped FROM data_keys") { ($0.text(0)!, $0.blob(1)) }
 
         let folder = RecordStoreTests.Folder()
         do {
-            let v9 = try Database(path: folder.store, migrations: Array(RecordStore.migrations.prefix(9)))
-            for (collection, wrapped) in dataKeys {
-                try v9.run("INSERT INTO data_keys(collection, wrapped) VALUES (?, ?)", .text(collection), .blob(wrapped))
-            }
+            let v9 = try folder.olderStore(version: 9, keysOf: current)
             // As schema 9 made it; its newest row (8) was purged.
             try v9.execute("""
                 DROP TABLE records_unsplit;

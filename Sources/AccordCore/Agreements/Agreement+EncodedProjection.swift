@@ -10,41 +10,10 @@ extension Agreement {
     public func projection(ofEncoded encoded: [UInt8], for recipient: String, pseudonym: (String) -> String) throws(MessageError) -> [UInt8]? {
         guard let grant = grants[recipient] else { return nil }
         var reader = WireReader(encoded, reading: "record entry")
-        guard try reader.u8() == RecordSet.Entry.format else { throw .malformed("record entry", "not of the current format") }
-        let nodeCount = Int(try reader.u16())
-        let nodesStart = reader.position
-        try reader.skip(nodeCount * 32)
-        let stampCount = try reader.varint()
-        guard stampCount <= reader.remaining / 14 else { throw .malformed("record entry", "stamp count \(stampCount) is impossible") }
-        var stamps: [(node: Int, clock: Int)] = []  // node index, offset of the clock's 12 bytes
-        stamps.reserveCapacity(stampCount)
-        for _ in 0..<stampCount {
-            let node = Int(try reader.u16())
-            guard node < nodeCount else { throw .malformed("record entry", "node index \(node) is out of range") }
-            stamps.append((node, reader.position))
-            try reader.skip(12)
-        }
-        func stampIndex(_ reader: inout WireReader) throws(MessageError) -> Int {
-            let index = try reader.varint()
-            guard index < stamps.count else { throw .malformed("record entry", "stamp index \(index) is out of range") }
-            return index
-        }
-        let deleteCount = try reader.varint()
-        guard deleteCount <= reader.remaining else { throw .malformed("record entry", "delete count \(deleteCount) is impossible") }
-        var deletes: [Int] = []
-        for _ in 0..<deleteCount { deletes.append(try stampIndex(&reader)) }
-        let fieldCount = try reader.varint()
-        guard fieldCount <= reader.remaining / 3 else { throw .malformed("record entry", "field count \(fieldCount) is impossible") }
-        var fields: [(name: String, stamp: Int, value: Range<Int>)] = []
-        fields.reserveCapacity(fieldCount)
-        for _ in 0..<fieldCount {
-            let name = try reader.shortString()
-            let stamp = try stampIndex(&reader)
-            let start = reader.position
-            try Value.skip(in: &reader)
-            fields.append((name, stamp, start..<reader.position))
-        }
+        let layout = try RecordSet.Entry.Layout(&reader)
         try reader.finish()
+        // Names as text (checked already); the meta field's is empty.
+        let fields = layout.fields.map { (name: String(decoding: encoded[$0.name], as: UTF8.self), stamp: $0.stamp, value: $0.value) }
 
         func value(_ range: Range<Int>) throws(MessageError) -> Value {
             var reader = WireReader(encoded, from: range.lowerBound, reading: "record entry")
@@ -71,14 +40,14 @@ extension Agreement {
         }
 
         // Stamps and nodes renumbered in order of use: deletes first, then fields.
-        var stampNumbers = [Int](repeating: -1, count: stamps.count)
+        var stampNumbers = [Int](repeating: -1, count: layout.stamps.count)
         var usedStamps: [Int] = []
-        var nodeNumbers = [Int](repeating: -1, count: nodeCount)
+        var nodeNumbers = [Int](repeating: -1, count: layout.nodeCount)
         var usedNodes: [Int] = []
-        for stamp in deletes + kept.map({ fields[$0.field].stamp }) where stampNumbers[stamp] < 0 {
+        for stamp in layout.deletes + kept.map({ fields[$0.field].stamp }) where stampNumbers[stamp] < 0 {
             stampNumbers[stamp] = usedStamps.count
             usedStamps.append(stamp)
-            let node = stamps[stamp].node
+            let node = layout.stamps[stamp].node
             if nodeNumbers[node] < 0 {
                 nodeNumbers[node] = usedNodes.count
                 usedNodes.append(node)
@@ -87,14 +56,14 @@ extension Agreement {
         var writer = WireWriter(capacity: encoded.count)
         writer.u8(RecordSet.Entry.format)
         writer.u16(UInt16(usedNodes.count))
-        for node in usedNodes { writer.raw(encoded[nodesStart + node * 32..<nodesStart + node * 32 + 32]) }
+        for node in usedNodes { writer.raw(encoded[layout.nodesStart + node * 32..<layout.nodesStart + node * 32 + 32]) }
         writer.varint(usedStamps.count)
         for stamp in usedStamps {
-            writer.u16(UInt16(nodeNumbers[stamps[stamp].node]))
-            writer.raw(encoded[stamps[stamp].clock..<stamps[stamp].clock + 12])
+            writer.u16(UInt16(nodeNumbers[layout.stamps[stamp].node]))
+            writer.raw(encoded[layout.stamps[stamp].clock..<layout.stamps[stamp].clock + 12])
         }
-        writer.varint(deletes.count)
-        for stamp in deletes { writer.varint(stampNumbers[stamp]) }
+        writer.varint(layout.deletes.count)
+        for stamp in layout.deletes { writer.varint(stampNumbers[stamp]) }
         writer.varint(kept.count)
         for (index, shown) in kept {
             let field = fields[index]

@@ -86,30 +86,53 @@ extension RecordSet.Entry: WireCodable {
             _ = try Self(from: &reader)  // older formats: decoded (they are rare)
             return
         }
-        _ = try reader.u8()
-        let nodeCount = Int(try reader.u16())
-        guard nodeCount <= reader.remaining / 32 else { throw .malformed("record entry", "node count \(nodeCount) is impossible") }
-        try reader.skip(nodeCount * 32)
-        let stampCount = try reader.varint()
-        guard stampCount <= reader.remaining / 14 else { throw .malformed("record entry", "stamp count \(stampCount) is impossible") }
-        for _ in 0..<stampCount {
-            let node = Int(try reader.u16())
-            guard node < nodeCount else { throw .malformed("record entry", "node index \(node) is out of range") }
-            try reader.skip(12)
-        }
-        func stamp(_ reader: inout WireReader) throws(MessageError) {
-            let index = try reader.varint()
-            guard index < stampCount else { throw .malformed("record entry", "stamp index \(index) is out of range") }
-        }
-        let deleteCount = try reader.varint()
-        guard deleteCount <= reader.remaining else { throw .malformed("record entry", "delete count \(deleteCount) is impossible") }
-        for _ in 0..<deleteCount { try stamp(&reader) }
-        let fieldCount = try reader.varint()
-        guard fieldCount <= reader.remaining / 3 else { throw .malformed("record entry", "field count \(fieldCount) is impossible") }
-        for _ in 0..<fieldCount {
-            try reader.skipText(short: true)
-            try stamp(&reader)
-            try Value.skip(in: &reader)
+        _ = try Layout(&reader)
+    }
+
+    /// Where the parts of an entry of the current format lie in its bytes, each checked as
+    /// decoding checks it (and with the same errors), nothing built: what reading past an entry
+    /// and projecting one as it lies (`Agreement.projection(ofEncoded:for:pseudonym:)`) share.
+    struct Layout {
+        var nodeCount = 0, nodesStart = 0
+        /// Each stamp's node index and where its clock's 12 bytes begin.
+        var stamps: [(node: Int, clock: Int)] = []
+        /// Stamp indexes.
+        var deletes: [Int] = []
+        var fields: [(name: Range<Int>, stamp: Int, value: Range<Int>)] = []
+
+        init(_ reader: inout WireReader) throws(MessageError) {
+            guard try reader.u8() == format else { throw .malformed("record entry", "not of the current format") }
+            nodeCount = Int(try reader.u16())
+            guard nodeCount <= reader.remaining / 32 else { throw .malformed("record entry", "node count \(nodeCount) is impossible") }
+            nodesStart = reader.position
+            try reader.skip(nodeCount * 32)
+            let stampCount = try reader.varint()
+            guard stampCount <= reader.remaining / 14 else { throw .malformed("record entry", "stamp count \(stampCount) is impossible") }
+            stamps.reserveCapacity(stampCount)
+            for _ in 0..<stampCount {
+                let node = Int(try reader.u16())
+                guard node < nodeCount else { throw .malformed("record entry", "node index \(node) is out of range") }
+                stamps.append((node, reader.position))
+                try reader.skip(12)
+            }
+            func stamp(_ reader: inout WireReader) throws(MessageError) -> Int {
+                let index = try reader.varint()
+                guard index < stampCount else { throw .malformed("record entry", "stamp index \(index) is out of range") }
+                return index
+            }
+            let deleteCount = try reader.varint()
+            guard deleteCount <= reader.remaining else { throw .malformed("record entry", "delete count \(deleteCount) is impossible") }
+            for _ in 0..<deleteCount { deletes.append(try stamp(&reader)) }
+            let fieldCount = try reader.varint()
+            guard fieldCount <= reader.remaining / 3 else { throw .malformed("record entry", "field count \(fieldCount) is impossible") }
+            fields.reserveCapacity(fieldCount)
+            for _ in 0..<fieldCount {
+                let name = try reader.skipText(short: true)
+                let stamp = try stamp(&reader)
+                let start = reader.position
+                try Value.skip(in: &reader)
+                fields.append((name, stamp, start..<reader.position))
+            }
         }
     }
 
