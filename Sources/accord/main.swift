@@ -12,8 +12,9 @@ func printHelp() {
     print("accord — share customer records between organizations under signed agreements\n")
     print("Usage: accord <command> [options]   (accord <command> --help for details)\n")
     print("Commands:")
+    let width = allCommands.map(\.name.count).max() ?? 0
     for command in allCommands {
-        print("  " + command.name.padding(toLength: 14, withPad: " ", startingAt: 0) + command.summary)
+        print("  " + command.name.padding(toLength: width + 2, withPad: " ", startingAt: 0) + command.summary)
     }
     print("\nEvery command takes --dir <node folder>, or the ACCORD_DIR environment variable.")
 }

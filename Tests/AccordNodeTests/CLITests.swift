@@ -142,6 +142,10 @@ struct CLITests {
         let help = try await CLI.run("--help")
         #expect(help.status == 0)
         for command in ["init", "id", "peer add", "serve", "ping"] { #expect(help.stdout.contains(command)) }
+        // Every command's full name stands apart from its summary, the longest included.
+        for command in ["agreement accept ", "agreement terminate ", "report affected ", "receipt export "] {
+            #expect(help.stdout.contains("  " + command + " "), "\(command) runs into its summary")
+        }
         let initHelp = try await CLI.run("init", "--help")
         #expect(initHelp.status == 0)
         #expect(initHelp.stdout.contains("Usage: accord init"))
