@@ -55,24 +55,34 @@ public final class RecordSealer {
 
     /// The same, given the id's HMAC.
     func seal(id: String, entry: RecordSet.Entry, mac: [UInt8]) throws(StoreError) -> SealedRecord {
-        try seal(id: id, mac: mac, subject: indexesSubjects ? entry.subject : nil) { entry.encode(to: &$0) }
+        try seal(id: id, mac: mac, subject: subjectKey(entry.subject)) { entry.encode(to: &$0) }
     }
 
     /// The row of a record whose state `entry` the caller also has in binary form (`encoded`,
     /// as received): sealed as it is, not encoded again.
     func seal(id: String, entry: RecordSet.Entry, encoded: ArraySlice<UInt8>) throws(StoreError) -> SealedRecord {
-        try seal(id: id, mac: mac(ofID: id), subject: indexesSubjects ? entry.subject : nil) { $0.raw(encoded) }
+        try seal(id: id, mac: mac(ofID: id), subject: subjectKey(entry.subject)) { $0.raw(encoded) }
     }
+
+    /// The row of a record whose state the caller has in binary form only, with the key its
+    /// subject is indexed under (see ``subjectKey(_:)``).
+    func seal(id: String, mac: [UInt8], encoded: [UInt8], subject: Int64?) throws(StoreError) -> SealedRecord {
+        try seal(id: id, mac: mac, subject: subject) { $0.raw(encoded) }
+    }
+
+    /// What the subject index holds of a record about `subject`: nil for none (a tombstone), and
+    /// where the collection's subjects are not indexed.
+    func subjectKey(_ subject: String?) -> Int64? { indexesSubjects ? subject.map(key(ofSubject:)) : nil }
 
     /// The row of a new record (`RecordSet.newEntry`'s state), encoded straight from its fields.
     public func sealNew(id: String, subject: String, fields: [(name: String, value: Value)], stamp: Stamp) throws(StoreError) -> SealedRecord {
-        try seal(id: id, mac: mac(ofID: id), subject: subject) {
+        try seal(id: id, mac: mac(ofID: id), subject: subjectKey(subject)) {
             RecordSet.encodeNewEntry(collection: collection, subject: subject, fields: fields, stamp: stamp, to: &$0)
         }
     }
 
     /// The sealed form binds the row to its collection and its record's HMAC (additional data).
-    private func seal(id: String, mac: [UInt8], subject: String?, encode: (inout WireWriter) -> Void) throws(StoreError) -> SealedRecord {
+    private func seal(id: String, mac: [UInt8], subject: Int64?, encode: (inout WireWriter) -> Void) throws(StoreError) -> SealedRecord {
         var writer = WireWriter(capacity: 1024)
         writer.string(id)
         encode(&writer)
@@ -82,7 +92,6 @@ public final class RecordSealer {
         } catch {
             throw StoreError(code: 0, message: "cannot encrypt: \(error)")
         }
-        let subject = indexesSubjects ? subject.map(key(ofSubject:)) : nil
         return SealedRecord(collection: collection, table: recipe.table, key: Self.indexKey(mac), subject: subject, mac: mac, sealed: sealed)
     }
 

@@ -547,13 +547,19 @@ public final class RecordStore {
     public func merge(collection: String, id: String, entry incoming: RecordSet.Entry) throws(StoreError) -> Bool {
         let shelf = try writableShelf(collection)
         let mac = shelf.sealer.mac(ofID: id)
-        let current = try stored(mac, on: shelf)
-        var joined = incoming
-        if let current {
-            joined = current.entry
-            guard joined.absorb(incoming) else { return false }
+        guard let (place, sealed) = try row(of: mac, on: shelf, sealed: true) else {
+            try write(try shelf.sealer.seal(id: id, entry: incoming, mac: mac), at: nil, on: shelf)
+            return true
         }
-        try write(try shelf.sealer.seal(id: id, entry: joined, mac: mac), at: current?.place, on: shelf)
+        // Joined as it lies: an edit's fields are written into the stored form, not decoded.
+        let stored = try shelf.sealer.openEncoded(sealed, mac: mac).encoded
+        let joined: RecordSet.Entry.EncodedJoin?
+        do { joined = try RecordSet.Entry.join(incoming, into: stored) } catch {
+            throw StoreError(code: 0, message: "a record of '\(collection)' cannot be decoded: \(error)")
+        }
+        guard let joined else { return false }
+        let subject = joined.subject.map { shelf.sealer.subjectKey($0.value) } ?? place.subject
+        try write(try shelf.sealer.seal(id: id, mac: mac, encoded: joined.encoded, subject: subject), at: place, on: shelf)
         return true
     }
 

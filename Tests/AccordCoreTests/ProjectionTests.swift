@@ -44,22 +44,10 @@ struct ProjectionTests {
     /// entries (several nodes, deletes, every kind of value, live or not) and random grants and
     /// filters; and what it keeps carries no stamp or node ID of a field it leaves out.
     @Test func projectingTheBinaryFormEqualsProjectingTheEntry() throws {
-        let nodes = (1...3).map { NodeID(digest: [UInt8](repeating: UInt8($0), count: 32)) }
-        let names = ["name", "address", "phone", "city", "birthday", "note"]
-        let values: [Value] = [.string("Shanghai"), .string("Beijing"), .string("李小龙先生"), .integer(-7), .decimal("2.50"), .boolean(true), .date("1990-05-01"), .null]
+        let names = RecordSet.Entry.randomNames
         for seed in UInt64(0)..<500 {
             var random = SeededGenerator(seed: seed)
-            var entry = RecordSet.Entry()
-            let stamps = (0..<Int.random(in: 1...4, using: &random)).map { _ in
-                Stamp(clock: HLC(milliseconds: UInt64.random(in: 1...50, using: &random), counter: 0), node: nodes.randomElement(using: &random)!)
-            }
-            for stamp in stamps where Bool.random(using: &random) { entry.deletes[stamp.node] = stamp }
-            if Bool.random(using: &random) {
-                entry.fields[RecordSet.metaField] = RecordSet.Write(value: .string(RecordSet.packMeta("customers", "CUST-\(seed)")), stamp: stamps.randomElement(using: &random)!)
-            }
-            for name in names where Bool.random(using: &random) {
-                entry.fields[name] = RecordSet.Write(value: values.randomElement(using: &random)!, stamp: stamps.randomElement(using: &random)!)
-            }
+            let entry = RecordSet.Entry.random(using: &random, subject: "CUST-\(seed)")
             var agreement = self.agreement
             var grant = Agreement.Grant()
             for name in names where Int.random(in: 0..<3, using: &random) == 0 { grant.reads[name] = Transform.allCases.randomElement(using: &random)! }

@@ -126,4 +126,62 @@ struct RecordCodecTests {
         badIndex[3 + 3 * 32 + 1 + 1] = 7  // the first stamp's node index
         #expect(throws: MessageError.malformed("record entry", "node index 7 is out of range")) { try RecordSet.Entry(decoding: badIndex) }
     }
+
+    /// Joining a state into an entry as it lies makes exactly what decoding, `absorb` and
+    /// encoding make, for random pairs: the same deletes (the edit path, fields copied as they
+    /// lie), other deletes (decoded), shared stamps and ties; it holds only the stamps and node
+    /// IDs still used, and says when the subject may have changed.
+    @Test func joiningTheBinaryFormEqualsJoiningTheEntry() throws {
+        var (inPlace, changes) = (0, 0)
+        for seed in UInt64(0)..<2000 {
+            var random = SeededGenerator(seed: seed)
+            let stored = RecordSet.Entry.random(using: &random, subject: "CUST-1")
+            var other = RecordSet.Entry.random(using: &random, subject: Bool.random(using: &random) ? "CUST-1" : "CUST-2", stamps: stored.fields.values.map(\.stamp))
+            if Int.random(in: 0..<4, using: &random) > 0 { other.deletes = stored.deletes }
+            var writer = WireWriter()
+            stored.encode(to: &writer)
+
+            var expected = stored
+            let changed = expected.absorb(other)
+            let joined = try RecordSet.Entry.join(other, into: writer.bytes)
+            #expect((joined != nil) == changed, "seed \(seed)")
+            guard let joined else { continue }
+            changes += 1
+            if other.deletes == stored.deletes { inPlace += 1 }
+            var reader = WireReader(joined.encoded, reading: "joined")
+            #expect(try RecordSet.Entry(from: &reader) == expected, "seed \(seed)")
+            var plain = WireWriter()
+            expected.encode(to: &plain)
+            #expect(joined.encoded.count == plain.bytes.count, "seed \(seed): only the stamps and nodes it uses")
+            if let subject = joined.subject {
+                #expect(subject.value == expected.subject, "seed \(seed)")
+            } else {
+                #expect(expected.subject == stored.subject, "seed \(seed): the subject changed unannounced")
+            }
+        }
+        #expect(inPlace > 500 && changes - inPlace > 200, "both paths are exercised: \(inPlace) in place of \(changes)")
+    }
+}
+
+extension RecordSet.Entry {
+    static let randomNodes = (1...3).map { NodeID(digest: [UInt8](repeating: UInt8($0), count: 32)) }
+    static let randomNames = ["name", "address", "phone", "city", "birthday", "note"]
+    static let randomValues: [Value] = [.string("Shanghai"), .string("Beijing"), .string("李小龙先生"), .integer(-7), .decimal("2.50"), .boolean(true), .date("1990-05-01"), .null]
+
+    /// A random state: up to 4 stamps of 3 nodes, deletes among them, live (the meta field) or
+    /// not, some of 6 fields, every kind of value.
+    static func random(using random: inout SeededGenerator, subject: String, stamps given: [Stamp] = []) -> Self {
+        var entry = Self()
+        let stamps = given + (0..<Int.random(in: 1...4, using: &random)).map { _ in
+            Stamp(clock: HLC(milliseconds: UInt64.random(in: 1...50, using: &random), counter: 0), node: randomNodes.randomElement(using: &random)!)
+        }
+        for stamp in stamps where Bool.random(using: &random) { entry.deletes[stamp.node] = stamp }
+        if Bool.random(using: &random) {
+            entry.fields[RecordSet.metaField] = RecordSet.Write(value: .string(RecordSet.packMeta("customers", subject)), stamp: stamps.randomElement(using: &random)!)
+        }
+        for name in randomNames where Bool.random(using: &random) {
+            entry.fields[name] = RecordSet.Write(value: randomValues.randomElement(using: &random)!, stamp: stamps.randomElement(using: &random)!)
+        }
+        return entry
+    }
 }

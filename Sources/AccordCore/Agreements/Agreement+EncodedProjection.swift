@@ -26,52 +26,21 @@ extension Agreement {
             }
         }
 
-        // What is kept: which fields, each value as it lies (nil) or transformed.
-        var kept: [(field: Int, shown: Value?)] = []
+        // What is kept: each field as it lies, or its value transformed.
+        let rewrite = try RecordSet.Entry.Rewrite(encoded, layout)
+        var kept: [RecordSet.Entry.Rewrite.Field] = []
         kept.reserveCapacity(fields.count)
         for (index, field) in fields.enumerated() {
+            let stored = rewrite.stored(index)
             if field.name == RecordSet.metaField {
                 guard case .string(let packed) = try value(field.value) else { continue }
                 let (collection, subject) = RecordSet.unpackMeta(packed)
-                kept.append((index, .string(RecordSet.packMeta(collection, pseudonym(subject)))))
+                kept.append(stored.with(value: .string(RecordSet.packMeta(collection, pseudonym(subject)))))
             } else if let transform = grant.reads[field.name] ?? (grant.writes.contains(field.name) ? .clear : nil) {
-                kept.append((index, transform == .clear ? nil : transform.apply(to: try value(field.value), pseudonym: pseudonym)))
+                kept.append(transform == .clear ? stored : stored.with(value: transform.apply(to: try value(field.value), pseudonym: pseudonym)))
             }
         }
-
-        // Stamps and nodes renumbered in order of use: deletes first, then fields.
-        var stampNumbers = [Int](repeating: -1, count: layout.stamps.count)
-        var usedStamps: [Int] = []
-        var nodeNumbers = [Int](repeating: -1, count: layout.nodeCount)
-        var usedNodes: [Int] = []
-        for stamp in layout.deletes + kept.map({ fields[$0.field].stamp }) where stampNumbers[stamp] < 0 {
-            stampNumbers[stamp] = usedStamps.count
-            usedStamps.append(stamp)
-            let node = layout.stamps[stamp].node
-            if nodeNumbers[node] < 0 {
-                nodeNumbers[node] = usedNodes.count
-                usedNodes.append(node)
-            }
-        }
-        var writer = WireWriter(capacity: encoded.count)
-        writer.u8(RecordSet.Entry.format)
-        writer.u16(UInt16(usedNodes.count))
-        for node in usedNodes { writer.raw(encoded[layout.nodesStart + node * 32..<layout.nodesStart + node * 32 + 32]) }
-        writer.varint(usedStamps.count)
-        for stamp in usedStamps {
-            writer.u16(UInt16(nodeNumbers[layout.stamps[stamp].node]))
-            writer.raw(encoded[layout.stamps[stamp].clock..<layout.stamps[stamp].clock + 12])
-        }
-        writer.varint(layout.deletes.count)
-        for stamp in layout.deletes { writer.varint(stampNumbers[stamp]) }
-        writer.varint(kept.count)
-        for (index, shown) in kept {
-            let field = fields[index]
-            writer.shortString(field.name)
-            writer.varint(stampNumbers[field.stamp])
-            if let shown { shown.encode(to: &writer) } else { writer.raw(encoded[field.value]) }
-        }
-        return writer.bytes
+        return rewrite.write(kept)
     }
 }
 

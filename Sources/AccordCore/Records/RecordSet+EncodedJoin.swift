@@ -1,0 +1,140 @@
+extension RecordSet.Entry {
+    /// What joining a replica's state into a stored entry, as it lies, made.
+    public struct EncodedJoin: Sendable {
+        /// The joined state's binary form (format 2).
+        public let encoded: [UInt8]
+        /// The joined state's data subject (nil for a tombstone) if the join may have changed it;
+        /// nil if the stored state's stands.
+        public let subject: Subject?
+
+        public struct Subject: Sendable { public let value: String? }
+    }
+
+    /// ``absorb(_:)`` of `other` into the entry whose binary form is `encoded`, made in that form:
+    /// when both have the same deletes (the usual case: an edit), the stored fields are copied
+    /// as they lie and only the fields `other` wins are written anew. Otherwise, or for an older
+    /// format, the entry is decoded, joined and encoded again.
+    /// - Returns: nil if the join changes nothing; else what it made, which decodes to exactly
+    ///   the entry `absorb` makes.
+    /// - Throws: ``MessageError`` if `encoded` is not an entry.
+    public static func join(_ other: Self, into encoded: [UInt8]) throws(MessageError) -> EncodedJoin? {
+        guard isCurrentFormat(encoded) else { return try joinDecoded(other, into: encoded) }
+        var reader = WireReader(encoded, reading: "record entry")
+        let layout = try Layout(&reader)
+        try reader.finish()
+        let rewrite = try Rewrite(encoded, layout)
+        let deletes = rewrite.deletes
+        guard deletes.count == other.deletes.count, deletes.allSatisfy({ other.deletes[$0.node] == $0 }) else {
+            return try joinDecoded(other, into: encoded)
+        }
+
+        var parts = layout.fields.indices.map(rewrite.stored)
+        var metaWon = false
+        for (name, write) in other.fields {
+            let nameBytes = Array(name.utf8)
+            if let index = layout.fields.firstIndex(where: { encoded[$0.name].elementsEqual(nameBytes) }) {
+                // `write.wins(over:)` the stored write, its value compared as it lies.
+                let (stamp, value) = (parts[index].stamp, encoded[layout.fields[index].value])
+                guard stamp != write.stamp ? stamp < write.stamp : value.lexicographicallyPrecedes(write.value.tieBreaker) else { continue }
+                parts[index] = Rewrite.Field(name: .stored(layout.fields[index].name), stamp: write.stamp, value: .given(write.value))
+            } else {
+                parts.append(Rewrite.Field(name: .given(name), stamp: write.stamp, value: .given(write.value)))
+            }
+            metaWon = metaWon || name == RecordSet.metaField
+        }
+        guard parts.contains(where: { if case .given = $0.value { true } else { false } }) else { return nil }
+        let subject = metaWon ? EncodedJoin.Subject(value: Self(fields: [RecordSet.metaField: other.fields[RecordSet.metaField]!]).subject) : nil
+        return EncodedJoin(encoded: rewrite.write(parts), subject: subject)
+    }
+
+    /// The join of decoded states, encoded: where deletes differ, or the stored form is older.
+    private static func joinDecoded(_ other: Self, into encoded: [UInt8]) throws(MessageError) -> EncodedJoin? {
+        var reader = WireReader(encoded, reading: "record entry")
+        var joined = try Self(from: &reader)
+        try reader.finish()
+        guard joined.absorb(other) else { return nil }
+        var writer = WireWriter(capacity: encoded.count + 64)
+        joined.encode(to: &writer)
+        return EncodedJoin(encoded: writer.bytes, subject: EncodedJoin.Subject(value: joined.subject))
+    }
+
+    /// An entry of format 2 written from the parts of another as it lies (its `Layout`): its
+    /// deletes, and fields whose names and values are copied from it or given. Stamps and node
+    /// IDs are written once each, in order of use (deletes first), only those still used.
+    struct Rewrite {
+        enum Bytes<Given> {
+            case stored(Range<Int>)
+            case given(Given)
+        }
+
+        struct Field {
+            let name: Bytes<String>
+            let stamp: Stamp
+            let value: Bytes<Value>
+
+            func with(value: Value) -> Field { Field(name: name, stamp: stamp, value: .given(value)) }
+        }
+
+        let encoded: [UInt8]
+        let layout: Layout
+        /// The stored stamps, by index.
+        let stamps: [Stamp]
+        /// The stored deletes' stamps, kept as they are.
+        var deletes: [Stamp] { layout.deletes.map { stamps[$0] } }
+
+        init(_ encoded: [UInt8], _ layout: Layout) throws(MessageError) {
+            (self.encoded, self.layout) = (encoded, layout)
+            stamps = try layout.stamps.indices.map { index throws(MessageError) in try layout.stamp(index, in: encoded) }
+        }
+
+        /// Stored field `index` as it lies.
+        func stored(_ index: Int) -> Field {
+            let field = layout.fields[index]
+            return Field(name: .stored(field.name), stamp: stamps[field.stamp], value: .stored(field.value))
+        }
+
+        func write(_ fields: [Field]) -> [UInt8] {
+            var usedStamps = IndexTable<Stamp>()
+            var usedNodes = IndexTable<NodeID>()
+            let deletes = self.deletes
+            for stamp in deletes { _ = usedStamps.index(of: stamp) }
+            for field in fields { _ = usedStamps.index(of: field.stamp) }
+            for stamp in usedStamps.items { _ = usedNodes.index(of: stamp.node) }
+            var writer = WireWriter(capacity: encoded.count + 64)
+            writer.u8(RecordSet.Entry.format)
+            writer.u16(UInt16(usedNodes.items.count))
+            for node in usedNodes.items { node.encode(to: &writer) }
+            writer.varint(usedStamps.items.count)
+            for stamp in usedStamps.items {
+                writer.u16(UInt16(usedNodes.index(of: stamp.node)))
+                stamp.clock.encode(to: &writer)
+            }
+            writer.varint(deletes.count)
+            for stamp in deletes { writer.varint(usedStamps.index(of: stamp)) }
+            writer.varint(fields.count)
+            for field in fields {
+                switch field.name {
+                case .stored(let range):
+                    writer.varint(range.count)
+                    writer.raw(encoded[range])
+                case .given(let name): writer.shortString(name)
+                }
+                writer.varint(usedStamps.index(of: field.stamp))
+                switch field.value {
+                case .stored(let range): writer.raw(encoded[range])
+                case .given(let value): value.encode(to: &writer)
+                }
+            }
+            return writer.bytes
+        }
+    }
+}
+
+extension RecordSet.Entry.Layout {
+    /// Stamp `index` of the entry `encoded` the layout was read from.
+    func stamp(_ index: Int, in encoded: [UInt8]) throws(MessageError) -> Stamp {
+        var reader = WireReader(encoded, from: stamps[index].clock, reading: "record entry")
+        let node = nodesStart + stamps[index].node * 32
+        return Stamp(clock: try HLC(from: &reader), node: NodeID(digest: encoded[node..<node + 32]))
+    }
+}
