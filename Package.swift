@@ -45,7 +45,9 @@ let package = Package(
             swiftSettings: strict
         ),
 
-        .testTarget(name: "AccordCoreTests", dependencies: ["AccordCore"], swiftSettings: strict),
+        // What more than one test target uses (a seeded random number generator).
+        .target(name: "AccordTestSupport", path: "Tests/AccordTestSupport", swiftSettings: strict),
+        .testTarget(name: "AccordCoreTests", dependencies: ["AccordCore", "AccordTestSupport"], swiftSettings: strict),
         .testTarget(name: "AccordCryptoTests", dependencies: ["AccordCrypto"], swiftSettings: strict),
         .testTarget(
             name: "AccordNetTests",
@@ -55,7 +57,7 @@ let package = Package(
         .testTarget(name: "AccordStoreTests", dependencies: ["AccordStore"], swiftSettings: strict),
         .testTarget(
             name: "AccordNodeTests",
-            dependencies: ["AccordNode", "AccordNet", "AccordStore", "AccordCrypto", "AccordCore", "accord"],
+            dependencies: ["AccordNode", "AccordNet", "AccordStore", "AccordCrypto", "AccordCore", "AccordTestSupport", "accord"],
             swiftSettings: strict
         ),
     ]

@@ -110,31 +110,7 @@ extension AgreementBook {
             // adds holds no write of this node the owner lacks: the cursor moves past it, so the
             // recipient does not read back everything it receives to find its own edits.
             let caughtUp = try !info.owner && cursor(info.route) >= store.lastSequence(of: info.collection)
-            var latest = HLC.zero
-            // At a recipient, records are stored as new without the read a merge needs (merging
-            // into nothing keeps what came) until one turns out to exist: then the rest of the
-            // batch merges. (The owner holds every record its recipients edit.)
-            var likelyNew = !info.owner
-            let erased = try erasedIDs(info.agreement.id)
-            for change in batch.changes {
-                let id = change.id
-                let entry = try change.entry()
-                if erased.contains(id) {
-                    guard entry.isLive else { continue }  // the owner's tombstone: nothing to keep
-                    refusals.append("\(id): erased under \(info.agreement.id); it is never accepted again")
-                    try audit("sync refused", "\(info.agreement.id)/\(id) from \(info.peerParty): the record was erased")
-                    continue
-                }
-                if let reason = try refusal(of: entry, id: id, under: info) {
-                    refusals.append("\(id): \(reason)")
-                    try audit("sync refused", "\(info.agreement.id)/\(id) from \(info.peerParty): \(reason)")
-                    continue
-                }
-                latest = max(latest, entry.latestClock)
-                if likelyNew, try store.insertNew(collection: info.collection, id: id, entry: entry, encoded: change.encoded) { continue }
-                likelyNew = false
-                try store.merge(collection: info.collection, id: id, entry: entry)
-            }
+            let latest = try merge(batch, under: info, refusals: &refusals)
             if latest > (try store.clock()) { try store.setClock(latest) }
             if caughtUp {
                 try store.sync.advance(agreement: info.agreement.id, peer: peer, to: try store.lastSequence(of: info.collection), at: NodeLog.timestamp())
@@ -146,13 +122,61 @@ extension AgreementBook {
         return (SyncAck(agreementID: batch.agreementID, through: batch.through, refused: UInt32(refusals.count), reason: refusals.first ?? ""), refusals)
     }
 
-    /// Why a change from the other end of `info` must not be merged, or nil.
-    private func refusal(of entry: RecordSet.Entry, id: String, under info: RouteInfo) throws -> String? {
-        guard entry.fieldsSize <= RecordBook.maximumRecordSize else { return "the record would hold over 1 MiB" }
-        if info.owner {
-            return info.agreement.refusal(of: entry, from: info.peerParty, node: info.route.peer, current: try store.entry(collection: info.collection, id: id))
+    /// Merges what `batch` holds that may be merged, in order; what may not is audited and
+    /// added to `refusals`. Returns the latest clock reading among what was merged.
+    private func merge(_ batch: SyncBatch, under info: RouteInfo, refusals: inout [String]) throws -> HLC {
+        let erased = try erasedIDs(info.agreement.id)
+        // At a recipient, records are stored as new without the read a merge needs (merging
+        // into nothing keeps what came) until one turns out to exist: then the rest of the batch
+        // merges. (The owner holds every record its recipients edit.)
+        var likelyNew = !info.owner
+        var latest = HLC.zero
+        var incoming: [IncomingChange] = []
+        incoming.reserveCapacity(batch.changes.count)
+        for change in batch.changes {
+            let id = change.id
+            let entry = try change.entry()
+            if erased.contains(id) {
+                guard entry.isLive else { continue }  // the owner's tombstone: nothing to keep
+                refusals.append("\(id): erased under \(info.agreement.id); it is never accepted again")
+                try audit("sync refused", "\(info.agreement.id)/\(id) from \(info.peerParty): the record was erased")
+                continue
+            }
+            if let reason = refusal(of: entry, under: info) {
+                refusals.append("\(id): \(reason)")
+                try audit("sync refused", "\(info.agreement.id)/\(id) from \(info.peerParty): \(reason)")
+                continue
+            }
+            if likelyNew, try store.insertNew(collection: info.collection, id: id, entry: entry, encoded: change.encoded) {
+                latest = max(latest, entry.latestClock)
+                continue
+            }
+            likelyNew = false
+            incoming.append(IncomingChange(id: id, entry: entry, encoded: change.encoded))
         }
-        return info.agreement.refusal(ofOwnerEntry: entry, at: info.ownParty)
+        // A recipient's edit is checked against the record as the owner holds it, on the
+        // merge's worker thread, which reads it anyway.
+        let (agreement, party, node) = (info.agreement, info.peerParty, info.route.peer)
+        let check: (@Sendable (RecordSet.Entry, RecordSet.Entry?) -> String?)? = !info.owner ? nil : { @Sendable entry, current in
+            agreement.refusal(of: entry, from: party, node: node, current: current)
+        }
+        let outcomes = try store.mergeAll(incoming, into: info.collection, unless: check)
+        for (change, outcome) in zip(incoming, outcomes) {
+            if case .refused(let reason) = outcome {
+                refusals.append("\(change.id): \(reason)")
+                try audit("sync refused", "\(info.agreement.id)/\(change.id) from \(info.peerParty): \(reason)")
+            } else {
+                latest = max(latest, change.entry.latestClock)
+            }
+        }
+        return latest
+    }
+
+    /// Why a change from the other end of `info` must not be merged, as far as the change alone
+    /// tells (the owner also checks it against the record it holds: see `receive`), or nil.
+    private func refusal(of entry: RecordSet.Entry, under info: RouteInfo) -> String? {
+        guard entry.fieldsSize <= RecordBook.maximumRecordSize else { return "the record would hold over 1 MiB" }
+        return info.owner ? nil : info.agreement.refusal(ofOwnerEntry: entry, at: info.ownParty)
     }
 
     /// The peer stored everything up to `ack.through`.

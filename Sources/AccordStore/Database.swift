@@ -10,6 +10,11 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     public let code: Int32
     public let message: String
     public var description: String { message }
+
+    /// Records sealed or merged on another thread under a key destroyed since.
+    static func destroyedMeanwhile(_ collection: String) -> StoreError {
+        StoreError(code: 0, message: "the data key of '\(collection)' was destroyed while records were being stored; what came after that is not stored")
+    }
 }
 
 /// One SQLite connection in WAL mode with a versioned schema.

@@ -64,11 +64,6 @@ public final class RecordSealer {
         try seal(id: id, mac: mac(ofID: id), subject: subjectKey(entry.subject)) { $0.raw(encoded) }
     }
 
-    /// The row of a record whose state the caller has in binary form only, with the key its
-    /// subject is indexed under (see ``subjectKey(_:)``).
-    func seal(id: String, mac: [UInt8], encoded: [UInt8], subject: Int64?) throws(StoreError) -> SealedRecord {
-        try seal(id: id, mac: mac, subject: subject) { $0.raw(encoded) }
-    }
 
     /// What the subject index holds of a record about `subject`: nil for none (a tombstone), and
     /// where the collection's subjects are not indexed.
@@ -128,8 +123,70 @@ public final class RecordSealer {
     }
 }
 
+extension RecordSealer {
+    /// The middle step of a merge, on any thread: `incoming` joined into the stored state of
+    /// `row` (read by ``RecordStore/row(collection:id:)``) and sealed; or `incoming` itself (as
+    /// `encoded`, if given) if the store lacks the record.
+    /// - Parameter refusal: why `incoming` must not be merged into the stored state (nil if the
+    ///   store lacks the record), or nil to merge it. The join itself is made on the stored form
+    ///   as it lies (`RecordSet.Entry.join(_:into:)`).
+    public func join(
+        _ incoming: RecordSet.Entry, encoded: ArraySlice<UInt8>? = nil, into row: StoredRow,
+        unless refusal: ((RecordSet.Entry?) -> String?)? = nil
+    ) throws(StoreError) -> MergeOutcome {
+        guard row.table == recipe.table else { throw StoreError.destroyedMeanwhile(collection) }
+        guard let place = row.place, let sealed = row.sealed else {
+            if let reason = refusal?(nil) { return .refused(reason) }
+            let record = try seal(id: row.id, mac: row.mac, subject: subjectKey(incoming.subject)) { writer in
+                if let encoded { writer.raw(encoded) } else { incoming.encode(to: &writer) }
+            }
+            return .changed(JoinedRecord(record: record, place: nil))
+        }
+        let joined: RecordSet.Entry.EncodedJoin?
+        do {
+            let stored = try openEncoded(sealed, mac: row.mac).encoded
+            if let refusal {
+                var reader = WireReader(stored, reading: "stored record")
+                if let reason = refusal(try RecordSet.Entry(from: &reader)) { return .refused(reason) }
+            }
+            joined = try RecordSet.Entry.join(incoming, into: stored)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(code: 0, message: "a record of '\(collection)' cannot be decoded: \(error)")
+        }
+        guard let joined else { return .unchanged }
+        let subject = joined.subject.map { subjectKey($0.value) } ?? place.subject
+        return .changed(JoinedRecord(record: try seal(id: row.id, mac: row.mac, subject: subject) { $0.raw(joined.encoded) }, place: place))
+    }
+}
+
+/// What a merge of one record came to.
+public enum MergeOutcome: Sendable {
+    case unchanged
+    /// To be written (``RecordStore/write(_:)``).
+    case changed(JoinedRecord)
+    case refused(String)
+}
+
 @available(*, unavailable)
 extension RecordSealer: Sendable {}
+
+/// A record's row as read for a merge (``RecordStore/row(collection:id:)``).
+public struct StoredRow: Sendable {
+    public let id: String
+    let mac: [UInt8]
+    let table: String
+    /// Nil, with `sealed`, if the store lacks the record.
+    let place: RecordStore.Place?
+    let sealed: [UInt8]?
+}
+
+/// A merge's outcome, sealed, to be written where its row was read (``RecordStore/write(_:)``).
+public struct JoinedRecord: Sendable {
+    let record: SealedRecord
+    let place: RecordStore.Place?
+}
 
 /// A record's row as ``RecordSealer/seal(id:entry:)`` made it: index keys, HMAC, sealed state.
 public struct SealedRecord: Sendable {

@@ -460,7 +460,7 @@ public final class RecordStore {
     }
 
     /// Where a record is stored: its row, and the subject key the row is indexed under.
-    private struct Place {
+    struct Place: Sendable {
         let row: Int64
         let subject: Int64?
     }
@@ -527,10 +527,7 @@ public final class RecordStore {
     /// - Throws: ``StoreError`` if the collection was destroyed (and perhaps made again, under
     ///   a new key) since the record was sealed.
     public func insertNew(_ record: SealedRecord) throws(StoreError) -> Bool {
-        let shelf = try writableShelf(record.collection)
-        guard shelf.table == record.table else {
-            throw StoreError(code: 0, message: "the data key of '\(record.collection)' was destroyed while records were being sealed under it; what was sealed after that is not stored")
-        }
+        let shelf = try shelf(sealing: record.table, of: record.collection)
         guard try place(of: record.mac, on: shelf) == nil else { return false }
         try write(record, at: nil, on: shelf)
         return true
@@ -545,22 +542,34 @@ public final class RecordStore {
     /// sequence number) only if that changes it. Returns whether it did.
     @discardableResult
     public func merge(collection: String, id: String, entry incoming: RecordSet.Entry) throws(StoreError) -> Bool {
+        guard case .changed(let change) = try writableShelf(collection).sealer.join(incoming, into: try row(collection: collection, id: id)) else { return false }
+        try write(change)
+        return true
+    }
+
+    /// A merge in three steps, so that another thread can take the middle one (see
+    /// ``RecordSealer/join(_:into:)``): the row of record `id` as stored, for a merge into it.
+    public func row(collection: String, id: String) throws(StoreError) -> StoredRow {
         let shelf = try writableShelf(collection)
         let mac = shelf.sealer.mac(ofID: id)
-        guard let (place, sealed) = try row(of: mac, on: shelf, sealed: true) else {
-            try write(try shelf.sealer.seal(id: id, entry: incoming, mac: mac), at: nil, on: shelf)
-            return true
-        }
-        // Joined as it lies: an edit's fields are written into the stored form, not decoded.
-        let stored = try shelf.sealer.openEncoded(sealed, mac: mac).encoded
-        let joined: RecordSet.Entry.EncodedJoin?
-        do { joined = try RecordSet.Entry.join(incoming, into: stored) } catch {
-            throw StoreError(code: 0, message: "a record of '\(collection)' cannot be decoded: \(error)")
-        }
-        guard let joined else { return false }
-        let subject = joined.subject.map { shelf.sealer.subjectKey($0.value) } ?? place.subject
-        try write(try shelf.sealer.seal(id: id, mac: mac, encoded: joined.encoded, subject: subject), at: place, on: shelf)
-        return true
+        let found = try row(of: mac, on: shelf, sealed: true)
+        return StoredRow(id: id, mac: mac, table: shelf.table, place: found?.place, sealed: found?.sealed)
+    }
+
+    /// Writes a merge's outcome (``RecordSealer/join(_:into:)``) in place of the row it was read
+    /// from, or as a new row.
+    /// - Throws: ``StoreError`` if the collection was destroyed (and perhaps made again, under
+    ///   a new key) since the row was read.
+    public func write(_ change: JoinedRecord) throws(StoreError) {
+        try write(change.record, at: change.place, on: try shelf(sealing: change.record.table, of: change.record.collection))
+    }
+
+    /// The shelf of `collection` if its table is still `table`: records sealed (on another
+    /// thread) under a key destroyed since, with its table, are not stored.
+    private func shelf(sealing table: String, of collection: String) throws(StoreError) -> Shelf {
+        let shelf = try writableShelf(collection)
+        guard shelf.table == table else { throw StoreError.destroyedMeanwhile(collection) }
+        return shelf
     }
 
     /// Deletes one record's row outright (no tombstone): for data that must not stay at all.

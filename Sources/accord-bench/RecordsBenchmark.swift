@@ -85,7 +85,8 @@ struct RecordsBenchmark {
     }
 
     /// What sync does at the owner: a partner's deltas (its writes of 2 fields of every record,
-    /// as it sends them) merged into the stored state (`RecordStore.merge`), 4,000 per transaction (a sync batch).
+    /// as it sends them) merged into the stored state (`RecordStore.mergeAll`), 4,000 per
+    /// transaction (a sync batch).
     private func mergeRemoteDeltas(_ node: NodeDirectory) throws -> Double {
         let store = try node.openStore()
         let partner = NodeID(digest: [UInt8](repeating: 9, count: 32))
@@ -94,15 +95,15 @@ struct RecordsBenchmark {
         var index = 0
         while index < count {
             let end = min(count, index + 4000)
-            try store.database.transaction {
-                for record in index..<end {
-                    let stamp = Stamp(clock: clock.tick(wall: 0), node: partner)
-                    let delta = RecordSet.Entry(fields: [
-                        "status": RecordSet.Write(value: .string("delivered"), stamp: stamp),
-                        "note": RecordSet.Write(value: .string("updated by partner"), stamp: stamp),
-                    ])
-                    guard try store.merge(collection: "customers", id: "C-\(record)", entry: delta) else { throw BenchmarkError("C-\(record) did not change") }
-                }
+            let deltas = (index..<end).map { record in
+                let stamp = Stamp(clock: clock.tick(wall: 0), node: partner)
+                return IncomingChange(id: "C-\(record)", entry: RecordSet.Entry(fields: [
+                    "status": RecordSet.Write(value: .string("delivered"), stamp: stamp),
+                    "note": RecordSet.Write(value: .string("updated by partner"), stamp: stamp),
+                ]))
+            }
+            for outcome in try store.mergeAll(deltas, into: "customers") {
+                guard case .changed = outcome else { throw BenchmarkError("a record did not change: \(outcome)") }
             }
             index = end
         }

@@ -1,3 +1,4 @@
+import AccordTestSupport
 import Testing
 
 @testable import AccordCore

@@ -1,20 +1,8 @@
+import AccordTestSupport
 import Foundation
 import Testing
 
 @testable import AccordCore
-
-/// SplitMix64: small, fast, and the same sequence for the same seed on every machine.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// One randomized history of replicas editing a record set, and an oracle that says what the
 /// result must be, computed from who had seen what — not from the CRDT's own rules.

@@ -71,7 +71,7 @@ struct RecordStoreTests {
         try store.destroyKey(of: "customers")
         let late = try RecordSealer(recipe).seal(id: "C-2", entry: entry)
         let error = #expect(throws: StoreError.self) { try store.insertNew(late) }
-        #expect(error?.description.contains("was destroyed while records were being sealed") == true)
+        #expect(error?.description.contains("was destroyed while records were being stored") == true)
         #expect(try store.entry(collection: "customers", id: "C-2") == nil)
     }
 
