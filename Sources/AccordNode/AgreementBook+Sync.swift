@@ -173,7 +173,7 @@ extension AgreementBook {
     }
 
     /// Why a change from the other end of `info` must not be merged, as far as the change alone
-    /// tells (the owner also checks it against the record it holds: see `receive`), or nil.
+    /// tells (the owner also checks it against the record it holds: see `merge(_:under:refusals:)`), or nil.
     private func refusal(of entry: RecordSet.Entry, under info: RouteInfo) -> String? {
         guard entry.fieldsSize <= RecordBook.maximumRecordSize else { return "the record would hold over 1 MiB" }
         return info.owner ? nil : info.agreement.refusal(ofOwnerEntry: entry, at: info.ownParty)

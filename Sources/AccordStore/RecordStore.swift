@@ -547,8 +547,8 @@ public final class RecordStore {
         return true
     }
 
-    /// A merge in three steps, so that another thread can take the middle one (see
-    /// ``RecordSealer/join(_:into:)``): the row of record `id` as stored, for a merge into it.
+    /// A merge in three steps, so that another thread can take the middle one
+    /// (``RecordSealer/join(_:encoded:into:unless:)``): first, the row of record `id` as stored.
     public func row(collection: String, id: String) throws(StoreError) -> StoredRow {
         let shelf = try writableShelf(collection)
         let mac = shelf.sealer.mac(ofID: id)
@@ -556,8 +556,8 @@ public final class RecordStore {
         return StoredRow(id: id, mac: mac, table: shelf.table, place: found?.place, sealed: found?.sealed)
     }
 
-    /// Writes a merge's outcome (``RecordSealer/join(_:into:)``) in place of the row it was read
-    /// from, or as a new row.
+    /// The last step of a merge: its outcome (``RecordSealer/join(_:encoded:into:unless:)``)
+    /// written in place of the row it was read from, or as a new row.
     /// - Throws: ``StoreError`` if the collection was destroyed (and perhaps made again, under
     ///   a new key) since the row was read.
     public func write(_ change: JoinedRecord) throws(StoreError) {
