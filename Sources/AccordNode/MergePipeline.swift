@@ -2,16 +2,6 @@ public import AccordCore
 public import AccordStore
 import Foundation
 
-/// A replica's state of one record, to merge (``RecordStore/mergeAll(_:into:unless:)``).
-public struct IncomingChange: Sendable {
-    public let id: String
-    public let entry: RecordSet.Entry
-    /// The entry's binary form as received, if it was: stored as it is for a new record.
-    public let encoded: ArraySlice<UInt8>?
-
-    public init(id: String, entry: RecordSet.Entry, encoded: ArraySlice<UInt8>? = nil) { (self.id, self.entry, self.encoded) = (id, entry, encoded) }
-}
-
 extension RecordStore {
     /// Records per hand-over between the two threads of ``mergeAll(_:into:unless:)``.
     static let mergeChunk = 250
@@ -23,26 +13,19 @@ extension RecordStore {
     /// a record whose earlier change is still with the worker waits for it to be written. All in
     /// one transaction (the caller's if it holds one).
     /// - Parameter refusal: why a change must not be merged into the stored state (nil if the
-    ///   store lacks the record), or nil to merge it.
+    ///   store lacks the record), or nil to merge it. Fewer changes than a chunk are merged on
+    ///   this thread alone (``RecordStore/merge(_:into:unless:)``).
     /// - Returns: what each change came to.
     public func mergeAll(
         _ changes: [IncomingChange], into collection: String,
         unless refusal: (@Sendable (RecordSet.Entry, RecordSet.Entry?) -> String?)? = nil
     ) throws -> [MergeOutcome] {
-        let recipe = try sealingRecipe(for: collection)
-        let join = { @Sendable (sealer: RecordSealer, change: IncomingChange, row: StoredRow) throws(StoreError) -> MergeOutcome in
-            try sealer.join(change.entry, encoded: change.encoded, into: row, unless: refusal.map { refusal in { refusal(change.entry, $0) } })
-        }
+        // The check of one change against the stored state.
+        let check = { @Sendable (change: IncomingChange) in refusal.map { refusal in { refusal(change.entry, $0) } } }
         guard changes.count > Self.mergeChunk else {
-            let sealer = try RecordSealer(recipe)
-            return try database.transaction {
-                try changes.map { change in
-                    let outcome = try join(sealer, change, try row(collection: collection, id: change.id))
-                    if case .changed(let joined) = outcome { try write(joined) }
-                    return outcome
-                }
-            }
+            return try database.transaction { try changes.map { try merge($0, into: collection, unless: check($0)) } }
         }
+        let recipe = try sealingRecipe(for: collection)
 
         typealias Chunk = [(change: IncomingChange, row: StoredRow)]
         typealias Outcomes = [Result<MergeOutcome, StoreError>]
@@ -61,7 +44,10 @@ extension RecordStore {
             let sealer = Result { () throws(StoreError) in try RecordSealer(recipe) }
             while let chunk = jobs.take() {
                 while spent.take(waiting: false) != nil {}
-                guard outcomes.put((chunk, chunk.map { job in Result { () throws(StoreError) in try join(try sealer.get(), job.change, job.row) } })) else { return }
+                let joined = chunk.map { job in
+                    Result { () throws(StoreError) in try sealer.get().join(job.change.entry, encoded: job.change.encoded, into: job.row, unless: check(job.change)) }
+                }
+                guard outcomes.put((chunk, joined)) else { return }
             }
         }
         defer {

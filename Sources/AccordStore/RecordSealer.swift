@@ -161,6 +161,16 @@ extension RecordSealer {
     }
 }
 
+/// A replica's state of one record, to merge (``RecordStore/merge(_:into:unless:)``).
+public struct IncomingChange: Sendable {
+    public let id: String
+    public let entry: RecordSet.Entry
+    /// The entry's binary form as received, if it was: stored as it is for a new record.
+    public let encoded: ArraySlice<UInt8>?
+
+    public init(id: String, entry: RecordSet.Entry, encoded: ArraySlice<UInt8>? = nil) { (self.id, self.entry, self.encoded) = (id, entry, encoded) }
+}
+
 /// What a merge of one record came to.
 public enum MergeOutcome: Sendable {
     case unchanged

@@ -542,9 +542,16 @@ public final class RecordStore {
     /// sequence number) only if that changes it. Returns whether it did.
     @discardableResult
     public func merge(collection: String, id: String, entry incoming: RecordSet.Entry) throws(StoreError) -> Bool {
-        guard case .changed(let change) = try writableShelf(collection).sealer.join(incoming, into: try row(collection: collection, id: id)) else { return false }
-        try write(change)
+        guard case .changed = try merge(IncomingChange(id: id, entry: incoming), into: collection) else { return false }
         return true
+    }
+
+    /// The same, with what ``RecordSealer/join(_:encoded:into:unless:)`` takes besides: the
+    /// change as received, and a check of the stored state that may refuse it.
+    public func merge(_ change: IncomingChange, into collection: String, unless refusal: ((RecordSet.Entry?) -> String?)? = nil) throws(StoreError) -> MergeOutcome {
+        let outcome = try writableShelf(collection).sealer.join(change.entry, encoded: change.encoded, into: try row(collection: collection, id: change.id), unless: refusal)
+        if case .changed(let joined) = outcome { try write(joined) }
+        return outcome
     }
 
     /// A merge in three steps, so that another thread can take the middle one

@@ -12,23 +12,9 @@ extension RecordSet.Entry: WireCodable {
     public static let wireName = "record entry"
 
     public func encode(to writer: inout WireWriter) {
-        var nodes = IndexTable<NodeID>()
-        var stamps = IndexTable<Stamp>()
         // Dictionary order: the encoding is not canonical (equal entries may differ in bytes);
         // compare decoded entries. (Both passes see the same order: nothing changes in between.)
-        for stamp in deletes.values { _ = stamps.index(of: stamp) }
-        for write in fields.values { _ = stamps.index(of: write.stamp) }
-        for stamp in stamps.items { _ = nodes.index(of: stamp.node) }
-        writer.u8(Self.format)
-        writer.u16(UInt16(nodes.items.count))
-        for node in nodes.items { node.encode(to: &writer) }
-        writer.varint(stamps.items.count)
-        for stamp in stamps.items {
-            writer.u16(UInt16(nodes.index(of: stamp.node)))
-            stamp.clock.encode(to: &writer)
-        }
-        writer.varint(deletes.count)
-        for stamp in deletes.values { writer.varint(stamps.index(of: stamp)) }
+        var stamps = Self.writeHead(deletes: deletes.values, fieldStamps: fields.values.lazy.map { $0.stamp }, to: &writer)
         writer.varint(fields.count)
         for (name, write) in fields {
             writer.shortString(name)
@@ -77,6 +63,30 @@ extension RecordSet.Entry: WireCodable {
             let stamp = try stamp(&reader)
             fields[name] = RecordSet.Write(value: try Value.decode(from: &reader), stamp: stamp)
         }
+    }
+
+    /// Writes what comes before the fields (format 2): the node IDs and the stamps that
+    /// `deletes` and `fieldStamps` use, each once in order of use, then the deletes. Returns the
+    /// stamps' numbering, which the fields refer to. (Inlined: as a call, it made encoding an
+    /// entry 1.15 → 1.35 µs, `accord-bench codec`.)
+    @inline(__always)
+    static func writeHead(deletes: some Collection<Stamp>, fieldStamps: some Sequence<Stamp>, to writer: inout WireWriter) -> IndexTable<Stamp> {
+        var nodes = IndexTable<NodeID>()
+        var stamps = IndexTable<Stamp>()
+        for stamp in deletes { _ = stamps.index(of: stamp) }
+        for stamp in fieldStamps { _ = stamps.index(of: stamp) }
+        for stamp in stamps.items { _ = nodes.index(of: stamp.node) }
+        writer.u8(format)
+        writer.u16(UInt16(nodes.items.count))
+        for node in nodes.items { node.encode(to: &writer) }
+        writer.varint(stamps.items.count)
+        for stamp in stamps.items {
+            writer.u16(UInt16(nodes.index(of: stamp.node)))
+            stamp.clock.encode(to: &writer)
+        }
+        writer.varint(deletes.count)
+        for stamp in deletes { writer.varint(stamps.index(of: stamp)) }
+        return stamps
     }
 
     /// Reads past an entry, checking it as decoding would, without building it: what a batch

@@ -94,23 +94,8 @@ extension RecordSet.Entry {
         }
 
         func write(_ fields: [Field]) -> [UInt8] {
-            var usedStamps = IndexTable<Stamp>()
-            var usedNodes = IndexTable<NodeID>()
-            let deletes = self.deletes
-            for stamp in deletes { _ = usedStamps.index(of: stamp) }
-            for field in fields { _ = usedStamps.index(of: field.stamp) }
-            for stamp in usedStamps.items { _ = usedNodes.index(of: stamp.node) }
             var writer = WireWriter(capacity: encoded.count + 64)
-            writer.u8(RecordSet.Entry.format)
-            writer.u16(UInt16(usedNodes.items.count))
-            for node in usedNodes.items { node.encode(to: &writer) }
-            writer.varint(usedStamps.items.count)
-            for stamp in usedStamps.items {
-                writer.u16(UInt16(usedNodes.index(of: stamp.node)))
-                stamp.clock.encode(to: &writer)
-            }
-            writer.varint(deletes.count)
-            for stamp in deletes { writer.varint(usedStamps.index(of: stamp)) }
+            var usedStamps = RecordSet.Entry.writeHead(deletes: deletes, fieldStamps: fields.lazy.map { $0.stamp }, to: &writer)
             writer.varint(fields.count)
             for field in fields {
                 switch field.name {
