@@ -93,19 +93,20 @@ extension AgreementBook {
         try store.database.transaction { try batches.map { try receive($0, from: peer) } }
     }
 
-    /// Checks and merges a batch from `peer` in one transaction; every refused change is counted
-    /// and audited. Returns the acknowledgement to send and the refusals, for the log.
+    /// Checks and merges a batch from `peer` in one transaction (or as part of the one open);
+    /// every refused change is counted and audited. Returns the acknowledgement to send and the
+    /// refusals, for the log.
     func receive(_ batch: SyncBatch, from peer: NodeID) throws -> (ack: SyncAck, refusals: [String]) {
         guard let info = try routes(to: peer).first(where: { $0.agreement.id == batch.agreementID }), info.contentHash == batch.contentHash else {
             let reason = "\(batch.agreementID) is not active here with that content"
-            try store.database.transaction {
+            try store.database.withinTransaction {
                 try store.sync.countRefusals(agreement: batch.agreementID, peer: peer, count: batch.changes.count, reason: reason, at: NodeLog.timestamp())
                 try audit("sync refused", "\(batch.changes.count) change(s) under \(batch.agreementID) from \(try name(of: peer)): \(reason)")
             }
             return (SyncAck(agreementID: batch.agreementID, through: batch.through, refused: UInt32(batch.changes.count), reason: reason), [reason])
         }
         var refusals: [String] = []
-        try store.database.transaction {
+        try store.database.withinTransaction {
             // At a recipient whose own changes the owner has all acknowledged, what this batch
             // adds holds no write of this node the owner lacks: the cursor moves past it, so the
             // recipient does not read back everything it receives to find its own edits.

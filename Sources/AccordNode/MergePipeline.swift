@@ -23,7 +23,7 @@ extension RecordStore {
         // The check of one change against the stored state.
         let check = { @Sendable (change: IncomingChange) in refusal.map { refusal in { refusal(change.entry, $0) } } }
         guard changes.count > Self.mergeChunk else {
-            return try database.transaction { try changes.map { try merge($0, into: collection, unless: check($0)) } }
+            return try database.withinTransaction { try changes.map { try merge($0, into: collection, unless: check($0)) } }
         }
         let recipe = try sealingRecipe(for: collection)
 
@@ -56,7 +56,7 @@ extension RecordStore {
             done.wait()
         }
 
-        return try database.transaction {
+        return try database.withinTransaction {
             var merged: [MergeOutcome] = []
             merged.reserveCapacity(changes.count)
             var inFlight = Set<String>()

@@ -111,11 +111,18 @@ extension Database {
         }
     }
 
-    /// Runs `body` inside the transaction already open (no savepoint: cheap enough per record),
-    /// or in one of its own.
+    /// Runs `body` as part of the transaction already open, or in one of its own. Unlike a
+    /// nested ``transaction(_:)`` it takes no savepoint, so an error from `body` inside an open
+    /// transaction must end that one too (by reaching the code that opened it). A savepoint
+    /// journals the first change to every page: with random-key indexes, each sync batch in a
+    /// group commit wrote its savepoint journal several times over what its records hold.
+    public func withinTransaction<T>(_ body: () throws -> T) throws -> T {
+        inTransaction ? try body() : try transaction(body)
+    }
+
+    /// ``withinTransaction(_:)`` for the store's own steps, each a record or so.
     public func atomically<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
-        if inTransaction { return try body() }
-        do { return try transaction(body) } catch { throw error as? StoreError ?? StoreError(code: 0, message: "\(error)") }
+        do { return try withinTransaction(body) } catch { throw error as? StoreError ?? StoreError(code: 0, message: "\(error)") }
     }
 
     /// Whether a transaction is open on this connection.
