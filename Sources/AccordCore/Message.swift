@@ -149,11 +149,13 @@ public enum Message: Sendable, Equatable {
             guard Int(count) <= reader.remaining / 5 else { throw .malformed("sync batch", "entry count \(count) is impossible") }
             var changes: [SyncBatch.Change] = []
             changes.reserveCapacity(Int(count))
+            var names: [String] = []
             for _ in 0..<count {
                 let id = try reader.string()
                 let start = reader.position
-                try RecordSet.Entry.skip(in: &reader)
-                changes.append(SyncBatch.Change(id: id, encoded: reader.bytes(since: start)))
+                let outline = try RecordSet.Entry.outline(reading: &reader, namesLike: names)
+                names = outline.names
+                changes.append(SyncBatch.Change(id: id, encoded: reader.bytes(since: start), outline: outline))
             }
             self = .syncBatch(SyncBatch(agreementID: agreementID, contentHash: contentHash, through: through, changes: changes))
         case .syncAck:
@@ -206,19 +208,30 @@ public struct SyncBatch: Sendable, Equatable {
 
     /// One record's state, in the binary form of `RecordSet.Entry`: sent as it lies, so an owner
     /// projects its records without building them (`Agreement.projection(ofEncoded:for:pseudonym:)`)
-    /// and a recipient seals what it received as it came. A batch received was checked whole,
-    /// and each state is decoded only when its turn comes: a group of batches waiting to be
-    /// stored holds their bytes, not tens of thousands of records built.
+    /// and a recipient seals what it received as it came. A batch received was checked whole
+    /// and each state outlined (`RecordSet.Entry.Outline`); a state is decoded only to be merged:
+    /// a group of batches waiting to be stored holds their bytes, not tens of thousands of
+    /// records built.
     public struct Change: Sendable {
         public let id: String
         public let encoded: ArraySlice<UInt8>
+        /// Read as the batch was received; none in a change made to be sent.
+        private let received: RecordSet.Entry.Outline?
 
-        public init(id: String, encoded: ArraySlice<UInt8>) { (self.id, self.encoded) = (id, encoded) }
+        public init(id: String, encoded: ArraySlice<UInt8>) { (self.id, self.encoded, self.received) = (id, encoded, nil) }
+
+        init(id: String, encoded: ArraySlice<UInt8>, outline: RecordSet.Entry.Outline) { (self.id, self.encoded, self.received) = (id, encoded, outline) }
 
         public init(id: String, entry: RecordSet.Entry) {
             var writer = WireWriter()
             entry.encode(to: &writer)
             self.init(id: id, encoded: writer.bytes[...])
+        }
+
+        /// What a recipient checks of the state before storing it as it came.
+        public func outline() throws(MessageError) -> RecordSet.Entry.Outline {
+            if let received { return received }
+            return RecordSet.Entry.Outline(try entry())
         }
 
         /// The state, decoded.

@@ -72,6 +72,9 @@ public struct WireReader: Sendable {
     /// The bytes read since `position` was `start` (sharing the reader's storage).
     public func bytes(since start: Int) -> ArraySlice<UInt8> { bytes[start..<offset] }
 
+    /// Bytes read before, where they lie (as `skipText` returns them).
+    public func bytes(_ range: Range<Int>) -> ArraySlice<UInt8> { bytes[range.clamped(to: 0..<offset)] }
+
     public mutating func skip(_ count: Int) throws(MessageError) { _ = try take(count) }
 
     public mutating func u8() throws(MessageError) -> UInt8 {

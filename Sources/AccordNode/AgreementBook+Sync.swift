@@ -134,26 +134,31 @@ extension AgreementBook {
         var latest = HLC.zero
         var incoming: [IncomingChange] = []
         incoming.reserveCapacity(batch.changes.count)
+        // The fields the last change checked held, and what that check found: the changes of a
+        // batch mostly hold the same (and then share their outlines' array of names).
+        var checked: (names: [String], refusal: String?) = ([], nil)
         for change in batch.changes {
             let id = change.id
-            let entry = try change.entry()
+            // Checked as outlined when received; built (decoded) only to be merged.
+            let outline = try change.outline()
             if erased.contains(id) {
-                guard entry.isLive else { continue }  // the owner's tombstone: nothing to keep
+                guard outline.isLive else { continue }  // the owner's tombstone: nothing to keep
                 refusals.append("\(id): erased under \(info.agreement.id); it is never accepted again")
                 try audit("sync refused", "\(info.agreement.id)/\(id) from \(info.peerParty): the record was erased")
                 continue
             }
-            if let reason = refusal(of: entry, under: info) {
+            if outline.names != checked.names { checked = (outline.names, refusal(of: outline.names, under: info)) }
+            if let reason = outline.fieldsSize > RecordBook.maximumRecordSize ? "the record would hold over 1 MiB" : checked.refusal {
                 refusals.append("\(id): \(reason)")
                 try audit("sync refused", "\(info.agreement.id)/\(id) from \(info.peerParty): \(reason)")
                 continue
             }
-            if likelyNew, try store.insertNew(collection: info.collection, id: id, entry: entry, encoded: change.encoded) {
-                latest = max(latest, entry.latestClock)
+            if likelyNew, try store.insertNew(collection: info.collection, id: id, subject: outline.subject, encoded: change.encoded) {
+                latest = max(latest, outline.latestClock)
                 continue
             }
             likelyNew = false
-            incoming.append(IncomingChange(id: id, entry: entry, encoded: change.encoded))
+            incoming.append(IncomingChange(id: id, entry: try change.entry(), encoded: change.encoded))
         }
         // A recipient's edit is checked against the record as the owner holds it, on the
         // merge's worker thread, which reads it anyway.
@@ -173,11 +178,11 @@ extension AgreementBook {
         return latest
     }
 
-    /// Why a change from the other end of `info` must not be merged, as far as the change alone
-    /// tells (the owner also checks it against the record it holds: see `merge(_:under:refusals:)`), or nil.
-    private func refusal(of entry: RecordSet.Entry, under info: RouteInfo) -> String? {
-        guard entry.fieldsSize <= RecordBook.maximumRecordSize else { return "the record would hold over 1 MiB" }
-        return info.owner ? nil : info.agreement.refusal(ofOwnerEntry: entry, at: info.ownParty)
+    /// Why a change holding fields `names` from the other end of `info` must not be merged, as
+    /// far as its names tell (the owner checks a recipient's edit against the record it holds:
+    /// see `merge(_:under:refusals:)`), or nil.
+    private func refusal(of names: [String], under info: RouteInfo) -> String? {
+        info.owner ? nil : info.agreement.refusal(ofOwnerFields: names, at: info.ownParty)
     }
 
     /// The peer stored everything up to `ack.through`.

@@ -58,16 +58,16 @@ public final class RecordSealer {
         try seal(id: id, mac: mac, subject: subjectKey(entry.subject)) { entry.encode(to: &$0) }
     }
 
-    /// The row of a record whose state `entry` the caller also has in binary form (`encoded`,
-    /// as received): sealed as it is, not encoded again.
-    func seal(id: String, entry: RecordSet.Entry, encoded: ArraySlice<UInt8>) throws(StoreError) -> SealedRecord {
-        try seal(id: id, mac: mac(ofID: id), subject: subjectKey(entry.subject)) { $0.raw(encoded) }
+    /// The row of a record whose state the caller has in binary form (`encoded`, as received),
+    /// about `subject` (asked for only where subjects are indexed): sealed as it is.
+    func seal(id: String, subject: @autoclosure () -> String?, encoded: ArraySlice<UInt8>) throws(StoreError) -> SealedRecord {
+        try seal(id: id, mac: mac(ofID: id), subject: subjectKey(subject())) { $0.raw(encoded) }
     }
 
 
     /// What the subject index holds of a record about `subject`: nil for none (a tombstone), and
     /// where the collection's subjects are not indexed.
-    func subjectKey(_ subject: String?) -> Int64? { indexesSubjects ? subject.map(key(ofSubject:)) : nil }
+    func subjectKey(_ subject: @autoclosure () -> String?) -> Int64? { indexesSubjects ? subject().map(key(ofSubject:)) : nil }
 
     /// The row of a new record (`RecordSet.newEntry`'s state), encoded straight from its fields.
     public func sealNew(id: String, subject: String, fields: [(name: String, value: Value)], stamp: Stamp) throws(StoreError) -> SealedRecord {

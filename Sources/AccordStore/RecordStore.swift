@@ -512,14 +512,11 @@ public final class RecordStore {
         }
     }
 
-    /// Stores a record the store does not hold yet, skipping the decryption a merge needs.
-    /// Returns `false`, changing nothing, if the record exists.
-    /// - Parameter encoded: the entry's binary form if the caller has it (as received): sealed
-    ///   as it is rather than encoded again.
-    public func insertNew(collection: String, id: String, entry: RecordSet.Entry, encoded: ArraySlice<UInt8>? = nil) throws(StoreError) -> Bool {
-        let sealer = try writableShelf(collection).sealer
-        if let encoded { return try insertNew(try sealer.seal(id: id, entry: entry, encoded: encoded)) }
-        return try insertNew(try sealer.seal(id: id, entry: entry))
+    /// Stores a record the store does not hold yet, skipping the decryption a merge needs: its
+    /// state in binary form (as received, sealed as it is), about `subject`. Returns `false`,
+    /// changing nothing, if the record exists.
+    public func insertNew(collection: String, id: String, subject: @autoclosure () -> String?, encoded: ArraySlice<UInt8>) throws(StoreError) -> Bool {
+        try insertNew(try writableShelf(collection).sealer.seal(id: id, subject: subject(), encoded: encoded))
     }
 
     /// Stores a record sealed by a ``RecordSealer`` (on any thread) if the store does not hold

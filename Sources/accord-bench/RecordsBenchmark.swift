@@ -40,13 +40,13 @@ struct RecordsBenchmark {
         guard status == 0, printed.contains("Imported \(count) records") else { throw BenchmarkError("accord record import failed (\(status)): \(printed)") }
         var usage = rusage()
         getrusage(RUSAGE_CHILDREN.rawValue, &usage)
-        say("import (accord record import of a CSV file: encrypted, CRDT metadata, op log, audit): \(format(importRate)) records/s   ratio \(percent(importRate, raw)) of raw SQLite; CPU \(microseconds(childCPUSeconds(), count)) µs a record; peak RSS \(usage.ru_maxrss / 1024) MB")
+        say("import (accord record import of a CSV file: encrypted, CRDT metadata, op log, audit): \(format(importRate)) records/s   ratio \(percent(importRate, raw)) of raw SQLite; CPU a record \(cpuTime(of: RUSAGE_CHILDREN).perRecord(count)); peak RSS \(usage.ru_maxrss / 1024) MB")
 
         // Each phase opens the store anew and closes it (one page cache at a time, as in a node).
         sync()
-        let cpu = cpuSeconds()
+        let cpu = cpuTime(of: RUSAGE_SELF)
         let merge = try mergeRemoteDeltas(node)
-        say("merge of remote deltas into the store: \(format(merge)) records/s   ratio \(percent(merge, raw)) of raw SQLite; CPU \(microseconds(cpuSeconds() - cpu, count)) µs a record")
+        say("merge of remote deltas into the store: \(format(merge)) records/s   ratio \(percent(merge, raw)) of raw SQLite; CPU a record \((cpuTime(of: RUSAGE_SELF) - cpu).perRecord(count))")
 
         let store = try node.openStore()
         var generator = SystemRandomNumberGenerator()
@@ -64,19 +64,14 @@ struct RecordsBenchmark {
         say("in-memory merge: \(format(inMemoryMerge())) field updates/s (one core)")
     }
 
-    /// User and system time this process has used.
-    private func cpuSeconds() -> Double { cpuSeconds(of: RUSAGE_SELF) }
-
-    /// User and system time the processes it started and waited for have used.
-    private func childCPUSeconds() -> Double { cpuSeconds(of: RUSAGE_CHILDREN) }
-
-    private func cpuSeconds(of who: __rusage_who) -> Double {
+    /// Processor time this process (`RUSAGE_SELF`), or the processes it started and waited for
+    /// (`RUSAGE_CHILDREN`), used.
+    private func cpuTime(of who: __rusage_who) -> CPUTime {
         var usage = rusage()
         getrusage(who.rawValue, &usage)
-        return [usage.ru_utime, usage.ru_stime].reduce(0) { $0 + Double($1.tv_sec) + Double($1.tv_usec) / 1e6 }
+        func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+        return CPUTime(user: seconds(usage.ru_utime), system: seconds(usage.ru_stime))
     }
-
-    private func microseconds(_ seconds: Double, _ count: Int) -> String { String(format: "%.1f", seconds / Double(count) * 1e6) }
 
     private func percent(_ ours: Double, _ reference: Double) -> String { "\(Int((ours / reference * 100).rounded()))%" }
 

@@ -47,7 +47,7 @@ struct SyncBenchmark {
         try await waitForDelivery(proposal, book: try AgreementBook(directory: firm.directory), directory: firm.directory)
         let acceptance = try AgreementBook(directory: partner.directory).accept(id: "bench")
         var start = ContinuousClock.now
-        var cpu = (firmProcess.cpuSeconds(), partnerProcess.cpuSeconds())
+        var cpu = (firmProcess.cpuTime(), partnerProcess.cpuTime())
         try await waitForDelivery(acceptance, book: try AgreementBook(directory: partner.directory), directory: partner.directory)
         try await waitUntil { try caughtUp() }
         guard try replica.count(collection: shared) == count else {
@@ -55,18 +55,18 @@ struct SyncBenchmark {
         }
         let initial = Double(count) / (ContinuousClock.now - start).seconds
         say("initial sync: \(format(initial)) records/s end to end into the partner's store   ratio \(Int((initial / raw * 100).rounded()))% of raw SQLite; peak RSS so far: firm \(peakRSS(firmProcess.pid)) MB, partner \(peakRSS(partnerProcess.pid)) MB")
-        say("  CPU a record: firm \(perRecord(firmProcess.cpuSeconds() - cpu.0)) µs, partner \(perRecord(partnerProcess.cpuSeconds() - cpu.1)) µs")
+        say("  CPU a record: firm \((firmProcess.cpuTime() - cpu.0).perRecord(count)), partner \((partnerProcess.cpuTime() - cpu.1).perRecord(count))")
 
         let more = folder.appendingPathComponent("streaming.csv")
         try writeCustomersCSV(more, range: count..<(2 * count))
         start = .now
-        cpu = (firmProcess.cpuSeconds(), partnerProcess.cpuSeconds())
+        cpu = (firmProcess.cpuTime(), partnerProcess.cpuTime())
         _ = try RecordBook(directory: firm.directory).importRecords(collection: "customers", from: more, format: .csv)
         let written = ContinuousClock.now - start
         try await waitUntil { try caughtUp() }
         let streaming = Double(count) / (ContinuousClock.now - start).seconds
         say("streaming: \(format(streaming)) records/s at the partner while the firm writes \(count) new records in batches of \(RecordBook.importBatchSize) (the writing alone: \(format(Double(count) / written.seconds))/s); peak RSS so far: firm \(peakRSS(firmProcess.pid)) MB, partner \(peakRSS(partnerProcess.pid)) MB")
-        say("  CPU a record: firm's node \(perRecord(firmProcess.cpuSeconds() - cpu.0)) µs (the writing not counted), partner \(perRecord(partnerProcess.cpuSeconds() - cpu.1)) µs")
+        say("  CPU a record: firm's node \((firmProcess.cpuTime() - cpu.0).perRecord(count)) (the writing not counted), partner \((partnerProcess.cpuTime() - cpu.1).perRecord(count))")
 
         let book = try RecordBook(directory: firm.directory)
         var latencies: [Duration] = []
@@ -85,8 +85,6 @@ struct SyncBenchmark {
         say("steady state: put at the firm → in the partner's store, \(updates) single puts at up to 1,000/s: p50 \(percentile(0.5)), p99 \(percentile(0.99)), max \(percentile(1))")
         say("peak RSS: firm \(peakRSS(firmProcess.pid)) MB, partner \(peakRSS(partnerProcess.pid)) MB")
     }
-
-    private func perRecord(_ seconds: Double) -> String { String(format: "%.1f", seconds / Double(count) * 1e6) }
 
     private struct Made {
         let directory: NodeDirectory

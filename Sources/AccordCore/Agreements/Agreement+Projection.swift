@@ -57,11 +57,11 @@ extension Agreement {
 }
 
 extension Agreement {
-    /// Why `recipient` must refuse an entry from the owner, or nil: fields beyond what it may
-    /// read or write never belong in its replica.
-    public func refusal(ofOwnerEntry entry: RecordSet.Entry, at recipient: String) -> String? {
+    /// Why `recipient` must refuse an entry from the owner holding fields `names` (the meta
+    /// field left out), or nil: fields beyond what it may read or write never belong in its replica.
+    public func refusal(ofOwnerFields names: [String], at recipient: String) -> String? {
         let grant = grants[recipient] ?? Grant()
-        let outside = entry.fields.keys.filter { $0 != RecordSet.metaField && grant.reads[$0] == nil && !grant.writes.contains($0) }
+        let outside = names.filter { grant.reads[$0] == nil && !grant.writes.contains($0) }
         return outside.isEmpty ? nil : "fields outside \(recipient)'s read scope: \(outside.sorted().joined(separator: ", "))"
     }
 }

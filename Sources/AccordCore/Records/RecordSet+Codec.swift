@@ -89,19 +89,9 @@ extension RecordSet.Entry: WireCodable {
         return stamps
     }
 
-    /// Reads past an entry, checking it as decoding would, without building it: what a batch
-    /// of entries is split by before each is decoded in turn.
-    public static func skip(in reader: inout WireReader) throws(MessageError) {
-        guard try reader.peekU8() == format else {
-            _ = try Self(from: &reader)  // older formats: decoded (they are rare)
-            return
-        }
-        _ = try Layout(&reader)
-    }
-
     /// Where the parts of an entry of the current format lie in its bytes, each checked as
-    /// decoding checks it (and with the same errors), nothing built: what reading past an entry
-    /// and projecting one as it lies (`Agreement.projection(ofEncoded:for:pseudonym:)`) share.
+    /// decoding checks it (and with the same errors), nothing built: what joining and projecting
+    /// an entry as it lies (`Agreement.projection(ofEncoded:for:pseudonym:)`) start from.
     struct Layout {
         var nodeCount = 0, nodesStart = 0
         /// Each stamp's node index and where its clock's 12 bytes begin.

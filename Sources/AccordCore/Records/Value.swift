@@ -20,12 +20,13 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// About how many bytes the value takes encoded.
+    /// How many bytes the value takes encoded.
     public var storedSize: Int {
         switch self {
         case .string(let text), .decimal(let text), .date(let text): 5 + text.utf8.count
         case .integer: 9
-        case .boolean, .null: 2
+        case .boolean: 2
+        case .null: 1
         }
     }
 
