@@ -74,6 +74,7 @@ public actor Node {
         }
         self.loop = try EventLoop(name: "accord-\(settings.name)")
         self.agreements = try AgreementBook(directory: directory)
+        try agreements.store.database.checkpointInBackground()  // the thread that stores does not copy the WAL
         self.directory = directory
         self.identity = identity
         self.settings = settings

@@ -45,6 +45,7 @@ extension RecordBook {
         progress: (Int, Int, Int) -> Void = { _, _, _ in }
     ) throws -> ImportSummary {
         try RecordBook.validate(collection: collection, id: "-")
+        try recordStore.database.checkpointInBackground()  // the thread that stores does not copy the WAL
         let clock = SharedClock(try recordStore.clock())
         let isNew = try recordStore.keyFingerprint(of: collection) == nil
         let reader = ImportReader(

@@ -30,6 +30,8 @@ public final class Database {
     /// How many transactions began (savepoints not counted): what tells a caller caching
     /// something valid for one transaction whether it still is.
     var transactionsBegun = 0
+    /// Copies the WAL into the database, if this connection does not (`checkpointInBackground()`).
+    var checkpointer: Checkpointer?
 
     /// Opens (or creates) the database at `path`, switches it to WAL and applies `migrations`:
     /// `migrations[i]` takes the schema from version i to i + 1, each in its own transaction.
@@ -58,7 +60,8 @@ public final class Database {
         // most the last commits, never consistency. A 128 MiB page cache keeps the indexes of a
         // million records in memory (64 MiB: 20% slower inserts at that size). Checkpoints every
         // 256 MiB of WAL: index pages that random keys (HMACs) dirty again and again reach the
-        // database file once per checkpoint (32 MiB gave sync 12% less).
+        // database file once per checkpoint (32 MiB gave sync 12% less). A long-running writer
+        // leaves the copying to a thread of its own: `checkpointInBackground()`.
         let pageSize = Int(try text("PRAGMA page_size") ?? "") ?? 4096
         try execute("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-131072; PRAGMA wal_autocheckpoint=\(256 << 20 / pageSize)")
         try migrate(migrations)
@@ -76,6 +79,8 @@ public final class Database {
     private static let configured: Void = { _ = accord_sqlite3_configure() }()
 
     deinit {
+        sqlite3_wal_hook(handle, nil, nil)
+        checkpointer?.stop()  // first: the last connection to close copies and removes the WAL
         for statement in statements.values { sqlite3_finalize(statement) }
         sqlite3_close_v2(handle)
     }

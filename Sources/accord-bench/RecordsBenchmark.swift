@@ -84,6 +84,7 @@ struct RecordsBenchmark {
     /// transaction (a sync batch).
     private func mergeRemoteDeltas(_ node: NodeDirectory) throws -> Double {
         let store = try node.openStore()
+        try store.database.checkpointInBackground()  // as a node's store does
         let partner = NodeID(digest: [UInt8](repeating: 9, count: 32))
         var clock = HybridLogicalClock(last: HLC(milliseconds: UInt64(Date().timeIntervalSince1970 * 1000) + 60_000, counter: 0))
         let start = ContinuousClock.now
