@@ -1,11 +1,16 @@
-/// Lowercase hexadecimal, two digits a byte.
-public func hex(_ bytes: some Sequence<UInt8>) -> String {
-    let digits = Array("0123456789abcdef".utf8)
-    var text: [UInt8] = []
-    text.reserveCapacity(bytes.underestimatedCount * 2)
-    for byte in bytes {
-        text.append(digits[Int(byte >> 4)])
-        text.append(digits[Int(byte & 15)])
+/// Lowercase hexadecimal, two digits a byte. (Inlinable, so callers in other modules get it
+/// made for their collection: as a generic call it was 8% of an owner's time in sync, where
+/// every record shipped under an agreement with pseudonyms takes one.)
+@inlinable
+public func hex<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> String {
+    String(unsafeUninitializedCapacity: bytes.count * 2) { text in
+        func digit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 0x30 + nibble : 0x57 + nibble }
+        var index = 0
+        for byte in bytes {
+            text[index] = digit(byte >> 4)
+            text[index + 1] = digit(byte & 15)
+            index += 2
+        }
+        return index
     }
-    return String(decoding: text, as: UTF8.self)
 }

@@ -12,6 +12,12 @@ struct WireTests {
         .goodbye(reason: "shutting down — 再见"),
     ]
 
+    @Test func hexHasTwoLowercaseDigitsAByte() {
+        #expect(hex([0x00, 0x0F, 0xA0, 0xFF, 0x5C]) == "000fa0ff5c")
+        #expect(hex([UInt8](0...255)[250...]) == "fafbfcfdfeff")
+        #expect(hex([UInt8]()) == "")
+    }
+
     @Test(arguments: messages)
     func messagesRoundTripThroughFrames(message: Message) throws {
         var decoder = FrameDecoder()
