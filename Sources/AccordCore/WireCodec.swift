@@ -116,8 +116,7 @@ public struct WireReader: Sendable {
         let count = try u32()
         return Array(try take(Int(count)))
     }
-    /// Decoding repairs invalid UTF-8 (with U+FFFD), so a text that comes out different from
-    /// its bytes was not valid. (Faster than `String(validating:)`, which is not specialised.)
+    /// UTF-8 with a u32 length; invalid UTF-8 is an error.
     public mutating func string() throws(MessageError) -> String { try text(count: Int(try u32())) }
     /// UTF-8 with a varint length.
     public mutating func shortString() throws(MessageError) -> String { try text(count: try varint()) }

@@ -64,7 +64,6 @@ public final class RecordSealer {
         try seal(id: id, mac: mac(ofID: id), subject: subjectKey(subject())) { $0.raw(encoded) }
     }
 
-
     /// What the subject index holds of a record about `subject`: nil for none (a tombstone), and
     /// where the collection's subjects are not indexed.
     func subjectKey(_ subject: @autoclosure () -> String?) -> Int64? { indexesSubjects ? subject().map(key(ofSubject:)) : nil }

@@ -89,10 +89,49 @@ extension RecordSet.Entry: WireCodable {
         return stamps
     }
 
-    /// Where the parts of an entry of the current format lie in its bytes, each checked as
-    /// decoding checks it (and with the same errors), nothing built: what joining and projecting
-    /// an entry as it lies (`Agreement.projection(ofEncoded:for:pseudonym:)`) start from.
-    struct Layout {
+    /// Reads an entry of the current format part by part, each checked as decoding checks it
+    /// (with the same errors), and hands each part to `visitor`, nothing built: the one reading
+    /// of the format that an entry's `Layout` and its `Outline` are made by.
+    @inline(__always)
+    static func walk(_ reader: inout WireReader, _ visitor: inout some EntryVisitor) throws(MessageError) {
+        guard try reader.u8() == format else { throw .malformed("record entry", "not of the current format") }
+        let nodeCount = Int(try reader.u16())
+        guard nodeCount <= reader.remaining / 32 else { throw .malformed("record entry", "node count \(nodeCount) is impossible") }
+        visitor.nodes(count: nodeCount, at: reader.position)
+        try reader.skip(nodeCount * 32)
+        let stampCount = try reader.varint()
+        guard stampCount <= reader.remaining / 14 else { throw .malformed("record entry", "stamp count \(stampCount) is impossible") }
+        visitor.stamps(count: stampCount)
+        for _ in 0..<stampCount {
+            let node = Int(try reader.u16())
+            guard node < nodeCount else { throw .malformed("record entry", "node index \(node) is out of range") }
+            let position = reader.position
+            visitor.stamp(node: node, clock: try HLC(from: &reader), at: position)
+        }
+        func stamp(_ reader: inout WireReader) throws(MessageError) -> Int {
+            let index = try reader.varint()
+            guard index < stampCount else { throw .malformed("record entry", "stamp index \(index) is out of range") }
+            return index
+        }
+        let deleteCount = try reader.varint()
+        guard deleteCount <= reader.remaining else { throw .malformed("record entry", "delete count \(deleteCount) is impossible") }
+        for _ in 0..<deleteCount { visitor.delete(stamp: try stamp(&reader)) }
+        let fieldCount = try reader.varint()
+        guard fieldCount <= reader.remaining / 3 else { throw .malformed("record entry", "field count \(fieldCount) is impossible") }
+        visitor.fields(count: fieldCount)
+        for _ in 0..<fieldCount {
+            let name = try reader.skipText(short: true)
+            let stamp = try stamp(&reader)
+            let start = reader.position
+            try Value.skip(in: &reader)
+            try visitor.field(name: name, stamp: stamp, value: start..<reader.position, in: reader)
+        }
+    }
+
+    /// Where the parts of an entry of the current format lie in its bytes (`walk`): what joining
+    /// and projecting an entry as it lies (`Agreement.projection(ofEncoded:for:pseudonym:)`)
+    /// start from.
+    struct Layout: EntryVisitor {
         var nodeCount = 0, nodesStart = 0
         /// Each stamp's node index and where its clock's 12 bytes begin.
         var stamps: [(node: Int, clock: Int)] = []
@@ -100,40 +139,14 @@ extension RecordSet.Entry: WireCodable {
         var deletes: [Int] = []
         var fields: [(name: Range<Int>, stamp: Int, value: Range<Int>)] = []
 
-        init(_ reader: inout WireReader) throws(MessageError) {
-            guard try reader.u8() == format else { throw .malformed("record entry", "not of the current format") }
-            nodeCount = Int(try reader.u16())
-            guard nodeCount <= reader.remaining / 32 else { throw .malformed("record entry", "node count \(nodeCount) is impossible") }
-            nodesStart = reader.position
-            try reader.skip(nodeCount * 32)
-            let stampCount = try reader.varint()
-            guard stampCount <= reader.remaining / 14 else { throw .malformed("record entry", "stamp count \(stampCount) is impossible") }
-            stamps.reserveCapacity(stampCount)
-            for _ in 0..<stampCount {
-                let node = Int(try reader.u16())
-                guard node < nodeCount else { throw .malformed("record entry", "node index \(node) is out of range") }
-                stamps.append((node, reader.position))
-                try reader.skip(12)
-            }
-            func stamp(_ reader: inout WireReader) throws(MessageError) -> Int {
-                let index = try reader.varint()
-                guard index < stampCount else { throw .malformed("record entry", "stamp index \(index) is out of range") }
-                return index
-            }
-            let deleteCount = try reader.varint()
-            guard deleteCount <= reader.remaining else { throw .malformed("record entry", "delete count \(deleteCount) is impossible") }
-            for _ in 0..<deleteCount { deletes.append(try stamp(&reader)) }
-            let fieldCount = try reader.varint()
-            guard fieldCount <= reader.remaining / 3 else { throw .malformed("record entry", "field count \(fieldCount) is impossible") }
-            fields.reserveCapacity(fieldCount)
-            for _ in 0..<fieldCount {
-                let name = try reader.skipText(short: true)
-                let stamp = try stamp(&reader)
-                let start = reader.position
-                try Value.skip(in: &reader)
-                fields.append((name, stamp, start..<reader.position))
-            }
-        }
+        init(_ reader: inout WireReader) throws(MessageError) { try RecordSet.Entry.walk(&reader, &self) }
+
+        mutating func nodes(count: Int, at start: Int) { (nodeCount, nodesStart) = (count, start) }
+        mutating func stamps(count: Int) { stamps.reserveCapacity(count) }
+        mutating func stamp(node: Int, clock: HLC, at position: Int) { stamps.append((node, position)) }
+        mutating func delete(stamp: Int) { deletes.append(stamp) }
+        mutating func fields(count: Int) { fields.reserveCapacity(count) }
+        mutating func field(name: Range<Int>, stamp: Int, value: Range<Int>, in reader: WireReader) { fields.append((name, stamp, value)) }
     }
 
     /// The table of node IDs formats 1 and 2 begin with (after the format byte).
@@ -259,4 +272,23 @@ struct IndexTable<Item: Hashable> {
         items.append(item)
         return items.count - 1
     }
+}
+
+/// What `RecordSet.Entry.walk` hands each part of an entry to, in the order they lie. Positions
+/// and ranges are in the bytes `reader` reads.
+protocol EntryVisitor {
+    mutating func nodes(count: Int, at start: Int)
+    mutating func stamps(count: Int)
+    mutating func stamp(node: Int, clock: HLC, at position: Int)
+    /// A delete, by the index of its stamp.
+    mutating func delete(stamp: Int)
+    mutating func fields(count: Int)
+    mutating func field(name: Range<Int>, stamp: Int, value: Range<Int>, in reader: WireReader) throws(MessageError)
+}
+
+extension EntryVisitor {
+    mutating func nodes(count: Int, at start: Int) {}
+    mutating func stamps(count: Int) {}
+    mutating func delete(stamp: Int) {}
+    mutating func fields(count: Int) {}
 }

@@ -37,40 +37,31 @@ extension RecordSet.Entry {
             }
         }
 
-        /// Reads the format-2 entry at `reader` as ``Layout`` does (same checks, same errors).
+        /// Reads the format-2 entry at `reader` (`walk`).
         fileprivate init(reading reader: inout WireReader, namesLike previous: [String]) throws(MessageError) {
-            guard try reader.u8() == format else { throw .malformed("record entry", "not of the current format") }
-            let nodeCount = Int(try reader.u16())
-            guard nodeCount <= reader.remaining / 32 else { throw .malformed("record entry", "node count \(nodeCount) is impossible") }
-            try reader.skip(nodeCount * 32)
-            let stampCount = try reader.varint()
-            guard stampCount <= reader.remaining / 14 else { throw .malformed("record entry", "stamp count \(stampCount) is impossible") }
+            var reading = Reading(previous: previous)
+            try RecordSet.Entry.walk(&reader, &reading)
+            let names = reading.fresh ?? (reading.matched == previous.count ? previous : Array(previous.prefix(reading.matched)))
+            (self.names, isLive, fieldsSize, latestClock, meta) = (names, reading.meta != nil, reading.size, reading.latest, reading.meta)
+        }
+
+        /// What the walk over an entry gathers of its outline. The names are `previous` for as
+        /// long as they match it; from the first that does not, a new array (`fresh`).
+        private struct Reading: EntryVisitor {
+            let previous: [String]
+            var matched = 0, size = 0
+            var fresh: [String]?
+            var meta: ArraySlice<UInt8>?
             var latest = HLC.zero
-            for _ in 0..<stampCount {
-                let node = Int(try reader.u16())
-                guard node < nodeCount else { throw .malformed("record entry", "node index \(node) is out of range") }
-                latest = max(latest, try HLC(from: &reader))
-            }
-            func stamp(_ reader: inout WireReader) throws(MessageError) {
-                let index = try reader.varint()
-                guard index < stampCount else { throw .malformed("record entry", "stamp index \(index) is out of range") }
-            }
-            let deleteCount = try reader.varint()
-            guard deleteCount <= reader.remaining else { throw .malformed("record entry", "delete count \(deleteCount) is impossible") }
-            for _ in 0..<deleteCount { try stamp(&reader) }
-            let fieldCount = try reader.varint()
-            guard fieldCount <= reader.remaining / 3 else { throw .malformed("record entry", "field count \(fieldCount) is impossible") }
-            // The names are `previous` for as long as they match it; from the first that does
-            // not, a new array.
-            var (matched, fresh, size, meta) = (0, nil as [String]?, 0, nil as ArraySlice<UInt8>?)
-            for _ in 0..<fieldCount {
-                let name = try reader.skipText(short: true)
-                try stamp(&reader)
-                let value = reader.position
-                try Value.skip(in: &reader)
-                size += name.count + reader.position - value
+
+            init(previous: [String]) { self.previous = previous }
+
+            mutating func stamp(node: Int, clock: HLC, at position: Int) { latest = max(latest, clock) }
+
+            mutating func field(name: Range<Int>, stamp: Int, value: Range<Int>, in reader: WireReader) {
+                size += name.count + value.count
                 if name.isEmpty {
-                    meta = reader.bytes(since: value)  // the meta field's name is empty
+                    meta = reader.bytes(value)  // the meta field's name is empty
                 } else if fresh == nil, matched < previous.count, previous[matched].utf8.elementsEqual(reader.bytes(name)) {
                     matched += 1
                 } else {
@@ -78,8 +69,6 @@ extension RecordSet.Entry {
                     fresh?.append(String(decoding: reader.bytes(name), as: UTF8.self))
                 }
             }
-            names = fresh ?? (matched == previous.count ? previous : Array(previous.prefix(matched)))
-            (isLive, fieldsSize, latestClock, self.meta) = (meta != nil, size, latest, meta)
         }
     }
 
