@@ -12,8 +12,14 @@ public struct WireWriter: Sendable {
     public mutating func u32(_ value: UInt32) { bigEndian(value) }
     public mutating func u64(_ value: UInt64) { bigEndian(value) }
 
-    private mutating func bigEndian(_ value: some FixedWidthInteger) {
-        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
+    /// Byte by byte: appending the integer's bytes as a buffer takes the generic path of
+    /// `append(contentsOf:)`, several times slower for so few.
+    private mutating func bigEndian<T: FixedWidthInteger>(_ value: T) {
+        var shift = T.bitWidth - 8
+        while shift >= 0 {
+            bytes.append(UInt8(truncatingIfNeeded: value >> shift))
+            shift -= 8
+        }
     }
 
     /// An unsigned integer in 7-bit groups, low group first, the high bit set on all but the

@@ -27,7 +27,8 @@ extension RecordStore {
         }
         let recipe = try sealingRecipe(for: collection)
 
-        typealias Chunk = [(change: IncomingChange, row: StoredRow)]
+        // Each change by its place in `changes`, with its record's row.
+        typealias Chunk = [(change: Int, row: StoredRow)]
         typealias Outcomes = [Result<MergeOutcome, StoreError>]
         // What one thread allocated goes back to it to be freed: memory freed by another thread
         // makes both wait on the allocator's lock (a merge took a fifth longer).
@@ -45,7 +46,10 @@ extension RecordStore {
             while let chunk = jobs.take() {
                 while spent.take(waiting: false) != nil {}
                 let joined = chunk.map { job in
-                    Result { () throws(StoreError) in try sealer.get().join(job.change.entry, encoded: job.change.encoded, into: job.row, unless: check(job.change)) }
+                    Result { () throws(StoreError) in
+                        let change = changes[job.change]
+                        return try sealer.get().join(change.entry, encoded: change.encoded, into: job.row, unless: check(change))
+                    }
                 }
                 guard outcomes.put((chunk, joined)) else { return }
             }
@@ -59,29 +63,33 @@ extension RecordStore {
         return try database.withinTransaction {
             var merged: [MergeOutcome] = []
             merged.reserveCapacity(changes.count)
-            var inFlight = Set<String>()
+            // A change to a record changed before in `changes` has its row read only once that
+            // change is written (outcomes are written in order: once `merged` counts past it).
+            var earlier = [Int](repeating: -1, count: changes.count)
+            var last: [String: Int] = [:]
+            last.reserveCapacity(changes.count)
+            for (index, change) in changes.enumerated() { earlier[index] = last.updateValue(index, forKey: change.id) ?? -1 }
+            func ready(_ index: Int) -> Bool { index < changes.count && earlier[index] < merged.count }
             var submitted = 0
             var next = 0
             while next < changes.count || submitted > 0 {
-                // Four chunks with the worker; a record already with it is read again only once
-                // its earlier change is written.
-                while submitted < 4, next < changes.count, !inFlight.contains(changes[next].id) {
+                // Four chunks with the worker.
+                while submitted < 4, ready(next) {
                     var chunk: Chunk = []
-                    while chunk.count < Self.mergeChunk, next < changes.count, inFlight.insert(changes[next].id).inserted {
-                        chunk.append((changes[next], try row(collection: collection, id: changes[next].id)))
+                    while chunk.count < Self.mergeChunk, ready(next) {
+                        chunk.append((next, try row(collection: collection, id: changes[next].id)))
                         next += 1
                     }
                     submitted += 1
                     _ = jobs.put(chunk)
                 }
-                guard let (chunk, results) = outcomes.take() else { throw NodeError("the merge's worker thread stopped") }
+                guard let (_, results) = outcomes.take() else { throw NodeError("the merge's worker thread stopped") }
                 submitted -= 1
                 defer { _ = spent.put(results) }
-                for (job, result) in zip(chunk, results) {
+                for result in results {
                     let outcome = try result.get()
                     if case .changed(let joined) = outcome { try write(joined) }
                     merged.append(outcome)
-                    inFlight.remove(job.change.id)
                 }
             }
             return merged

@@ -26,6 +26,13 @@ public struct Row {
         guard count > 0, let bytes = sqlite3_column_blob(statement, column) else { return [] }
         return Array(UnsafeRawBufferPointer(start: bytes, count: count))
     }
+
+    /// Whether the column holds exactly the bytes `expected` (read where they lie, not copied).
+    public func blob(_ column: Int32, equals expected: [UInt8]) -> Bool {
+        let count = Int(sqlite3_column_bytes(statement, column))
+        guard count > 0, let bytes = sqlite3_column_blob(statement, column) else { return expected.isEmpty }
+        return count == expected.count && expected.withUnsafeBytes { $0.elementsEqual(UnsafeRawBufferPointer(start: bytes, count: count)) }
+    }
 }
 
 /// A statement prepared once, for a path that runs it per record: kept by the caller, it runs

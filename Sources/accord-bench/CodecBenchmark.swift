@@ -34,6 +34,14 @@ struct CodecBenchmark {
             var reader = WireReader(encoded, reading: "record entry")
             if let decoded = try? RecordSet.Entry(from: &reader) { kept += decoded.fields.count } else { failed = true }
         }
+        let partner = Stamp(clock: HLC(milliseconds: 2, counter: 0), node: NodeID(digest: [UInt8](repeating: 9, count: 32)))
+        let delta = RecordSet.Entry(fields: [
+            "status": RecordSet.Write(value: .string("delivered"), stamp: partner),
+            "note": RecordSet.Write(value: .string("updated by partner"), stamp: partner),
+        ])
+        measure("join a 2-field delta into the stored form (a merge)") { _ in
+            if let joined = try? RecordSet.Entry.join(delta, into: encoded) { kept += joined.encoded.count } else { failed = true }
+        }
         let mac = try MACKey([UInt8](repeating: 1, count: 32))
         measure("HMAC-SHA-256 of an id") { index in kept += mac.code(for: Array("id C-\(index)".utf8)).count }
         let sealing = try SealingKey([UInt8](repeating: 2, count: 32))

@@ -75,6 +75,29 @@ struct RecordStoreTests {
         #expect(try store.entry(collection: "customers", id: "C-2") == nil)
     }
 
+    /// A store that made a collection's table knows every key in it, so it stores a new record
+    /// without looking it up first; a record it holds already is still found. Once another
+    /// connection writes to the table, it looks records up again, and stores none twice.
+    @Test func newRecordsSkipTheLookupOnlyWhileTheStoreKnowsEveryKey() throws {
+        let folder = Folder()
+        let key = try secureRandomBytes(32)
+        let store = try RecordStore(path: folder.store, masterKey: key)
+        let recipe = try store.sealingRecipe(for: "customers")
+        func sealed(_ id: String) throws -> SealedRecord {
+            try RecordSealer(recipe).seal(id: id, entry: RecordSet.newEntry(collection: "customers", subject: "S", fields: ["n": .string(id)], stamp: Stamp(clock: HLC(milliseconds: 1, counter: 0), node: node)))
+        }
+        let inserted = try store.database.transaction { try ["C-1", "C-2", "C-1"].map { try store.insertNew(try sealed($0)) } }
+        #expect(inserted == [true, true, false], "C-1 is known, and found")
+        #expect(try store.insertNew(try sealed("C-2")) == false)
+
+        let other = try RecordStore(path: folder.store, masterKey: key)
+        #expect(try other.insertNew(try sealed("C-3")))
+        #expect(try store.database.transaction { try store.insertNew(try sealed("C-3")) } == false, "written by the other connection")
+        #expect(try store.database.transaction { try store.insertNew(try sealed("C-4")) })
+        #expect(try store.count(collection: "customers") == 4)
+        #expect(try other.count(collection: "customers") == 4)
+    }
+
     /// What a node received under an agreement is kept without subject index entries, and is
     /// still found by subject (by scanning).
     @Test func receivedRecordsAreFoundBySubjectWithoutASubjectIndex() throws {
