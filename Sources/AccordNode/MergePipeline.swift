@@ -83,6 +83,7 @@ extension RecordStore {
                     submitted += 1
                     _ = jobs.put(chunk)
                 }
+                // The chunk comes back only to be freed here, where its rows were read.
                 guard let (_, results) = outcomes.take() else { throw NodeError("the merge's worker thread stopped") }
                 submitted -= 1
                 defer { _ = spent.put(results) }

@@ -230,20 +230,6 @@ public final class RecordStore {
         /// The next sequence number, valid within the transaction `sequenceTransaction`.
         var nextSequence: Int64 = 0
         var sequenceTransaction = -1
-        /// The index key of every row in the table, while this connection knows them all: the
-        /// table was empty when the shelf was made, and no other connection has written to it
-        /// since (its highest sequence number is still `lastSequence`, the last this one used).
-        /// A record whose key is not among them needs no lookup to be known new.
-        var knownKeys: Set<Int64>?
-        var lastSequence: Int64 = 0
-
-        /// Beyond this many keys (some 50 MB), new records are looked up again.
-        static let knownKeysLimit = 2_000_000
-
-        func remember(_ key: Int64) {
-            knownKeys?.insert(key)
-            if let known = knownKeys, known.count > Self.knownKeysLimit { knownKeys = nil }
-        }
 
         var name: String { sealer.collection }
         var table: String { sealer.recipe.table }
@@ -276,13 +262,7 @@ public final class RecordStore {
                 guard create else { return nil }
                 number = try Self.makeTable(for: name, in: self.database)
             }
-            let shelf = try Shelf(try RecordSealer(RecordSealer.Recipe(collection: name, table: "records_\(number)", key: key)), number: number, in: self.database)
-            // One statement, so one snapshot: the table's highest number and whether it is empty.
-            let (highest, empty) = try self.database.query(
-                "SELECT max(coalesce((SELECT max(seq) FROM \(shelf.table)), 0), floor), NOT EXISTS (SELECT 1 FROM \(shelf.table)) FROM collections WHERE id = ?",
-                .integer(number)) { ($0.integer(0), $0.integer(1) == 1) }.first ?? (0, false)
-            if empty { (shelf.knownKeys, shelf.lastSequence) = ([], highest) }
-            return shelf
+            return try Shelf(try RecordSealer(RecordSealer.Recipe(collection: name, table: "records_\(number)", key: key)), number: number, in: self.database)
         }
         let shelf = try create ? database.atomically(load) : load()
         shelves[name] = shelf
@@ -332,27 +312,12 @@ public final class RecordStore {
     /// counted. Numbers of a rolled-back savepoint are skipped, never reused.
     private func nextSequence(on shelf: Shelf) throws(StoreError) -> Int64 {
         precondition(database.inTransaction, "a sequence number is taken inside the transaction that uses it")
-        try readSequence(of: shelf)
+        if shelf.sequenceTransaction != database.transactionsBegun {
+            shelf.nextSequence = try Self.highestSequence(of: shelf.number, in: database) + 1
+            shelf.sequenceTransaction = database.transactionsBegun
+        }
         defer { shelf.nextSequence += 1 }
-        shelf.lastSequence = shelf.nextSequence
         return shelf.nextSequence
-    }
-
-    /// Reads the shelf's highest sequence number once per transaction; if another connection
-    /// wrote to its table since this one last did, the keys it knew may no longer be all.
-    private func readSequence(of shelf: Shelf) throws(StoreError) {
-        guard shelf.sequenceTransaction != database.transactionsBegun else { return }
-        let highest = try Self.highestSequence(of: shelf.number, in: database)
-        if highest != shelf.lastSequence { shelf.knownKeys = nil }
-        shelf.nextSequence = highest + 1
-        shelf.sequenceTransaction = database.transactionsBegun
-    }
-
-    /// Whether the table surely has no row under index key `key`, known without reading it.
-    private func surelyLacks(_ key: Int64, on shelf: Shelf) throws(StoreError) -> Bool {
-        guard shelf.knownKeys != nil, database.inTransaction else { return false }
-        try readSequence(of: shelf)
-        return shelf.knownKeys?.contains(key) == false
     }
 
     /// The collection's data key; made (random, 32 bytes) if `create`.
@@ -515,7 +480,6 @@ public final class RecordStore {
     /// The row whose whole HMAC is `mac`, found by its index key: where it is and (if `sealed`)
     /// its sealed state.
     private func row(of mac: [UInt8], on shelf: Shelf, sealed: Bool) throws(StoreError) -> (place: Place, sealed: [UInt8])? {
-        guard try !surelyLacks(RecordSealer.indexKey(mac), on: shelf) else { return nil }
         var found: (Place, [UInt8])?
         try database.forEach(sealed ? shelf.find : shelf.locate, .integer(RecordSealer.indexKey(mac))) { row throws(StoreError) in
             if row.blob(1, equals: mac) { found = (Place(row: row.integer(0), subject: row.isNull(2) ? nil : row.integer(2)), sealed ? row.blob(3) : []) }
@@ -538,8 +502,7 @@ public final class RecordStore {
             let sequence = try nextSequence(on: shelf)
             guard let place else {
                 let subject: SQLValue = record.subject.map { .integer($0) } ?? .null
-                try database.run(shelf.insert, .integer(sequence), .integer(record.key), subject, .blob(record.mac), .blob(record.sealed))
-                return shelf.remember(record.key)
+                return try database.run(shelf.insert, .integer(sequence), .integer(record.key), subject, .blob(record.mac), .blob(record.sealed))
             }
             if place.subject == record.subject {
                 try database.run(shelf.update, .integer(sequence), .blob(record.sealed), .integer(place.row))

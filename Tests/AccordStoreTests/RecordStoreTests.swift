@@ -75,10 +75,9 @@ struct RecordStoreTests {
         #expect(try store.entry(collection: "customers", id: "C-2") == nil)
     }
 
-    /// A store that made a collection's table knows every key in it, so it stores a new record
-    /// without looking it up first; a record it holds already is still found. Once another
-    /// connection writes to the table, it looks records up again, and stores none twice.
-    @Test func newRecordsSkipTheLookupOnlyWhileTheStoreKnowsEveryKey() throws {
+    /// A record stored as new is stored once: found if this connection stored it earlier in the
+    /// same transaction, or if another connection stored it meanwhile.
+    @Test func aNewRecordIsStoredOnceWhicheverConnectionStoredItFirst() throws {
         let folder = Folder()
         let key = try secureRandomBytes(32)
         let store = try RecordStore(path: folder.store, masterKey: key)
