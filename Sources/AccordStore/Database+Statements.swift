@@ -79,15 +79,11 @@ extension Database {
 
     /// Hands each row `sql` returns to `body` as it is read, holding none of them.
     public func forEach(_ sql: String, _ arguments: SQLValue..., body: (Row) throws(StoreError) -> Void) throws(StoreError) {
-        try forEach(sql, arguments, body)
+        try forEach(try statement(sql), arguments, body)
     }
 
     public func forEach(_ statement: Statement, _ arguments: SQLValue..., body: (Row) throws(StoreError) -> Void) throws(StoreError) {
         try forEach(statement, arguments, body)
-    }
-
-    private func forEach(_ sql: String, _ arguments: [SQLValue], _ body: (Row) throws(StoreError) -> Void) throws(StoreError) {
-        try forEach(try statement(sql), arguments, body)
     }
 
     private func forEach(_ statement: Statement, _ arguments: [SQLValue], _ body: (Row) throws(StoreError) -> Void) throws(StoreError) {

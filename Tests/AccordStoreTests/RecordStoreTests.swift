@@ -86,7 +86,7 @@ struct RecordStoreTests {
             try RecordSealer(recipe).seal(id: id, entry: RecordSet.newEntry(collection: "customers", subject: "S", fields: ["n": .string(id)], stamp: Stamp(clock: HLC(milliseconds: 1, counter: 0), node: node)))
         }
         let inserted = try store.database.transaction { try ["C-1", "C-2", "C-1"].map { try store.insertNew(try sealed($0)) } }
-        #expect(inserted == [true, true, false], "C-1 is known, and found")
+        #expect(inserted == [true, true, false], "C-1, stored earlier in the transaction, is found")
         #expect(try store.insertNew(try sealed("C-2")) == false)
 
         let other = try RecordStore(path: folder.store, masterKey: key)

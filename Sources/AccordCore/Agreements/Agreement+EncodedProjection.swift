@@ -27,7 +27,7 @@ extension Agreement {
         }
 
         // What is kept: each field as it lies, or its value transformed.
-        let rewrite = try RecordSet.Entry.Rewrite(encoded, layout)
+        let rewrite = RecordSet.Entry.Rewrite(encoded, layout)
         var kept: [RecordSet.Entry.Rewrite.Field] = []
         kept.reserveCapacity(fields.count)
         for (index, field) in fields.enumerated() {

@@ -105,8 +105,7 @@ extension RecordSet.Entry: WireCodable {
         for _ in 0..<stampCount {
             let node = Int(try reader.u16())
             guard node < nodeCount else { throw .malformed("record entry", "node index \(node) is out of range") }
-            let position = reader.position
-            visitor.stamp(node: node, clock: try HLC(from: &reader), at: position)
+            visitor.stamp(node: node, clock: try HLC(from: &reader))
         }
         func stamp(_ reader: inout WireReader) throws(MessageError) -> Int {
             let index = try reader.varint()
@@ -133,8 +132,8 @@ extension RecordSet.Entry: WireCodable {
     /// start from.
     struct Layout: EntryVisitor {
         var nodeCount = 0, nodesStart = 0
-        /// Each stamp's node index and where its clock's 12 bytes begin.
-        var stamps: [(node: Int, clock: Int)] = []
+        /// Each stamp's node index and clock.
+        var stamps: [(node: Int, clock: HLC)] = []
         /// Stamp indexes.
         var deletes: [Int] = []
         var fields: [(name: Range<Int>, stamp: Int, value: Range<Int>)] = []
@@ -143,7 +142,7 @@ extension RecordSet.Entry: WireCodable {
 
         mutating func nodes(count: Int, at start: Int) { (nodeCount, nodesStart) = (count, start) }
         mutating func stamps(count: Int) { stamps.reserveCapacity(count) }
-        mutating func stamp(node: Int, clock: HLC, at position: Int) { stamps.append((node, position)) }
+        mutating func stamp(node: Int, clock: HLC) { stamps.append((node, clock)) }
         mutating func delete(stamp: Int) { deletes.append(stamp) }
         mutating func fields(count: Int) { fields.reserveCapacity(count) }
         mutating func field(name: Range<Int>, stamp: Int, value: Range<Int>, in reader: WireReader) { fields.append((name, stamp, value)) }
@@ -279,7 +278,7 @@ struct IndexTable<Item: Hashable> {
 protocol EntryVisitor {
     mutating func nodes(count: Int, at start: Int)
     mutating func stamps(count: Int)
-    mutating func stamp(node: Int, clock: HLC, at position: Int)
+    mutating func stamp(node: Int, clock: HLC)
     /// A delete, by the index of its stamp.
     mutating func delete(stamp: Int)
     mutating func fields(count: Int)

@@ -22,7 +22,7 @@ extension RecordSet.Entry {
         var reader = WireReader(encoded, reading: "record entry")
         let layout = try Layout(&reader)
         try reader.finish()
-        let rewrite = try Rewrite(encoded, layout)
+        let rewrite = Rewrite(encoded, layout)
         let deletes = rewrite.deletes
         guard deletes.count == other.deletes.count, deletes.allSatisfy({ other.deletes[$0.node] == $0 }) else {
             return try joinDecoded(other, into: encoded)
@@ -82,9 +82,12 @@ extension RecordSet.Entry {
         /// The stored deletes' stamps, kept as they are.
         var deletes: [Stamp] { layout.deletes.map { stamps[$0] } }
 
-        init(_ encoded: [UInt8], _ layout: Layout) throws(MessageError) {
+        init(_ encoded: [UInt8], _ layout: Layout) {
             (self.encoded, self.layout) = (encoded, layout)
-            stamps = try layout.stamps.indices.map { index throws(MessageError) in try layout.stamp(index, in: encoded) }
+            stamps = layout.stamps.map { stamp in
+                let node = layout.nodesStart + stamp.node * 32
+                return Stamp(clock: stamp.clock, node: NodeID(digest: encoded[node..<node + 32]))
+            }
         }
 
         /// Stored field `index` as it lies.
@@ -112,14 +115,5 @@ extension RecordSet.Entry {
             }
             return writer.bytes
         }
-    }
-}
-
-extension RecordSet.Entry.Layout {
-    /// Stamp `index` of the entry `encoded` the layout was read from.
-    func stamp(_ index: Int, in encoded: [UInt8]) throws(MessageError) -> Stamp {
-        var reader = WireReader(encoded, from: stamps[index].clock, reading: "record entry")
-        let node = nodesStart + stamps[index].node * 32
-        return Stamp(clock: try HLC(from: &reader), node: NodeID(digest: encoded[node..<node + 32]))
     }
 }

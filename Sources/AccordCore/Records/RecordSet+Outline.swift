@@ -56,7 +56,7 @@ extension RecordSet.Entry {
 
             init(previous: [String]) { self.previous = previous }
 
-            mutating func stamp(node: Int, clock: HLC, at position: Int) { latest = max(latest, clock) }
+            mutating func stamp(node: Int, clock: HLC) { latest = max(latest, clock) }
 
             mutating func field(name: Range<Int>, stamp: Int, value: Range<Int>, in reader: WireReader) {
                 size += name.count + value.count
