@@ -78,9 +78,10 @@ extension AgreementBook {
         let changes = try store.encodedChanges(collection: info.collection, after: sequence, limit: limit, byteLimit: 1 << 20)
         guard let last = changes.last else { return nil }
         let pseudonym = try pseudonymizer(info.agreement.id)
+        var projector = Agreement.EncodedProjector(info.agreement, for: info.peerParty, pseudonym: pseudonym)
         let sent: [SyncBatch.Change] = try changes.compactMap { change in
             if RecordSet.Entry.isCurrentFormat(change.encoded) {
-                return try info.agreement.projection(ofEncoded: change.encoded, for: info.peerParty, pseudonym: pseudonym).map { SyncBatch.Change(id: change.id, encoded: $0[...]) }
+                return try projector.project(change.encoded).map { SyncBatch.Change(id: change.id, encoded: $0[...]) }
             }
             var reader = WireReader(change.encoded, reading: "stored record")
             return info.agreement.projection(of: try RecordSet.Entry(from: &reader), for: info.peerParty, pseudonym: pseudonym).map { SyncBatch.Change(id: change.id, entry: $0) }

@@ -230,6 +230,13 @@ public final class RecordStore {
         /// The next sequence number, valid within the transaction `sequenceTransaction`.
         var nextSequence: Int64 = 0
         var sequenceTransaction = -1
+        /// Which index keys the table may hold, while no other connection has written to it
+        /// since the filter was made: its highest sequence number is still `lastSequence`, the
+        /// last this connection took or read.
+        var keys: KeyFilter?
+        var lastSequence: Int64 = -1
+        /// Lookups that found nothing since the shelf was made or its filter dropped.
+        var misses = 0
 
         var name: String { sealer.collection }
         var table: String { sealer.recipe.table }
@@ -311,13 +318,50 @@ public final class RecordStore {
     /// transaction (it has the write lock: no other connection takes a number meanwhile), then
     /// counted. Numbers of a rolled-back savepoint are skipped, never reused.
     private func nextSequence(on shelf: Shelf) throws(StoreError) -> Int64 {
-        precondition(database.inTransaction, "a sequence number is taken inside the transaction that uses it")
-        if shelf.sequenceTransaction != database.transactionsBegun {
-            shelf.nextSequence = try Self.highestSequence(of: shelf.number, in: database) + 1
-            shelf.sequenceTransaction = database.transactionsBegun
-        }
+        try readSequence(of: shelf)
         defer { shelf.nextSequence += 1 }
+        shelf.lastSequence = shelf.nextSequence
         return shelf.nextSequence
+    }
+
+    /// Reads the shelf's highest sequence number once per transaction. If another connection
+    /// wrote to the table since this one last did, the shelf's key filter may lack keys: it goes.
+    private func readSequence(of shelf: Shelf) throws(StoreError) {
+        precondition(database.inTransaction, "a sequence number is taken inside the transaction that uses it")
+        guard shelf.sequenceTransaction != database.transactionsBegun else { return }
+        let highest = try Self.highestSequence(of: shelf.number, in: database)
+        if highest != shelf.lastSequence { shelf.keys = nil }
+        shelf.nextSequence = highest + 1
+        shelf.sequenceTransaction = database.transactionsBegun
+    }
+
+    /// Whether the table surely has no row under index key `key` (its key filter says so).
+    private func surelyLacks(_ key: Int64, on shelf: Shelf) throws(StoreError) -> Bool {
+        guard shelf.keys != nil, database.inTransaction else { return false }
+        try readSequence(of: shelf)
+        return shelf.keys?.mayHold(key) == false
+    }
+
+    /// A lookup found nothing. Once lookups that find nothing number a sixteenth of the table's
+    /// rows (new records are being stored in bulk), the table's keys are read into a filter,
+    /// which spares the lookups from then on: reading a key costs a fraction of a lookup.
+    private func missed(on shelf: Shelf) throws(StoreError) {
+        guard shelf.keys == nil, database.inTransaction else { return }
+        shelf.misses += 1
+        guard shelf.misses % 256 == 0 else { return }
+        try readSequence(of: shelf)
+        // Rows at most: numbers taken since the table's floor (a change renews a row's number).
+        let rows = try database.query("SELECT ? - floor FROM collections WHERE id = ?", .integer(shelf.nextSequence - 1), .integer(shelf.number)) { $0.integer(0) }.first ?? 0
+        if shelf.misses * 16 >= rows { try makeFilter(on: shelf) }
+    }
+
+    /// Reads every index key of the shelf's table into a new filter with room for as many again.
+    private func makeFilter(on shelf: Shelf) throws(StoreError) {
+        shelf.keys = nil
+        let rows = try database.query("SELECT count(*) FROM \(shelf.table)") { $0.integer(0) }.first ?? 0
+        var filter = KeyFilter(capacity: 2 * Int(rows))
+        try database.forEach("SELECT key FROM \(shelf.table)") { filter.insert($0.integer(0)) }
+        (shelf.keys, shelf.lastSequence, shelf.misses) = (filter, shelf.nextSequence - 1, 0)
     }
 
     /// The collection's data key; made (random, 32 bytes) if `create`.
@@ -480,10 +524,13 @@ public final class RecordStore {
     /// The row whose whole HMAC is `mac`, found by its index key: where it is and (if `sealed`)
     /// its sealed state.
     private func row(of mac: [UInt8], on shelf: Shelf, sealed: Bool) throws(StoreError) -> (place: Place, sealed: [UInt8])? {
+        let key = RecordSealer.indexKey(mac)
+        if try surelyLacks(key, on: shelf) { return nil }
         var found: (Place, [UInt8])?
-        try database.forEach(sealed ? shelf.find : shelf.locate, .integer(RecordSealer.indexKey(mac))) { row throws(StoreError) in
+        try database.forEach(sealed ? shelf.find : shelf.locate, .integer(key)) { row throws(StoreError) in
             if row.blob(1, equals: mac) { found = (Place(row: row.integer(0), subject: row.isNull(2) ? nil : row.integer(2)), sealed ? row.blob(3) : []) }
         }
+        if found == nil { try missed(on: shelf) }
         return found
     }
 
@@ -502,7 +549,10 @@ public final class RecordStore {
             let sequence = try nextSequence(on: shelf)
             guard let place else {
                 let subject: SQLValue = record.subject.map { .integer($0) } ?? .null
-                return try database.run(shelf.insert, .integer(sequence), .integer(record.key), subject, .blob(record.mac), .blob(record.sealed))
+                try database.run(shelf.insert, .integer(sequence), .integer(record.key), subject, .blob(record.mac), .blob(record.sealed))
+                shelf.keys?.insert(record.key)
+                if shelf.keys?.isFull == true { try makeFilter(on: shelf) }
+                return
             }
             if place.subject == record.subject {
                 try database.run(shelf.update, .integer(sequence), .blob(record.sealed), .integer(place.row))
@@ -525,9 +575,11 @@ public final class RecordStore {
     ///   a new key) since the record was sealed.
     public func insertNew(_ record: SealedRecord) throws(StoreError) -> Bool {
         let shelf = try shelf(sealing: record.table, of: record.collection)
-        guard try place(of: record.mac, on: shelf) == nil else { return false }
-        try write(record, at: nil, on: shelf)
-        return true
+        return try database.atomically { () throws(StoreError) in
+            guard try place(of: record.mac, on: shelf) == nil else { return false }
+            try write(record, at: nil, on: shelf)
+            return true
+        }
     }
 
     /// What another thread needs to seal records of `collection` (made if new) for ``insertNew(_:)``.

@@ -60,6 +60,8 @@ enum Reference {
 /// never sees its SIGALRM and `openssl s_server` ignores SIGTERM.)
 struct Child {
     let pid: pid_t
+    /// Where its standard output and error go.
+    let output: String
 
     /// The user and system time the process has used so far (from /proc), 0 if unknown.
     func cpuTime() -> CPUTime {
@@ -86,7 +88,7 @@ struct Child {
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)  // a crash's last words land in the output too
         // `sh` changes into the folder, then becomes the command.
         let shell = ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", folder.path] + command
         let argv = shell.map { strdup($0) } + [nil]
@@ -94,7 +96,7 @@ struct Child {
         var pid = pid_t()
         let rc = posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, environ)
         guard rc == 0 else { throw BenchmarkError("cannot start \(command[0]): \(String(cString: strerror(rc)))") }
-        self.pid = pid
+        (self.pid, self.output) = (pid, output)
     }
 
     /// Waits for the process to end. Returns its exit status (-1 if a signal ended it).
@@ -103,6 +105,15 @@ struct Child {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         return status & 0x7f == 0 ? (status >> 8) & 0xff : -1
+    }
+
+    /// Throws if the process has ended (a node that crashed), with the end of its output.
+    func checkRunning(_ name: String) throws {
+        var status: Int32 = 0
+        guard waitpid(pid, &status, WNOHANG) == pid else { return }
+        let how = status & 0x7f == 0 ? "exited with status \((status >> 8) & 0xff)" : "was killed by signal \(status & 0x7f)"
+        let last = ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").split(separator: "\n").suffix(30).joined(separator: "\n")
+        throw BenchmarkError("\(name) \(how); the end of its output:\n\(last)")
     }
 
     func stop() {

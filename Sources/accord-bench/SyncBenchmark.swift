@@ -40,6 +40,8 @@ struct SyncBenchmark {
         let source = try firm.directory.openStore()
         let partnerID = try partner.directory.loadIdentity().id
         func caughtUp() throws -> Bool {
+            try firmProcess.checkRunning("the firm's node")
+            try partnerProcess.checkRunning("the partner's node")
             let cursor = try source.sync.cursor(agreement: "bench", peer: partnerID)?.sequence ?? 0
             return cursor >= (try source.lastSequence(of: "customers"))
         }
@@ -101,26 +103,28 @@ struct SyncBenchmark {
         try PeerBook(partner).add(PeerEntry(name: "firm", id: firmIdentity.id, address: Endpoint(host: "127.0.0.1", port: UInt16(ports.0)), role: "firm", jurisdiction: "CN"), ownID: partnerIdentity.id)
         try FileManager.default.createDirectory(at: firm.schemasURL, withIntermediateDirectories: true)
         try Data(Self.fields.map { "\($0): text, internal\n" }.joined().utf8).write(to: firm.schemasURL.appendingPathComponent("customers.schema"))
-        let document = """
-            Agreement: bench
-            Title: Every field, in clear
-            Owner: firm
-            Recipients: partner
-            Collection: customers
-            partner may read:
-            \(Self.fields.map { "    \($0): clear" }.joined(separator: "\n"))
-            Purpose: measuring sync
-            Allowed jurisdictions: CN
-            Effective: 2020-01-01
-            Expires: 2099-12-31
-            On termination: delete within 1 days, receipt required
-
-            """
-        try Data(document.utf8).write(to: firm.agreementsURL.appendingPathComponent("bench.agreement"))
+        try Data(Self.agreementDocument.utf8).write(to: firm.agreementsURL.appendingPathComponent("bench.agreement"))
         return (Made(directory: firm, port: ports.0), Made(directory: partner, port: ports.1))
     }
 
     static let fields = ["name", "phone", "email", "street", "city", "postcode", "country", "segment", "status", "note"]
+
+    /// The firm shares every field with the partner in clear (the subject crosses as a pseudonym).
+    static let agreementDocument = """
+        Agreement: bench
+        Title: Every field, in clear
+        Owner: firm
+        Recipients: partner
+        Collection: customers
+        partner may read:
+        \(Self.fields.map { "    \($0): clear" }.joined(separator: "\n"))
+        Purpose: measuring sync
+        Allowed jurisdictions: CN
+        Effective: 2020-01-01
+        Expires: 2099-12-31
+        On termination: delete within 1 days, receipt required
+
+        """
 
     private func waitForDelivery(_ sent: AgreementBook.Sent, book: AgreementBook, directory: NodeDirectory) async throws {
         AgreementBook.wakeNode(directory)

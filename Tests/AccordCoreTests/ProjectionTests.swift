@@ -72,6 +72,38 @@ struct ProjectionTests {
         }
     }
 
+    /// One projector over a run of entries, as a batch is sent: entries that name the same
+    /// fields (values changed, so its plan is reused) and entries that do not (a new plan) are
+    /// each projected as projecting the decoded entry does.
+    @Test func aProjectorReusesItsPlanOnlyForTheSameFields() throws {
+        var random = SeededGenerator(seed: 7)
+        var (reused, made) = (0, 0)
+        for seed in UInt64(0)..<100 {
+            var agreement = self.agreement
+            var grant = Agreement.Grant()
+            for name in RecordSet.Entry.randomNames where Bool.random(using: &random) { grant.reads[name] = Transform.allCases.randomElement(using: &random)! }
+            agreement.grants["partner"] = grant
+            agreement.filter = Bool.random(using: &random) ? [Agreement.Condition(field: "city", op: .differs, value: "Beijing")] : []
+            var projector = Agreement.EncodedProjector(agreement, for: "partner", pseudonym: pseudonym)
+            var entry = RecordSet.Entry.random(using: &random, subject: "CUST-\(seed)")
+            for _ in 0..<20 {
+                if Int.random(in: 0..<4, using: &random) == 0 {
+                    entry = RecordSet.Entry.random(using: &random, subject: "CUST-\(seed)")
+                    made += 1
+                } else {
+                    for name in entry.fields.keys where name != RecordSet.metaField { entry.fields[name]?.value = RecordSet.Entry.randomValues.randomElement(using: &random)! }
+                    reused += 1
+                }
+                var writer = WireWriter()
+                entry.encode(to: &writer)
+                let bytes = try projector.project(writer.bytes)
+                var reader = WireReader(bytes ?? [], reading: "projection")
+                #expect(try bytes.map { _ in try RecordSet.Entry(from: &reader) } == agreement.projection(of: entry, for: "partner", pseudonym: pseudonym), "seed \(seed)")
+            }
+        }
+        #expect(reused > 1000 && made > 300, "both kinds of entry are met: \(reused) alike, \(made) new")
+    }
+
     @Test func transforms() {
         let hash = { (value: String) in "h(\(value))" }
         #expect(Transform.masked.apply(to: .string("abc"), pseudonym: hash) == .string("***"))

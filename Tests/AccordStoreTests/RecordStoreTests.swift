@@ -97,6 +97,42 @@ struct RecordStoreTests {
         #expect(try other.count(collection: "customers") == 4)
     }
 
+    /// Stored in bulk, new records are known new from the table's key filter, not looked up;
+    /// the filter never hides a record: not one this connection stored, nor one another
+    /// connection stored since (its filter is dropped and made again).
+    @Test func newRecordsInBulkSkipTheirLookupYetNoneIsStoredTwice() throws {
+        let folder = Folder()
+        let key = try secureRandomBytes(32)
+        let store = try RecordStore(path: folder.store, masterKey: key)
+        let sealer = try RecordSealer(try store.sealingRecipe(for: "customers"))
+        func sealed(_ id: String) throws -> SealedRecord {
+            try sealer.seal(id: id, entry: RecordSet.newEntry(collection: "customers", subject: "S", fields: ["n": .string(id)], stamp: Stamp(clock: HLC(milliseconds: 1, counter: 0), node: node)))
+        }
+        let ids = (0..<3000).map { "C-\($0)" }
+        #expect(try store.database.transaction { try ids.allSatisfy { try store.insertNew(try sealed($0)) } })
+        #expect(try store.shelf("customers", create: false)?.keys != nil, "the filter was made once lookups found nothing in bulk")
+        #expect(try store.database.transaction { try ids.allSatisfy { try !store.insertNew(try sealed($0)) } }, "every one is found again")
+
+        let other = try RecordStore(path: folder.store, masterKey: key)
+        #expect(try other.insertNew(try RecordSealer(try other.sealingRecipe(for: "customers")).seal(id: "C-other", entry: RecordSet.newEntry(
+            collection: "customers", subject: "S", fields: [:], stamp: Stamp(clock: HLC(milliseconds: 2, counter: 0), node: node)))))
+        #expect(try store.database.transaction { try store.insertNew(try sealed("C-other")) } == false, "stored by the other connection since")
+        #expect(try store.database.transaction { try (3000..<3600).allSatisfy { try store.insertNew(try sealed("C-\($0)")) } })
+        #expect(try store.count(collection: "customers") == 3601)
+    }
+
+    /// No key inserted is ever reported absent; of keys not inserted, few are reported present.
+    @Test func theKeyFilterKnowsEveryKeyItHoldsAndFewOthers() {
+        var random = SystemRandomNumberGenerator()
+        var filter = KeyFilter(capacity: 100_000)
+        let keys = (0..<100_000).map { _ in Int64.random(in: .min ... .max, using: &random) }
+        for key in keys { filter.insert(key) }
+        #expect(keys.allSatisfy(filter.mayHold))
+        #expect(filter.capacity >= 100_000 && filter.isFull == (filter.count >= filter.capacity))
+        let strangers = (0..<100_000).filter { _ in filter.mayHold(Int64.random(in: .min ... .max, using: &random)) }.count
+        #expect(strangers < 3_000, "\(strangers) of 100,000 keys not inserted were taken for present")
+    }
+
     /// What a node received under an agreement is kept without subject index entries, and is
     /// still found by subject (by scanning).
     @Test func receivedRecordsAreFoundBySubjectWithoutASubjectIndex() throws {

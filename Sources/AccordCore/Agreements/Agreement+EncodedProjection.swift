@@ -7,44 +7,137 @@ extension Agreement {
     /// - Returns: nil if the record is not the recipient's to see.
     /// - Throws: ``MessageError`` if `encoded` is not an entry of format 2 (older ones are
     ///   decoded and projected as entries; see `RecordSet.Entry.isCurrentFormat`).
-    public func projection(ofEncoded encoded: [UInt8], for recipient: String, pseudonym: (String) -> String) throws(MessageError) -> [UInt8]? {
-        guard let grant = grants[recipient] else { return nil }
-        var reader = WireReader(encoded, reading: "record entry")
-        let layout = try RecordSet.Entry.Layout(&reader)
-        try reader.finish()
-        // Names as text (checked already); the meta field's is empty.
-        let fields = layout.fields.map { (name: String(decoding: encoded[$0.name], as: UTF8.self), stamp: $0.stamp, value: $0.value) }
+    public func projection(ofEncoded encoded: [UInt8], for recipient: String, pseudonym: @escaping (String) -> String) throws(MessageError) -> [UInt8]? {
+        var projector = EncodedProjector(self, for: recipient, pseudonym: pseudonym)
+        return try projector.project(encoded)
+    }
 
-        func value(_ range: Range<Int>) throws(MessageError) -> Value {
-            var reader = WireReader(encoded, from: range.lowerBound, reading: "record entry")
-            return try Value.decode(from: &reader)
+    /// Projects entries in binary form for one recipient, one after another
+    /// (``projection(ofEncoded:for:pseudonym:)`` of each). What becomes of each field is worked
+    /// out once for every list of field names met, not for every record: a collection's records
+    /// mostly name the same fields in the same order.
+    public struct EncodedProjector {
+        private let agreement: Agreement
+        private let grant: Grant?
+        private let pseudonym: (String) -> String
+        /// The plan of the last entry projected.
+        private var plan: Plan?
+
+        public init(_ agreement: Agreement, for recipient: String, pseudonym: @escaping (String) -> String) {
+            (self.agreement, grant, self.pseudonym) = (agreement, agreement.grants[recipient], pseudonym)
         }
-        if fields.contains(where: { $0.name == RecordSet.metaField }) {
-            for condition in filter {
-                let field = fields.first { $0.name == condition.field }
-                guard condition.holds(for: try field.map { field throws(MessageError) in try value(field.value) }) else { return nil }
+
+        enum Fate: Equatable {
+            case hidden
+            case meta
+            case shown(Transform)
+        }
+
+        /// What becomes of the fields of entries whose fields have `names`, in that order.
+        struct Plan {
+            let names: [[UInt8]]
+            let fates: [Fate]
+            /// The field each filter condition reads, by place.
+            let conditions: [Int?]
+            var isLive: Bool { fates.contains(.meta) }
+            /// Every field is kept (so is every stamp): the entry's bytes stay but for the values transformed.
+            var hidesNone: Bool { !fates.contains(.hidden) }
+
+            func fits(_ layout: RecordSet.Entry.Layout, in encoded: [UInt8]) -> Bool {
+                names.count == layout.fields.count && zip(names, layout.fields).allSatisfy { name, field in
+                    name.count == field.name.count && encoded.withUnsafeBufferPointer { bytes in
+                        name.withUnsafeBufferPointer { name in name.elementsEqual(UnsafeBufferPointer(rebasing: bytes[field.name])) }
+                    }
+                }
             }
         }
 
-        // What is kept: each field as it lies, or its value transformed.
-        let rewrite = RecordSet.Entry.Rewrite(encoded, layout)
-        var kept: [RecordSet.Entry.Rewrite.Field] = []
-        kept.reserveCapacity(fields.count)
-        for (index, field) in fields.enumerated() {
-            let stored = rewrite.stored(index)
-            if field.name == RecordSet.metaField {
-                guard case .string(let packed) = try value(field.value) else { continue }
-                let (collection, subject) = RecordSet.unpackMeta(packed)
-                kept.append(stored.with(value: .string(RecordSet.packMeta(collection, pseudonym(subject)))))
-            } else if let transform = grant.reads[field.name] ?? (grant.writes.contains(field.name) ? .clear : nil) {
-                kept.append(transform == .clear ? stored : stored.with(value: transform.apply(to: try value(field.value), pseudonym: pseudonym)))
+        private func makePlan(_ layout: RecordSet.Entry.Layout, in encoded: [UInt8], grant: Grant) -> Plan {
+            // Names as text (checked already); the meta field's is empty.
+            let names = layout.fields.map { String(decoding: encoded[$0.name], as: UTF8.self) }
+            let fates = names.map { name -> Fate in
+                if name == RecordSet.metaField { return .meta }
+                guard let transform = grant.reads[name] ?? (grant.writes.contains(name) ? .clear : nil) else { return .hidden }
+                return .shown(transform)
             }
+            return Plan(names: layout.fields.map { Array(encoded[$0.name]) }, fates: fates, conditions: agreement.filter.map { names.firstIndex(of: $0.field) })
         }
-        return rewrite.write(kept)
+
+        public mutating func project(_ encoded: [UInt8]) throws(MessageError) -> [UInt8]? {
+            guard let grant else { return nil }
+            var reader = WireReader(encoded, reading: "record entry")
+            let layout = try RecordSet.Entry.Layout(&reader)
+            try reader.finish()
+            let plan: Plan
+            if let known = self.plan, known.fits(layout, in: encoded) {
+                plan = known
+            } else {
+                plan = makePlan(layout, in: encoded, grant: grant)
+                self.plan = plan
+            }
+
+            func value(_ field: Int) throws(MessageError) -> Value {
+                var reader = WireReader(encoded, from: layout.fields[field].value.lowerBound, reading: "record entry")
+                return try Value.decode(from: &reader)
+            }
+            if plan.isLive {
+                for (condition, field) in zip(agreement.filter, plan.conditions) {
+                    guard condition.holds(for: try field.map { field throws(MessageError) in try value(field) }) else { return nil }
+                }
+            }
+            // The values transformed, by field; a meta field that holds no text is left out.
+            var given: [(field: Int, value: Value)] = []
+            var hidesMeta = false
+            for (field, fate) in plan.fates.enumerated() {
+                switch fate {
+                case .hidden, .shown(.clear): continue
+                case .meta:
+                    guard case .string(let packed) = try value(field) else {
+                        hidesMeta = true
+                        continue
+                    }
+                    let (collection, subject) = RecordSet.unpackMeta(packed)
+                    given.append((field, .string(RecordSet.packMeta(collection, pseudonym(subject)))))
+                case .shown(let transform):
+                    given.append((field, transform.apply(to: try value(field), pseudonym: pseudonym)))
+                }
+            }
+            if plan.hidesNone, !hidesMeta { return RecordSet.Entry.replacingValues(in: encoded, layout, with: given) }
+
+            // What is kept: each field as it lies, or its value transformed.
+            let rewrite = RecordSet.Entry.Rewrite(encoded, layout)
+            var kept: [RecordSet.Entry.Rewrite.Field] = []
+            kept.reserveCapacity(plan.fates.count)
+            var nextGiven = 0
+            for (field, fate) in plan.fates.enumerated() {
+                if nextGiven < given.count, given[nextGiven].field == field {
+                    kept.append(rewrite.stored(field).with(value: given[nextGiven].value))
+                    nextGiven += 1
+                } else if case .shown = fate {
+                    kept.append(rewrite.stored(field))
+                }
+            }
+            return rewrite.write(kept)
+        }
     }
 }
 
 extension RecordSet.Entry {
     /// Whether `encoded` is an entry of the format this version writes.
     public static func isCurrentFormat(_ encoded: [UInt8]) -> Bool { encoded.first == format }
+
+    /// `encoded` (laid out as `layout`) with the values of some fields replaced, given in field
+    /// order; every other byte as it lies.
+    static func replacingValues(in encoded: [UInt8], _ layout: Layout, with values: [(field: Int, value: Value)]) -> [UInt8] {
+        var writer = WireWriter(capacity: encoded.count + 64)
+        var copied = 0
+        for (field, value) in values {
+            let range = layout.fields[field].value
+            writer.raw(encoded[copied..<range.lowerBound])
+            value.encode(to: &writer)
+            copied = range.upperBound
+        }
+        writer.raw(encoded[copied...])
+        return writer.bytes
+    }
 }
