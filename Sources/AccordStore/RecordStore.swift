@@ -327,7 +327,7 @@ public final class RecordStore {
     /// Reads the shelf's highest sequence number once per transaction. If another connection
     /// wrote to the table since this one last did, the shelf's key filter may lack keys: it goes.
     private func readSequence(of shelf: Shelf) throws(StoreError) {
-        precondition(database.inTransaction, "a sequence number is taken inside the transaction that uses it")
+        precondition(database.inTransaction, "a table's sequence numbers are read and taken inside a transaction")
         guard shelf.sequenceTransaction != database.transactionsBegun else { return }
         let highest = try Self.highestSequence(of: shelf.number, in: database)
         if highest != shelf.lastSequence { shelf.keys = nil }

@@ -102,6 +102,8 @@ extension Agreement {
                     given.append((field, transform.apply(to: try value(field), pseudonym: pseudonym)))
                 }
             }
+            // Every field kept: the stored head (stamps, node IDs, deletes) is what the kept
+            // fields use, as this version writes only stamps an entry uses.
             if plan.hidesNone, !hidesMeta { return RecordSet.Entry.replacingValues(in: encoded, layout, with: given) }
 
             // What is kept: each field as it lies, or its value transformed.
