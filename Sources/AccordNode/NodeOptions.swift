@@ -18,7 +18,7 @@ public struct NodeOptions: Sendable {
     /// Sync batches sent and not yet acknowledged, per agreement and peer: what a slow peer
     /// can cost the sender in memory. Twice a receiver's group commit, so the sender keeps
     /// sending while the receiver commits (with 8 it waited: 72,000 records/s at 300,000, not 78,000).
-    public var syncWindow = 32
+    public var syncWindow = 16
     /// The most records in one sync batch (a batch also stops at about 1 MiB).
     public var syncBatchLimit = 4000
     /// Listen here instead of node.conf's address (tests use port 0).
