@@ -50,12 +50,7 @@ public final class RecordSealer {
 
     /// The row of a record in its state `entry`, ready to store.
     public func seal(id: String, entry: RecordSet.Entry) throws(StoreError) -> SealedRecord {
-        try seal(id: id, entry: entry, mac: mac(ofID: id))
-    }
-
-    /// The same, given the id's HMAC.
-    func seal(id: String, entry: RecordSet.Entry, mac: [UInt8]) throws(StoreError) -> SealedRecord {
-        try seal(id: id, mac: mac, subject: subjectKey(entry.subject)) { entry.encode(to: &$0) }
+        try seal(id: id, mac: mac(ofID: id), subject: subjectKey(entry.subject)) { entry.encode(to: &$0) }
     }
 
     /// The row of a record whose state the caller has in binary form (`encoded`, as received),

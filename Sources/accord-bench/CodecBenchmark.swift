@@ -44,7 +44,7 @@ struct CodecBenchmark {
         }
         let mac = try MACKey([UInt8](repeating: 1, count: 32))
         measure("HMAC-SHA-256 of an id") { index in kept += mac.code(for: Array("id C-\(index)".utf8)).count }
-        guard let agreement = AgreementParser.parse(SyncBenchmark.agreementDocument).agreement else { throw BenchmarkError("the benchmark's agreement does not parse") }
+        guard let agreement = AgreementParser.parse(SyncBenchmark.agreementDocument(id: "bench", recipient: "partner", purpose: "measuring")).agreement else { throw BenchmarkError("the benchmark's agreement does not parse") }
         var projector = Agreement.EncodedProjector(agreement, for: "partner") { "P-" + hex(mac.code(for: Array($0.utf8)).prefix(10)) }
         measure("project for a recipient (every field in clear, the subject as a pseudonym)") { _ in
             if let projected = try? projector.project(encoded) { kept += projected.count } else { failed = true }

@@ -90,28 +90,13 @@ struct RevocationBenchmark {
             return (directory, PeerEntry(name: name, id: identity.id, address: Endpoint(host: "127.0.0.1", port: port), role: name, jurisdiction: "CN"))
         }
         let (firm, firmEntry) = try make("firm")
-        try FileManager.default.createDirectory(at: firm.schemasURL, withIntermediateDirectories: true)
-        try Data(SyncBenchmark.fields.map { "\($0): text, internal\n" }.joined().utf8).write(to: firm.schemasURL.appendingPathComponent("customers.schema"))
+        try SyncBenchmark.writeSchema(at: firm)
         var recipients: [NodeDirectory] = []
         for index in 0..<peers {
             let (peer, entry) = try make("peer\(index)")
             try PeerBook(firm).add(entry, ownID: firmEntry.id)
             try PeerBook(peer).add(firmEntry, ownID: entry.id)
-            let document = """
-                Agreement: bench-\(index)
-                Title: Every field, in clear
-                Owner: firm
-                Recipients: peer\(index)
-                Collection: customers
-                peer\(index) may read:
-                \(SyncBenchmark.fields.map { "    \($0): clear" }.joined(separator: "\n"))
-                Purpose: measuring revocation
-                Allowed jurisdictions: CN
-                Effective: 2020-01-01
-                Expires: 2099-12-31
-                On termination: delete within 1 days, receipt required
-
-                """
+            let document = SyncBenchmark.agreementDocument(id: "bench-\(index)", recipient: "peer\(index)", purpose: "measuring revocation")
             try Data(document.utf8).write(to: firm.agreementsURL.appendingPathComponent("bench-\(index).agreement"))
             recipients.append(peer)
         }

@@ -101,30 +101,37 @@ struct SyncBenchmark {
         let partnerIdentity = try partner.create(settings: NodeSettings(name: "partner", listen: Endpoint(host: "127.0.0.1", port: UInt16(ports.1)), role: "partner", jurisdiction: "CN"))
         try PeerBook(firm).add(PeerEntry(name: "partner", id: partnerIdentity.id, address: Endpoint(host: "127.0.0.1", port: UInt16(ports.1)), role: "partner", jurisdiction: "CN"), ownID: firmIdentity.id)
         try PeerBook(partner).add(PeerEntry(name: "firm", id: firmIdentity.id, address: Endpoint(host: "127.0.0.1", port: UInt16(ports.0)), role: "firm", jurisdiction: "CN"), ownID: partnerIdentity.id)
-        try FileManager.default.createDirectory(at: firm.schemasURL, withIntermediateDirectories: true)
-        try Data(Self.fields.map { "\($0): text, internal\n" }.joined().utf8).write(to: firm.schemasURL.appendingPathComponent("customers.schema"))
-        try Data(Self.agreementDocument.utf8).write(to: firm.agreementsURL.appendingPathComponent("bench.agreement"))
+        try Self.writeSchema(at: firm)
+        try Data(Self.agreementDocument(id: "bench", recipient: "partner", purpose: "measuring sync").utf8).write(to: firm.agreementsURL.appendingPathComponent("bench.agreement"))
         return (Made(directory: firm, port: ports.0), Made(directory: partner, port: ports.1))
     }
 
     static let fields = ["name", "phone", "email", "street", "city", "postcode", "country", "segment", "status", "note"]
 
-    /// The firm shares every field with the partner in clear (the subject crosses as a pseudonym).
-    static let agreementDocument = """
-        Agreement: bench
+    /// The customers' schema at the firm: every field text, internal.
+    static func writeSchema(at firm: NodeDirectory) throws {
+        try FileManager.default.createDirectory(at: firm.schemasURL, withIntermediateDirectories: true)
+        try Data(fields.map { "\($0): text, internal\n" }.joined().utf8).write(to: firm.schemasURL.appendingPathComponent("customers.schema"))
+    }
+
+    /// The firm shares every field with `recipient` in clear (the subject crosses as a pseudonym).
+    static func agreementDocument(id: String, recipient: String, purpose: String) -> String {
+        """
+        Agreement: \(id)
         Title: Every field, in clear
         Owner: firm
-        Recipients: partner
+        Recipients: \(recipient)
         Collection: customers
-        partner may read:
-        \(Self.fields.map { "    \($0): clear" }.joined(separator: "\n"))
-        Purpose: measuring sync
+        \(recipient) may read:
+        \(fields.map { "    \($0): clear" }.joined(separator: "\n"))
+        Purpose: \(purpose)
         Allowed jurisdictions: CN
         Effective: 2020-01-01
         Expires: 2099-12-31
         On termination: delete within 1 days, receipt required
 
         """
+    }
 
     private func waitForDelivery(_ sent: AgreementBook.Sent, book: AgreementBook, directory: NodeDirectory) async throws {
         AgreementBook.wakeNode(directory)

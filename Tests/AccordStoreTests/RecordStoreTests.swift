@@ -75,16 +75,19 @@ struct RecordStoreTests {
         #expect(try store.entry(collection: "customers", id: "C-2") == nil)
     }
 
+    /// A new record of customers, its one field its id, sealed by `sealer`.
+    func sealedNew(_ id: String, by sealer: RecordSealer) throws -> SealedRecord {
+        try sealer.seal(id: id, entry: RecordSet.newEntry(collection: "customers", subject: "S", fields: ["n": .string(id)], stamp: Stamp(clock: HLC(milliseconds: 1, counter: 0), node: node)))
+    }
+
     /// A record stored as new is stored once: found if this connection stored it earlier in the
     /// same transaction, or if another connection stored it meanwhile.
     @Test func aNewRecordIsStoredOnceWhicheverConnectionStoredItFirst() throws {
         let folder = Folder()
         let key = try secureRandomBytes(32)
         let store = try RecordStore(path: folder.store, masterKey: key)
-        let recipe = try store.sealingRecipe(for: "customers")
-        func sealed(_ id: String) throws -> SealedRecord {
-            try RecordSealer(recipe).seal(id: id, entry: RecordSet.newEntry(collection: "customers", subject: "S", fields: ["n": .string(id)], stamp: Stamp(clock: HLC(milliseconds: 1, counter: 0), node: node)))
-        }
+        let sealer = try RecordSealer(try store.sealingRecipe(for: "customers"))
+        func sealed(_ id: String) throws -> SealedRecord { try sealedNew(id, by: sealer) }
         let inserted = try store.database.transaction { try ["C-1", "C-2", "C-1"].map { try store.insertNew(try sealed($0)) } }
         #expect(inserted == [true, true, false], "C-1, stored earlier in the transaction, is found")
         #expect(try store.insertNew(try sealed("C-2")) == false)
@@ -105,17 +108,14 @@ struct RecordStoreTests {
         let key = try secureRandomBytes(32)
         let store = try RecordStore(path: folder.store, masterKey: key)
         let sealer = try RecordSealer(try store.sealingRecipe(for: "customers"))
-        func sealed(_ id: String) throws -> SealedRecord {
-            try sealer.seal(id: id, entry: RecordSet.newEntry(collection: "customers", subject: "S", fields: ["n": .string(id)], stamp: Stamp(clock: HLC(milliseconds: 1, counter: 0), node: node)))
-        }
+        func sealed(_ id: String) throws -> SealedRecord { try sealedNew(id, by: sealer) }
         let ids = (0..<3000).map { "C-\($0)" }
         #expect(try store.database.transaction { try ids.allSatisfy { try store.insertNew(try sealed($0)) } })
         #expect(try store.shelf("customers", create: false)?.keys != nil, "the filter was made once lookups found nothing in bulk")
         #expect(try store.database.transaction { try ids.allSatisfy { try !store.insertNew(try sealed($0)) } }, "every one is found again")
 
         let other = try RecordStore(path: folder.store, masterKey: key)
-        #expect(try other.insertNew(try RecordSealer(try other.sealingRecipe(for: "customers")).seal(id: "C-other", entry: RecordSet.newEntry(
-            collection: "customers", subject: "S", fields: [:], stamp: Stamp(clock: HLC(milliseconds: 2, counter: 0), node: node)))))
+        #expect(try other.insertNew(try sealedNew("C-other", by: RecordSealer(try other.sealingRecipe(for: "customers")))))
         #expect(try store.database.transaction { try store.insertNew(try sealed("C-other")) } == false, "stored by the other connection since")
         #expect(try store.database.transaction { try (3000..<3600).allSatisfy { try store.insertNew(try sealed("C-\($0)")) } })
         #expect(try store.count(collection: "customers") == 3601)

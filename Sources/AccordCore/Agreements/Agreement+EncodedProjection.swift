@@ -35,7 +35,7 @@ extension Agreement {
 
         /// What becomes of the fields of entries whose fields have `names`, in that order.
         struct Plan {
-            let names: [[UInt8]]
+            let names: [String]
             let fates: [Fate]
             /// The field each filter condition reads, by place.
             let conditions: [Int?]
@@ -44,11 +44,7 @@ extension Agreement {
             var hidesNone: Bool { !fates.contains(.hidden) }
 
             func fits(_ layout: RecordSet.Entry.Layout, in encoded: [UInt8]) -> Bool {
-                names.count == layout.fields.count && zip(names, layout.fields).allSatisfy { name, field in
-                    name.count == field.name.count && encoded.withUnsafeBufferPointer { bytes in
-                        name.withUnsafeBufferPointer { name in name.elementsEqual(UnsafeBufferPointer(rebasing: bytes[field.name])) }
-                    }
-                }
+                names.count == layout.fields.count && zip(names, layout.fields).allSatisfy { $0.utf8Equals(encoded[$1.name]) }
             }
         }
 
@@ -60,7 +56,7 @@ extension Agreement {
                 guard let transform = grant.reads[name] ?? (grant.writes.contains(name) ? .clear : nil) else { return .hidden }
                 return .shown(transform)
             }
-            return Plan(names: layout.fields.map { Array(encoded[$0.name]) }, fates: fates, conditions: agreement.filter.map { names.firstIndex(of: $0.field) })
+            return Plan(names: names, fates: fates, conditions: agreement.filter.map { names.firstIndex(of: $0.field) })
         }
 
         public mutating func project(_ encoded: [UInt8]) throws(MessageError) -> [UInt8]? {

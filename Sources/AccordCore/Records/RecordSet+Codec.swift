@@ -123,7 +123,7 @@ extension RecordSet.Entry: WireCodable {
             let stamp = try stamp(&reader)
             let start = reader.position
             try Value.skip(in: &reader)
-            try visitor.field(name: name, stamp: stamp, value: start..<reader.position, in: reader)
+            visitor.field(name: name, stamp: stamp, value: start..<reader.position, in: reader)
         }
     }
 
@@ -282,7 +282,7 @@ protocol EntryVisitor {
     /// A delete, by the index of its stamp.
     mutating func delete(stamp: Int)
     mutating func fields(count: Int)
-    mutating func field(name: Range<Int>, stamp: Int, value: Range<Int>, in reader: WireReader) throws(MessageError)
+    mutating func field(name: Range<Int>, stamp: Int, value: Range<Int>, in reader: WireReader)
 }
 
 extension EntryVisitor {

@@ -62,19 +62,12 @@ extension RecordSet.Entry {
                 size += name.count + value.count
                 if name.isEmpty {
                     meta = reader.bytes(value)  // the meta field's name is empty
-                } else if fresh == nil, matched < previous.count, Self.equal(previous[matched], reader.bytes(name)) {
+                } else if fresh == nil, matched < previous.count, previous[matched].utf8Equals(reader.bytes(name)) {
                     matched += 1
                 } else {
                     if fresh == nil { fresh = Array(previous.prefix(matched)) }
                     fresh?.append(String(decoding: reader.bytes(name), as: UTF8.self))
                 }
-            }
-
-            /// Whether `name`'s UTF-8 is `bytes`, compared where both lie (as a sequence, a
-            /// String's UTF-8 is walked index by index: a tenth of a µs an entry).
-            private static func equal(_ name: String, _ bytes: ArraySlice<UInt8>) -> Bool {
-                var name = name
-                return name.withUTF8 { name in bytes.withUnsafeBufferPointer { name.elementsEqual($0) } }
             }
         }
     }
