@@ -131,7 +131,7 @@ extension AgreementBook {
         // At a recipient, records are stored as new without the read a merge needs (merging
         // into nothing keeps what came) until one turns out to exist: then the rest of the batch
         // merges. (The owner holds every record its recipients edit.)
-        var likelyNew = !info.owner
+        var fresh: [(record: SealedRecord, change: SyncBatch.Change, latest: HLC)] = []
         var latest = HLC.zero
         var incoming: [IncomingChange] = []
         incoming.reserveCapacity(batch.changes.count)
@@ -154,13 +154,15 @@ extension AgreementBook {
                 try audit("sync refused", "\(info.agreement.id)/\(id) from \(info.peerParty): \(reason)")
                 continue
             }
-            if likelyNew, try store.insertNew(collection: info.collection, id: id, subject: outline.subject, encoded: change.encoded) {
-                latest = max(latest, outline.latestClock)
+            if !info.owner {
+                fresh.append((try store.seal(collection: info.collection, id: id, subject: outline.subject, encoded: change.encoded), change, outline.latestClock))
                 continue
             }
-            likelyNew = false
             incoming.append(IncomingChange(id: id, entry: try change.entry(), encoded: change.encoded))
         }
+        let stored = try store.insertNew(fresh.map(\.record)[...])
+        latest = fresh.prefix(stored).reduce(latest) { max($0, $1.latest) }
+        incoming = try fresh.dropFirst(stored).map { IncomingChange(id: $0.change.id, entry: try $0.change.entry(), encoded: $0.change.encoded) } + incoming
         // A recipient's edit is checked against the record as the owner holds it, on the
         // merge's worker thread, which reads it anyway.
         let (agreement, party, node) = (info.agreement, info.peerParty, info.route.peer)

@@ -87,17 +87,10 @@ extension RecordBook {
         var rejected: [(line: Int, reason: String)] = []
         do {
             try store.database.transaction {
-                for _ in 0..<size {
-                    guard let row = try rows.next() else { break }
-                    if first == 0 { first = row.line }
-                    last = row.line
+                // Rows read as new records, stored together (up to one the store holds).
+                var fresh: [ImportReader.Row] = []
+                func merge(_ row: ImportReader.Row) throws {
                     do {
-                        // A row with a subject was made a new record, sealed, by the reader:
-                        // stored as such, without reading first, unless the store holds it.
-                        if let new = row.new, try store.insertNew(new) {
-                            saved += 1
-                            continue
-                        }
                         let fields = Dictionary(uniqueKeysWithValues: row.fields.lazy.map { ($0.name, $0.value) })
                         let prepared = try clock.update { try prepare(collection: collection, id: row.id, subject: row.subject, fields: fields, clock: &$0) }
                         try store.save(collection: collection, id: row.id, entry: prepared.set.entries[row.id]!)
@@ -106,6 +99,33 @@ extension RecordBook {
                         rejected.append((row.line, "\(error)"))
                     }
                 }
+                func storeFresh() throws {
+                    let records = fresh.map { $0.new! }
+                    var next = 0
+                    while next < records.count {
+                        let stored = try store.insertNew(records[next...])
+                        saved += stored
+                        next += stored
+                        if next < records.count { try merge(fresh[next]) }  // the store holds it
+                        next += 1
+                    }
+                    fresh.removeAll(keepingCapacity: true)
+                }
+                for _ in 0..<size {
+                    guard let row = try rows.next() else { break }
+                    if first == 0 { first = row.line }
+                    last = row.line
+                    // A row with a subject was made a new record, sealed, by the reader: stored
+                    // as such, without reading first, unless the store holds it.
+                    if row.new != nil {
+                        fresh.append(row)
+                        if fresh.count == 1000 { try storeFresh() }
+                    } else {
+                        try storeFresh()
+                        try merge(row)
+                    }
+                }
+                try storeFresh()
                 guard first > 0 else { return }
                 try store.setClock(clock.last)
                 try store.audit.append(time: NodeLog.timestamp(), actor: actorName, action: "record import", detail: "\(collection): \(saved) record(s) from \(file), lines \(first)–\(last)")

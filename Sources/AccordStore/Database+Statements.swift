@@ -55,7 +55,7 @@ extension Database {
 
     public func run(_ statement: Statement, _ arguments: SQLValue...) throws(StoreError) { try run(statement, arguments) }
 
-    private func run(_ statement: Statement, _ arguments: [SQLValue]) throws(StoreError) {
+    func run(_ statement: Statement, _ arguments: [SQLValue]) throws(StoreError) {
         try withStatement(statement, arguments) { statement throws(StoreError) in
             let rc = sqlite3_step(statement)
             guard rc == SQLITE_DONE || rc == SQLITE_ROW else { throw lastError() }
@@ -143,24 +143,24 @@ extension Database {
     private func withStatement<T>(_ statement: Statement, _ arguments: [SQLValue], _ body: (OpaquePointer) throws(StoreError) -> T) throws(StoreError) -> T {
         let statement = statement.handle
         defer { sqlite3_reset(statement) }
-        func bind(from index: Int) throws(StoreError) -> T {
-            guard index < arguments.count else {
-                defer { sqlite3_clear_bindings(statement) }
-                return try body(statement)
+        // Binds from `start` on; nests a scope per blob only (a many-row insert has many).
+        func bind(from start: Int) throws(StoreError) -> T {
+            for index in start..<arguments.count {
+                let position = Int32(index + 1)
+                switch arguments[index] {
+                case .integer(let value): sqlite3_bind_int64(statement, position, value)
+                case .text(let value): sqlite3_bind_text(statement, position, value, -1, SQLITE_TRANSIENT)
+                case .blob(let value):
+                    return try value.withUnsafeBytes { bytes in
+                        // An empty blob needs some address: a null one would bind NULL.
+                        sqlite3_bind_blob(statement, position, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(bytes.count), SQLITE_STATIC)
+                        return Result { () throws(StoreError) in try bind(from: index + 1) }
+                    }.get()
+                case .null: sqlite3_bind_null(statement, position)
+                }
             }
-            let position = Int32(index + 1)
-            switch arguments[index] {
-            case .integer(let value): sqlite3_bind_int64(statement, position, value)
-            case .text(let value): sqlite3_bind_text(statement, position, value, -1, SQLITE_TRANSIENT)
-            case .blob(let value):
-                return try value.withUnsafeBytes { bytes in
-                    // An empty blob needs some address: a null one would bind NULL.
-                    sqlite3_bind_blob(statement, position, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(bytes.count), SQLITE_STATIC)
-                    return Result { () throws(StoreError) in try bind(from: index + 1) }
-                }.get()
-            case .null: sqlite3_bind_null(statement, position)
-            }
-            return try bind(from: index + 1)
+            defer { sqlite3_clear_bindings(statement) }
+            return try body(statement)
         }
         return try bind(from: 0)
     }

@@ -121,6 +121,27 @@ struct RecordStoreTests {
         #expect(try store.count(collection: "customers") == 3601)
     }
 
+    /// New records stored together go in in order, each whole (many to a statement once the
+    /// filter knows them new), up to the first the store holds: a record twice in one call is
+    /// stored once, and what follows it is left to the caller.
+    @Test func newRecordsStoredTogetherStopAtTheFirstTheStoreHolds() throws {
+        let folder = Folder()
+        let store = try RecordStore(path: folder.store, masterKey: try secureRandomBytes(32))
+        let sealer = try RecordSealer(try store.sealingRecipe(for: "customers"))
+        let ids = (0..<3000).map { "C-\($0)" }
+        #expect(try store.database.transaction { try store.insertNew(try ids.map { try sealedNew($0, by: sealer) }[...]) } == 3000)
+        #expect(try store.shelf("customers", create: false)?.keys != nil, "the last of them went in through the filter")
+        #expect(try store.changes(collection: "customers", after: 0, limit: 5000).map(\.id) == ids, "in order, each under its own number")
+        #expect(try store.entry(collection: "customers", id: "C-2999")?.fields["n"]?.value == .string("C-2999"))
+
+        let again = ["C-3000", "C-3001", "C-3000", "C-3002"]
+        #expect(try store.database.transaction { try store.insertNew(try again.map { try sealedNew($0, by: sealer) }[...]) } == 2)
+        let held = ["C-3002", "C-5", "C-3003"]
+        #expect(try store.insertNew(try held.map { try sealedNew($0, by: sealer) }[1...]) == 0, "C-5 is held")
+        #expect(try store.insertNew(try held.map { try sealedNew($0, by: sealer) }[...]) == 1)
+        #expect(try store.count(collection: "customers") == 3003)
+    }
+
     /// No key inserted is ever reported absent; of keys not inserted, few are reported present.
     @Test func theKeyFilterKnowsEveryKeyItHoldsAndFewOthers() {
         var random = SystemRandomNumberGenerator()
