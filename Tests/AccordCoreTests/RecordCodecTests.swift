@@ -76,6 +76,20 @@ struct RecordCodecTests {
         #expect(storage(outlines[0].names) == storage(outlines[1].names) && storage(outlines[1].names) != storage(outlines[2].names))
     }
 
+    /// A new record's size is known before it is made, whatever its collection, subject and
+    /// fields (names and values of every length, the meta field among them left out).
+    @Test func aNewRecordsSizeIsMeasuredBeforeItIsMade() {
+        let stamp = Stamp(clock: HLC(milliseconds: 1, counter: 0), node: nodes[0])
+        for (collection, subject) in [("c", ""), ("customers", "CUST-77"), (String(repeating: "k", count: 123), "主体 é")] {
+            let fields: [(name: String, value: Value)] = [("name", .string("Li Wei")), ("n", .integer(7)), ("ok", .boolean(true)), ("gone", .null), ("d", .date("2026-11-26")), (RecordSet.metaField, .string("x"))]
+            for count in 0...fields.count {
+                let chosen = Array(fields.prefix(count))
+                let made = RecordSet.newEntry(collection: collection, subject: subject, fields: Dictionary(uniqueKeysWithValues: chosen.map { ($0.name, $0.value) }), stamp: stamp)
+                #expect(RecordSet.newEntrySize(collection: collection, subject: subject, fields: chosen) == made.fieldsSize, "\(collection) \(count)")
+            }
+        }
+    }
+
     @Test func roundTripsAndNamesEachNodeOnce() throws {
         let bytes = entry.encoded
         #expect(try RecordSet.Entry(decoding: bytes) == entry)
