@@ -43,10 +43,15 @@ struct RecordsBenchmark {
         say("import (accord record import of a CSV file: encrypted, CRDT metadata, op log, audit): \(format(importRate)) records/s   ratio \(percent(importRate, raw)) of raw SQLite; CPU a record \(cpuTime(of: RUSAGE_CHILDREN).perRecord(count)); peak RSS \(usage.ru_maxrss / 1024) MB")
 
         // Each phase opens the store anew and closes it (one page cache at a time, as in a node).
+        // This machine's speed drifts (up to twofold within minutes): the merge's ratio is to
+        // the raw rate measured again just before it.
+        sync()
+        let rawAgain = try rawSQLiteRate(folder, count: count)
+        say("raw SQLite again: \(format(rawAgain)) rows/s")
         sync()
         let cpu = cpuTime(of: RUSAGE_SELF)
         let merge = try mergeRemoteDeltas(node)
-        say("merge of remote deltas into the store: \(format(merge)) records/s   ratio \(percent(merge, raw)) of raw SQLite; CPU a record \((cpuTime(of: RUSAGE_SELF) - cpu).perRecord(count))")
+        say("merge of remote deltas into the store: \(format(merge)) records/s   ratio \(percent(merge, rawAgain)) of raw SQLite; CPU a record \((cpuTime(of: RUSAGE_SELF) - cpu).perRecord(count))")
 
         let store = try node.openStore()
         var generator = SystemRandomNumberGenerator()
@@ -134,13 +139,18 @@ struct RecordsBenchmark {
 
 /// The reference: `count` 500-byte rows, one table, one transaction, WAL.
 func rawSQLiteRate(_ folder: URL, count: Int) throws -> Double {
-    let database = try Database(path: folder.appendingPathComponent("raw.sqlite").path, migrations: ["CREATE TABLE rows(id TEXT PRIMARY KEY, payload BLOB NOT NULL) STRICT"])
-    let payload = [UInt8](repeating: 0x61, count: 500)
-    let start = ContinuousClock.now
-    _ = try database.transaction {
-        for index in 0..<count { try database.run("INSERT INTO rows(id, payload) VALUES (?, ?)", .text("C-\(index)"), .blob(payload)) }
-    }
-    return Double(count) / (ContinuousClock.now - start).seconds
+    let path = folder.appendingPathComponent("raw.sqlite").path
+    // Gone again once measured (the database closed first), so that it can be measured again.
+    defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+    return try {
+        let database = try Database(path: path, migrations: ["CREATE TABLE rows(id TEXT PRIMARY KEY, payload BLOB NOT NULL) STRICT"])
+        let payload = [UInt8](repeating: 0x61, count: 500)
+        let start = ContinuousClock.now
+        _ = try database.transaction {
+            for index in 0..<count { try database.run("INSERT INTO rows(id, payload) VALUES (?, ?)", .text("C-\(index)"), .blob(payload)) }
+        }
+        return Double(count) / (ContinuousClock.now - start).seconds
+    }()
 }
 
 /// Customers of ~500 bytes a row: id, subject and 10 text fields (those of `SyncBenchmark.fields`).
