@@ -606,23 +606,22 @@ public final class RecordStore {
     /// Stores records of one collection as ``insertNew(_:)`` does, in order, up to the first
     /// the store holds already. Returns how many it stored: all, or as many as came before
     /// that one (left, with the rest, to the caller: to merge, say). Those the table's key
-    /// filter surely lacks are stored without a lookup, several to a statement.
+    /// filter surely lacks are not looked up; all are written several to a statement.
     public func insertNew(_ records: ArraySlice<SealedRecord>) throws(StoreError) -> Int {
         guard let first = records.first else { return 0 }
         let shelf = try shelf(sealing: first.table, of: first.collection)
         return try database.atomically { () throws(StoreError) in
-            var unwritten = records.startIndex  // records[unwritten..<index] are surely new and not written yet
+            var unwritten = records.startIndex  // records[unwritten..<index] are new and not written yet
             for (index, record) in zip(records.indices, records) {
                 precondition(record.collection == first.collection, "records of one collection")
                 guard record.table == shelf.table else { throw StoreError.destroyedMeanwhile(record.collection) }
-                if try surelyLacks(record.key, on: shelf) {
-                    shelf.keys?.insert(record.key)  // a later record with the same key is looked up
-                    continue
+                if try !surelyLacks(record.key, on: shelf) {
+                    // Looked up, once those before it (one may be the same record) are written.
+                    try writeNew(records[unwritten..<index], on: shelf)
+                    unwritten = index
+                    guard try place(of: record.mac, on: shelf) == nil else { return index - records.startIndex }
                 }
-                try writeNew(records[unwritten..<index], on: shelf)
-                unwritten = index + 1
-                guard try place(of: record.mac, on: shelf) == nil else { return index - records.startIndex }
-                try write(record, at: nil, on: shelf)
+                shelf.keys?.insert(record.key)  // a later record with the same key is looked up
             }
             try writeNew(records[unwritten...], on: shelf)
             return records.count

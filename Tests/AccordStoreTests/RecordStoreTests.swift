@@ -80,14 +80,20 @@ struct RecordStoreTests {
         try sealer.seal(id: id, entry: RecordSet.newEntry(collection: "customers", subject: "S", fields: ["n": .string(id)], stamp: Stamp(clock: HLC(milliseconds: 1, counter: 0), node: node)))
     }
 
-    /// A record stored as new is stored once: found if this connection stored it earlier in the
-    /// same transaction, or if another connection stored it meanwhile.
-    @Test func aNewRecordIsStoredOnceWhicheverConnectionStoredItFirst() throws {
+    /// A store of its own (with its folder and master key, for a second connection), and the
+    /// sealing of a new record of customers for it, on a sealer of the test's.
+    func storeSealingNew() throws -> (Folder, [UInt8], RecordStore, (String) throws -> SealedRecord) {
         let folder = Folder()
         let key = try secureRandomBytes(32)
         let store = try RecordStore(path: folder.store, masterKey: key)
         let sealer = try RecordSealer(try store.sealingRecipe(for: "customers"))
-        func sealed(_ id: String) throws -> SealedRecord { try sealedNew(id, by: sealer) }
+        return (folder, key, store, { try sealedNew($0, by: sealer) })
+    }
+
+    /// A record stored as new is stored once: found if this connection stored it earlier in the
+    /// same transaction, or if another connection stored it meanwhile.
+    @Test func aNewRecordIsStoredOnceWhicheverConnectionStoredItFirst() throws {
+        let (folder, key, store, sealed) = try storeSealingNew()
         let inserted = try store.database.transaction { try ["C-1", "C-2", "C-1"].map { try store.insertNew(try sealed($0)) } }
         #expect(inserted == [true, true, false], "C-1, stored earlier in the transaction, is found")
         #expect(try store.insertNew(try sealed("C-2")) == false)
@@ -104,11 +110,7 @@ struct RecordStoreTests {
     /// the filter never hides a record: not one this connection stored, nor one another
     /// connection stored since (its filter is dropped and made again).
     @Test func newRecordsInBulkSkipTheirLookupYetNoneIsStoredTwice() throws {
-        let folder = Folder()
-        let key = try secureRandomBytes(32)
-        let store = try RecordStore(path: folder.store, masterKey: key)
-        let sealer = try RecordSealer(try store.sealingRecipe(for: "customers"))
-        func sealed(_ id: String) throws -> SealedRecord { try sealedNew(id, by: sealer) }
+        let (folder, key, store, sealed) = try storeSealingNew()
         let ids = (0..<3000).map { "C-\($0)" }
         #expect(try store.database.transaction { try ids.allSatisfy { try store.insertNew(try sealed($0)) } })
         #expect(try store.shelf("customers", create: false)?.keys != nil, "the filter was made once lookups found nothing in bulk")
@@ -125,20 +127,19 @@ struct RecordStoreTests {
     /// filter knows them new), up to the first the store holds: a record twice in one call is
     /// stored once, and what follows it is left to the caller.
     @Test func newRecordsStoredTogetherStopAtTheFirstTheStoreHolds() throws {
-        let folder = Folder()
-        let store = try RecordStore(path: folder.store, masterKey: try secureRandomBytes(32))
-        let sealer = try RecordSealer(try store.sealingRecipe(for: "customers"))
+        let (folder, _, store, sealed) = try storeSealingNew()
+        defer { withExtendedLifetime(folder) {} }
         let ids = (0..<3000).map { "C-\($0)" }
-        #expect(try store.database.transaction { try store.insertNew(try ids.map { try sealedNew($0, by: sealer) }[...]) } == 3000)
+        #expect(try store.database.transaction { try store.insertNew(try ids.map(sealed)[...]) } == 3000)
         #expect(try store.shelf("customers", create: false)?.keys != nil, "the last of them went in through the filter")
         #expect(try store.changes(collection: "customers", after: 0, limit: 5000).map(\.id) == ids, "in order, each under its own number")
         #expect(try store.entry(collection: "customers", id: "C-2999")?.fields["n"]?.value == .string("C-2999"))
 
         let again = ["C-3000", "C-3001", "C-3000", "C-3002"]
-        #expect(try store.database.transaction { try store.insertNew(try again.map { try sealedNew($0, by: sealer) }[...]) } == 2)
+        #expect(try store.database.transaction { try store.insertNew(try again.map(sealed)[...]) } == 2)
         let held = ["C-3002", "C-5", "C-3003"]
-        #expect(try store.insertNew(try held.map { try sealedNew($0, by: sealer) }[1...]) == 0, "C-5 is held")
-        #expect(try store.insertNew(try held.map { try sealedNew($0, by: sealer) }[...]) == 1)
+        #expect(try store.insertNew(try held.map(sealed)[1...]) == 0, "C-5 is held")
+        #expect(try store.insertNew(try held.map(sealed)[...]) == 1)
         #expect(try store.count(collection: "customers") == 3003)
     }
 
