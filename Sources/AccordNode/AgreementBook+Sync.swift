@@ -89,9 +89,18 @@ extension AgreementBook {
         return SyncBatch(agreementID: info.agreement.id, contentHash: info.contentHash, through: last.sequence, changes: sent)
     }
 
-    /// Receives several batches in one transaction (one commit for all).
-    func receive(_ batches: [SyncBatch], from peer: NodeID) throws -> [(ack: SyncAck, refusals: [String])] {
-        try store.database.transaction { try batches.map { try receive($0, from: peer) } }
+    /// Receives `first` and the batches `next` gives after it, until it gives nil, in one
+    /// transaction (one commit for all).
+    func receive(_ first: SyncBatch, from peer: NodeID, then next: () -> SyncBatch?) throws -> [(ack: SyncAck, refusals: [String])] {
+        try store.database.transaction {
+            var received: [(ack: SyncAck, refusals: [String])] = []
+            var batch: SyncBatch? = first
+            while let current = batch {
+                received.append(try receive(current, from: peer))
+                batch = next()
+            }
+            return received
+        }
     }
 
     /// Checks and merges a batch from `peer` in one transaction (or as part of the one open);

@@ -334,32 +334,33 @@ public actor Node {
                 revocationsHeard.insert(ObjectIdentifier(connection))
                 await pump(connection.peerID)
             case .syncBatch(let batch):
-                // Group commit: batches already waiting go into the same transaction, up to about
-                // eight full batches (half a sender's window). Each commit writes every index page it
-                // dirtied, and random keys dirty many: 8 rather than 2 made the initial sync 13%
-                // faster. (One transaction keeps the node from other work for about half a second.)
-                var (batches, records) = ([batch], batch.changes.count)
-                while taken == nil, records < 8 * options.syncBatchLimit, let frame = connection.takeReceived() {
-                    guard case .syncBatch(let next)? = try? Message(frame) else {
-                        taken = frame
-                        break
-                    }
-                    batches.append(next)
-                    records += next.changes.count
-                }
+                // Group commit: batches that arrive while the group is stored join its
+                // transaction, up to half a sender's window (so the sender keeps sending while it
+                // commits). Each commit writes every index page it dirtied, and random keys dirty
+                // many. (One transaction keeps the node from other work for about half a second.)
+                var (groupBatches, groupRecords) = (0, batch.changes.count)
                 let stored: [(ack: SyncAck, refusals: [String])]
                 do {
-                    stored = try agreements.receive(batches, from: connection.peerID)
+                    stored = try agreements.receive(batch, from: connection.peerID) {
+                        groupBatches += 1
+                        guard taken == nil, groupBatches < options.syncWindow / 2, let frame = connection.takeReceived() else { return nil }
+                        guard case .syncBatch(let next)? = try? Message(frame) else {
+                            taken = frame
+                            return nil
+                        }
+                        groupRecords += next.changes.count
+                        return next
+                    }
                 } catch {
                     log("cannot store sync batch of \(batch.agreementID) from \(name): \(error); closing the link so it is sent again")
                     connection.close(reason: "could not store a sync batch")
                     return "could not store a sync batch: \(error)"
                 }
-                for (batch, stored) in zip(batches, stored) {
-                    for refusal in stored.refusals { log("refused a change under \(batch.agreementID) from \(name): \(refusal)") }
+                for (ack, refusals) in stored {
+                    for refusal in refusals { log("refused a change under \(ack.agreementID) from \(name): \(refusal)") }
                 }
                 try? await connection.send(stored.map { Message.syncAck($0.ack).frame })
-                if batches.contains(where: { !$0.changes.isEmpty }) { await flushOutboxes() }  // what changed here goes on to the other parties
+                if groupRecords > 0 { await flushOutboxes() }  // what changed here goes on to the other parties
             case .syncAck(let ack):
                 do {
                     try agreements.acknowledge(ack, from: connection.peerID)

@@ -1,12 +1,12 @@
 import AccordCore
 import AccordCrypto
 import AccordNet
-import AccordStore
 import Foundation
 import Synchronization
 import Testing
 
 @testable import AccordNode
+@testable import AccordStore
 
 /// firm, partner and vendor with the worked examples' schema and agreements (docs/examples/),
 /// each agreement signed by both of its parties without the network, so tests start from
@@ -275,6 +275,28 @@ struct SyncWireTests {
         let audit = try firm.auditEntries(since: nil).filter { $0.action == "sync refused" }
         #expect(audit.count == 4, "three changes, then the whole wrong-hash batch: \(audit.map(\.detail))")
         await peer.close()
+    }
+
+    /// A group commit: the batches given after the first are received in the same transaction,
+    /// each acknowledged in turn.
+    @Test func batchesOfAGroupAreStoredInOneTransaction() throws {
+        let world = try SyncWorld()
+        for index in 0..<30 { try world.put("C-\(index)", subject: "S-\(index)", ["name": .string("n\(index)"), "city": .string("Shanghai")]) }
+        let firm = try AgreementBook(directory: world.firm)
+        let (firmID, partnerID) = (try world.firm.loadIdentity().id, try world.partner.loadIdentity().id)
+        let route = try #require(try firm.routes(to: partnerID).first { $0.agreement.id == "deliveries-2026" })
+        var batches: [SyncBatch] = []
+        while let batch = try firm.nextBatch(route, after: batches.last?.through ?? 0, limit: 10) { batches.append(batch) }
+        #expect(batches.map(\.changes.count) == [10, 10, 10])
+
+        let partner = try AgreementBook(directory: world.partner)
+        let begun = partner.store.database.transactionsBegun
+        var rest = batches.dropFirst()
+        let received = try partner.receive(batches[0], from: firmID) { rest.popFirst() }
+        #expect(partner.store.database.transactionsBegun == begun + 1)
+        #expect(received.map(\.ack.through) == batches.map(\.through))
+        #expect(received.allSatisfy { $0.ack.refused == 0 && $0.refusals.isEmpty })
+        #expect(try partner.sharedRecords("deliveries-2026").count == 30)
     }
 
     /// After the partner's link drops (and after the firm restarts), sync resumes from what the
