@@ -334,16 +334,19 @@ public actor Node {
                 revocationsHeard.insert(ObjectIdentifier(connection))
                 await pump(connection.peerID)
             case .syncBatch(let batch):
-                // Group commit: batches that arrive while the group is stored join its
-                // transaction, up to half a sender's window (so the sender keeps sending while it
-                // commits). Each commit writes every index page it dirtied, and random keys dirty
-                // many. (One transaction keeps the node from other work for about half a second.)
-                var (groupBatches, groupRecords) = (0, batch.changes.count)
+                // Group commit: each batch stored, the next joins the transaction if it has
+                // arrived meanwhile, up to half a sender's window (so the sender keeps sending
+                // while this one commits). Each commit writes every index page it dirtied, and
+                // random keys dirty many: 8 batches rather than 2 made the initial sync 13%
+                // faster, and taking those that arrive during the group as well as those waiting
+                // at its start cut what a partner wrote for a million records from 2.5–2.8 GB to
+                // 2.1–2.2. (One transaction keeps the node from other work for about half a second.)
+                var (storedBatches, groupRecords) = (0, batch.changes.count)
                 let stored: [(ack: SyncAck, refusals: [String])]
                 do {
                     stored = try agreements.receive(batch, from: connection.peerID) {
-                        groupBatches += 1
-                        guard taken == nil, groupBatches < options.syncWindow / 2, let frame = connection.takeReceived() else { return nil }
+                        storedBatches += 1
+                        guard taken == nil, storedBatches < options.syncWindow / 2, let frame = connection.takeReceived() else { return nil }
                         guard case .syncBatch(let next)? = try? Message(frame) else {
                             taken = frame
                             return nil
