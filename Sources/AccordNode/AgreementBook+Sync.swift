@@ -1,5 +1,5 @@
 public import AccordCore
-import AccordCrypto
+public import AccordCrypto
 import AccordStore
 import Foundation
 
@@ -215,7 +215,12 @@ extension AgreementBook {
             key = try MACKey(try MACKey(try directory.loadMasterKey()).code(for: Array("pseudonym key \(agreementID)".utf8)))
             pseudonymKeys[agreementID] = key
         }
-        return { value in "P-" + hex(key.code(for: Array(value.utf8)).prefix(10)) }
+        return Self.pseudonyms(under: key)
+    }
+
+    /// Pseudonyms under an agreement's pseudonym key: "P-" and 80 bits of the value's HMAC, in hex.
+    public static func pseudonyms(under key: MACKey) -> (String) -> String {
+        { value in "P-" + hex(key.code(for: Array(value.utf8)).prefix(10)) }
     }
 
     // MARK: Shared records, at a recipient

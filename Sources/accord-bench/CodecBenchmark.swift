@@ -1,5 +1,6 @@
 import AccordCore
 import AccordCrypto
+import AccordNode
 import Foundation
 
 /// What one record of 10 fields costs on the store's path, piece by piece (one core): the
@@ -45,7 +46,7 @@ struct CodecBenchmark {
         let mac = try MACKey([UInt8](repeating: 1, count: 32))
         measure("HMAC-SHA-256 of an id") { index in kept += mac.code(for: Array("id C-\(index)".utf8)).count }
         guard let agreement = AgreementParser.parse(SyncBenchmark.agreementDocument(id: "bench", recipient: "partner", purpose: "measuring")).agreement else { throw BenchmarkError("the benchmark's agreement does not parse") }
-        var projector = Agreement.EncodedProjector(agreement, for: "partner") { "P-" + hex(mac.code(for: Array($0.utf8)).prefix(10)) }
+        var projector = Agreement.EncodedProjector(agreement, for: "partner", pseudonym: AgreementBook.pseudonyms(under: mac))
         measure("project for a recipient (every field in clear, the subject as a pseudonym)") { _ in
             if let projected = try? projector.project(encoded) { kept += projected.count } else { failed = true }
         }

@@ -230,9 +230,7 @@ extension RecordSet {
 
     /// What `Entry.fieldsSize` says of the state `newEntry` makes.
     public static func newEntrySize(collection: String, subject: String, fields: [(name: String, value: Value)]) -> Int {
-        // The packed collection and subject (`packMeta`), as a string value, measured unbuilt.
-        let collectionSize = collection.utf8.count
-        let metaSize = 5 + String(collectionSize).utf8.count + 1 + collectionSize + subject.utf8.count
+        let metaSize = Value.storedSize(ofText: packedMetaSize(collection, subject))
         return fields.reduce(metaSize) { $1.name == metaField ? $0 : $0 + $1.name.utf8.count + $1.value.storedSize }
     }
 }

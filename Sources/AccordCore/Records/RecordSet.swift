@@ -199,6 +199,12 @@ public struct RecordSet: Sendable, Equatable {
         "\(collection.utf8.count):\(collection)\(subject)"
     }
 
+    /// The UTF-8 size of ``packMeta(_:_:)``'s text, measured without making it.
+    static func packedMetaSize(_ collection: String, _ subject: String) -> Int {
+        let length = collection.utf8.count
+        return String(length).utf8.count + 1 + length + subject.utf8.count
+    }
+
     static func unpackMeta(_ packed: String) -> (collection: String, subject: String) {
         guard let colon = packed.firstIndex(of: ":"), let length = Int(packed[..<colon]) else { return ("", packed) }
         let rest = packed.utf8[packed.utf8.index(after: colon)...]

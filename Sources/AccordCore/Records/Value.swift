@@ -20,10 +20,13 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// How many bytes a text value (string, decimal or date) of `count` UTF-8 bytes takes encoded.
+    static func storedSize(ofText count: Int) -> Int { 5 + count }
+
     /// How many bytes the value takes encoded.
     public var storedSize: Int {
         switch self {
-        case .string(let text), .decimal(let text), .date(let text): 5 + text.utf8.count
+        case .string(let text), .decimal(let text), .date(let text): Self.storedSize(ofText: text.utf8.count)
         case .integer: 9
         case .boolean: 2
         case .null: 1
