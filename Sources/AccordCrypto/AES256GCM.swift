@@ -36,24 +36,30 @@ public final class SealingKey {
     }
 
     public func seal(_ plaintext: [UInt8], aad: [UInt8]) throws(CryptoError) -> [UInt8] {
+        try plaintext.withUnsafeBytes { plaintext in aad.withUnsafeBytes { aad in Result { () throws(CryptoError) in try seal(plaintext, aad: aad) } } }.get()
+    }
+
+    /// Seals `plaintext` with the additional data `aad` followed by `moreAAD` (authenticated as
+    /// one string, so a caller need not join them first).
+    public func seal(_ plaintext: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer, _ moreAAD: UnsafeRawBufferPointer = .init(start: nil, count: 0)) throws(CryptoError) -> [UInt8] {
         if counter == .max {
             fixedField = try secureRandomBytes(8)
             counter = 0
         }
         counter += 1
-        var sealed = fixedField
-        sealed.reserveCapacity(12 + plaintext.count + 16)
-        withUnsafeBytes(of: counter.bigEndian) { sealed.append(contentsOf: $0) }
-        sealed += [UInt8](repeating: 0, count: plaintext.count + 16)
-        let ok = sealed.withUnsafeMutableBufferPointer { buffer -> Bool in
+        let count = plaintext.count
+        var ok = false
+        let sealed = [UInt8](unsafeUninitializedCapacity: 12 + count + 16) { buffer, initialized in
             let out = buffer.baseAddress!
+            fixedField.withUnsafeBufferPointer { out.initialize(from: $0.baseAddress!, count: 8) }
+            withUnsafeBytes(of: counter.bigEndian) { UnsafeMutableRawPointer(out + 8).copyMemory(from: $0.baseAddress!, byteCount: 4) }
             var length: Int32 = 0
-            guard EVP_EncryptInit_ex(encryptor, nil, nil, nil, out) == 1,
-                aad.isEmpty || EVP_EncryptUpdate(encryptor, nil, &length, aad, Int32(aad.count)) == 1,
-                plaintext.isEmpty || EVP_EncryptUpdate(encryptor, out + 12, &length, plaintext, Int32(plaintext.count)) == 1,
-                EVP_EncryptFinal_ex(encryptor, out + 12 + plaintext.count, &length) == 1
-            else { return false }
-            return EVP_CIPHER_CTX_ctrl(encryptor, EVP_CTRL_GCM_GET_TAG, 16, out + 12 + plaintext.count) == 1
+            ok = EVP_EncryptInit_ex(encryptor, nil, nil, nil, out) == 1
+                && Self.update(encryptor, aad) && Self.update(encryptor, moreAAD)
+                && (count == 0 || EVP_EncryptUpdate(encryptor, out + 12, &length, plaintext.baseAddress, Int32(count)) == 1)
+                && EVP_EncryptFinal_ex(encryptor, out + 12 + count, &length) == 1
+                && EVP_CIPHER_CTX_ctrl(encryptor, EVP_CTRL_GCM_GET_TAG, 16, out + 12 + count) == 1
+            initialized = ok ? 12 + count + 16 : 0
         }
         guard ok else { throw .drain("AES-256-GCM seal") }
         return sealed
@@ -61,26 +67,37 @@ public final class SealingKey {
 
     /// The plaintext of `sealed`, or `nil` if it is not authentic under this key and `aad`.
     public func open(_ sealed: [UInt8], aad: [UInt8]) -> [UInt8]? {
-        guard sealed.count >= 28 else { return nil }
+        sealed.withUnsafeBytes { sealed in aad.withUnsafeBytes { aad in open(sealed, aad: aad) } }
+    }
+
+    /// ``open(_:aad:)`` of bytes where they lie, with the additional data in two parts (as
+    /// ``seal(_:aad:_:)`` takes it).
+    public func open(_ sealed: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer, _ moreAAD: UnsafeRawBufferPointer = .init(start: nil, count: 0)) -> [UInt8]? {
+        guard sealed.count >= 28, let base = sealed.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return nil }
         let count = sealed.count - 28
-        var plaintext = [UInt8](repeating: 0, count: count + 1)  // never empty: a NULL output would mean AAD
-        let ok = sealed.withUnsafeBufferPointer { input in
-            plaintext.withUnsafeMutableBufferPointer { output -> Bool in
-                let base = input.baseAddress!
-                var length: Int32 = 0
-                guard EVP_DecryptInit_ex(decryptor, nil, nil, nil, base) == 1,
-                    aad.isEmpty || EVP_DecryptUpdate(decryptor, nil, &length, aad, Int32(aad.count)) == 1,
-                    count == 0 || EVP_DecryptUpdate(decryptor, output.baseAddress!, &length, base + 12, Int32(count)) == 1,
-                    EVP_CIPHER_CTX_ctrl(decryptor, EVP_CTRL_GCM_SET_TAG, 16, UnsafeMutableRawPointer(mutating: base + 12 + count)) == 1
-                else { return false }
-                return EVP_DecryptFinal_ex(decryptor, output.baseAddress! + count, &length) == 1
-            }
+        var ok = false
+        // One byte more than the plaintext: an output is never empty (a NULL one would mean AAD).
+        let plaintext = [UInt8](unsafeUninitializedCapacity: count + 1) { buffer, initialized in
+            let out = buffer.baseAddress!
+            var length: Int32 = 0
+            ok = EVP_DecryptInit_ex(decryptor, nil, nil, nil, base) == 1
+                && Self.update(decryptor, aad) && Self.update(decryptor, moreAAD)
+                && (count == 0 || EVP_DecryptUpdate(decryptor, out, &length, base + 12, Int32(count)) == 1)
+                && EVP_CIPHER_CTX_ctrl(decryptor, EVP_CTRL_GCM_SET_TAG, 16, UnsafeMutableRawPointer(mutating: base + 12 + count)) == 1
+                && EVP_DecryptFinal_ex(decryptor, out + count, &length) == 1
+            initialized = ok ? count : 0
         }
         guard ok else {
             ERR_clear_error()
             return nil
         }
-        plaintext.removeLast()
         return plaintext
+    }
+
+    /// Feeds additional data (none if empty) to an encrypting or decrypting context.
+    private static func update(_ context: OpaquePointer, _ aad: UnsafeRawBufferPointer) -> Bool {
+        guard let bytes = aad.baseAddress, aad.count > 0 else { return true }
+        var length: Int32 = 0
+        return EVP_CipherUpdate(context, nil, &length, bytes.assumingMemoryBound(to: UInt8.self), Int32(aad.count)) == 1
     }
 }

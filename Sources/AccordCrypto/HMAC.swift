@@ -25,11 +25,25 @@ public final class MACKey {
     deinit { EVP_MAC_CTX_free(context) }
 
     public func code(for message: [UInt8]) -> [UInt8] {
-        var code = [UInt8](repeating: 0, count: 32)
+        message.withUnsafeBytes { message in code(message) }
+    }
+
+    /// The code of `first` followed by `second`: one message, not joined first.
+    public func code(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer = .init(start: nil, count: 0)) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: 32) { buffer, count in
+            write(first, second, into: buffer.baseAddress!)
+            count = 32
+        }
+    }
+
+    /// Writes the code of `first` followed by `second` to the 32 bytes at `code`.
+    public func write(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer = .init(start: nil, count: 0), into code: UnsafeMutablePointer<UInt8>) {
+        func update(_ part: UnsafeRawBufferPointer) -> Bool {
+            guard let bytes = part.baseAddress, part.count > 0 else { return true }
+            return EVP_MAC_update(context, bytes.assumingMemoryBound(to: UInt8.self), part.count) == 1
+        }
         var length = 0
-        let ok = EVP_MAC_init(context, nil, 0, nil) == 1 && EVP_MAC_update(context, message, message.count) == 1
-            && EVP_MAC_final(context, &code, &length, 32) == 1
+        let ok = EVP_MAC_init(context, nil, 0, nil) == 1 && update(first) && update(second) && EVP_MAC_final(context, code, &length, 32) == 1
         precondition(ok && length == 32, "HMAC-SHA-256 cannot fail on a working OpenSSL with a key set")
-        return code
     }
 }

@@ -220,7 +220,13 @@ extension AgreementBook {
 
     /// Pseudonyms under an agreement's pseudonym key: "P-" and 80 bits of the value's HMAC, in hex.
     public static func pseudonyms(under key: MACKey) -> (String) -> String {
-        { value in "P-" + hex(key.code(for: Array(value.utf8)).prefix(10)) }
+        { value in
+            var value = value
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { code in
+                value.withUTF8 { key.write(UnsafeRawBufferPointer($0), into: code.baseAddress!) }
+                return hex(code.prefix(10), after: "P-")
+            }
+        }
     }
 
     // MARK: Shared records, at a recipient

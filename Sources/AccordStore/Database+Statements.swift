@@ -27,6 +27,12 @@ public struct Row {
         return Array(UnsafeRawBufferPointer(start: bytes, count: count))
     }
 
+    /// The column's bytes where SQLite holds them, valid only inside `body` (empty for NULL).
+    public func withBlob<T, E: Error>(_ column: Int32, _ body: (UnsafeRawBufferPointer) throws(E) -> T) throws(E) -> T {
+        let count = Int(sqlite3_column_bytes(statement, column))
+        return try body(UnsafeRawBufferPointer(start: count > 0 ? sqlite3_column_blob(statement, column) : nil, count: count))
+    }
+
     /// Whether the column holds exactly the bytes `expected` (read where they lie, not copied).
     public func blob(_ column: Int32, equals expected: [UInt8]) -> Bool {
         let count = Int(sqlite3_column_bytes(statement, column))
@@ -77,6 +83,22 @@ extension Database {
         return rows
     }
 
+    /// Hands each row to `body` as it is read, while `body` says to go on.
+    public func scan(_ statement: Statement, _ arguments: SQLValue..., while body: (Row) throws(StoreError) -> Bool) throws(StoreError) {
+        try scan(statement, arguments, while: body)
+    }
+
+    private func scan(_ statement: Statement, _ arguments: [SQLValue], while body: (Row) throws(StoreError) -> Bool) throws(StoreError) {
+        try withStatement(statement, arguments) { statement throws(StoreError) in
+            while true {
+                let rc = sqlite3_step(statement)
+                if rc == SQLITE_DONE { return }
+                guard rc == SQLITE_ROW else { throw lastError() }
+                guard try body(Row(statement: statement)) else { return }
+            }
+        }
+    }
+
     /// Hands each row `sql` returns to `body` as it is read, holding none of them.
     public func forEach(_ sql: String, _ arguments: SQLValue..., body: (Row) throws(StoreError) -> Void) throws(StoreError) {
         try forEach(try statement(sql), arguments, body)
@@ -87,13 +109,9 @@ extension Database {
     }
 
     private func forEach(_ statement: Statement, _ arguments: [SQLValue], _ body: (Row) throws(StoreError) -> Void) throws(StoreError) {
-        try withStatement(statement, arguments) { statement throws(StoreError) in
-            while true {
-                let rc = sqlite3_step(statement)
-                if rc == SQLITE_DONE { return }
-                guard rc == SQLITE_ROW else { throw lastError() }
-                try body(Row(statement: statement))
-            }
+        try scan(statement, arguments) { row throws(StoreError) in
+            try body(row)
+            return true
         }
     }
 

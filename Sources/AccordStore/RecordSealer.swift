@@ -38,18 +38,15 @@ public final class RecordSealer {
     var collection: String { recipe.collection }
 
     /// The HMAC by which the row of record `id` is found.
-    func mac(ofID id: String) -> [UInt8] { mac.code(for: Self.message("id ", id)) }
+    func mac(ofID id: String) -> [UInt8] { code("id ", id) }
 
     /// The HMAC of a subject, and its index key.
-    func mac(ofSubject subject: String) -> [UInt8] { mac.code(for: Self.message("subject ", subject)) }
+    func mac(ofSubject subject: String) -> [UInt8] { code("subject ", subject) }
 
-    /// What an HMAC is of: a label, then the text (one allocation, where interpolating made two).
-    private static func message(_ label: StaticString, _ text: String) -> [UInt8] {
-        var message = [UInt8]()
-        message.reserveCapacity(label.utf8CodeUnitCount + text.utf8.count)
-        message.append(contentsOf: UnsafeBufferPointer(start: label.utf8Start, count: label.utf8CodeUnitCount))
-        message.append(contentsOf: text.utf8)
-        return message
+    /// The HMAC of a label, then the text (read where they lie: no message is made).
+    private func code(_ label: StaticString, _ text: String) -> [UInt8] {
+        var text = text
+        return text.withUTF8 { mac.code(UnsafeRawBufferPointer(start: label.utf8Start, count: label.utf8CodeUnitCount), UnsafeRawBufferPointer($0)) }
     }
     func key(ofSubject subject: String) -> Int64 { Self.indexKey(mac(ofSubject: subject)) }
 
@@ -89,7 +86,9 @@ public final class RecordSealer {
         encode(&writer)
         let sealed: [UInt8]
         do {
-            sealed = try sealing.seal(writer.bytes, aad: collectionBytes + mac)
+            sealed = try writer.bytes.withUnsafeBytes { plain in
+                collectionBytes.withUnsafeBytes { collection in mac.withUnsafeBytes { mac in Result { () throws(CryptoError) in try sealing.seal(plain, aad: collection, mac) } } }
+            }.get()
         } catch {
             throw StoreError(code: 0, message: "cannot encrypt: \(error)")
         }
@@ -97,13 +96,22 @@ public final class RecordSealer {
     }
 
     func unseal(_ sealed: [UInt8], mac: [UInt8]) throws(StoreError) -> [UInt8] {
-        guard let plain = sealing.open(sealed, aad: collectionBytes + mac) else {
+        try sealed.withUnsafeBytes { sealed in mac.withUnsafeBytes { mac in Result { () throws(StoreError) in try unseal(sealed, mac: mac) } } }.get()
+    }
+
+    /// The plaintext of a sealed row, read where it lies (in SQLite's page, say).
+    func unseal(_ sealed: UnsafeRawBufferPointer, mac: UnsafeRawBufferPointer) throws(StoreError) -> [UInt8] {
+        guard let plain = collectionBytes.withUnsafeBytes({ sealing.open(sealed, aad: $0, mac) }) else {
             throw StoreError(code: 0, message: "a record of '\(collection)' fails authentication: the store was altered or is damaged")
         }
         return plain
     }
 
     func open(_ sealed: [UInt8], mac: [UInt8]) throws(StoreError) -> (id: String, entry: RecordSet.Entry) {
+        try sealed.withUnsafeBytes { sealed in mac.withUnsafeBytes { mac in Result { () throws(StoreError) in try open(sealed, mac: mac) } } }.get()
+    }
+
+    func open(_ sealed: UnsafeRawBufferPointer, mac: UnsafeRawBufferPointer) throws(StoreError) -> (id: String, entry: RecordSet.Entry) {
         let plain = try unseal(sealed, mac: mac)
         do {
             var reader = WireReader(plain, reading: "stored record")
@@ -116,16 +124,25 @@ public final class RecordSealer {
         }
     }
 
-    /// The id and the binary form of the state, not decoded.
     func openEncoded(_ sealed: [UInt8], mac: [UInt8]) throws(StoreError) -> (id: String, encoded: [UInt8]) {
-        let plain = try unseal(sealed, mac: mac)
+        try sealed.withUnsafeBytes { sealed in mac.withUnsafeBytes { mac in Result { () throws(StoreError) in try openEncoded(sealed, mac: mac) } } }.get()
+    }
+
+    /// The id and the binary form of the state, not decoded (the id's bytes taken off the
+    /// front of the plaintext, which becomes the state).
+    func openEncoded(_ sealed: UnsafeRawBufferPointer, mac: UnsafeRawBufferPointer) throws(StoreError) -> (id: String, encoded: [UInt8]) {
+        var plain = try unseal(sealed, mac: mac)
+        let id: String, start: Int
         do {
             var reader = WireReader(plain, reading: "stored record")
-            let id = try reader.string()
-            return (id, Array(plain[reader.position...]))
+            id = try reader.string()
+            start = reader.position
         } catch {
             throw StoreError(code: 0, message: "a record of '\(collection)' cannot be decoded: \(error)")
         }
+        // The reader is gone: `plain` is the one reference to its bytes, moved in place.
+        plain.removeSubrange(..<start)
+        return (id, plain)
     }
 }
 

@@ -741,17 +741,20 @@ public final class RecordStore {
 
     private func changes<State>(
         collection: String, after sequence: Int64, limit: Int, byteLimit: Int,
-        open: (RecordSealer, [UInt8], [UInt8]) throws(StoreError) -> (String, State)
+        open: (RecordSealer, _ sealed: UnsafeRawBufferPointer, _ mac: UnsafeRawBufferPointer) throws(StoreError) -> (String, State)
     ) throws(StoreError) -> [(Int64, String, State)] {
         guard let shelf = try shelf(collection, create: false) else { return [] }
-        let rows = try database.query(shelf.changes, .integer(sequence), .integer(Int64(limit))) { ($0.integer(0), $0.blob(1), $0.blob(2)) }
         var changes: [(Int64, String, State)] = []
         var bytes = 0
-        for (sequence, mac, sealed) in rows {
-            bytes += sealed.count
-            if bytes > byteLimit, !changes.isEmpty { break }
-            let (id, state) = try open(shelf.sealer, sealed, mac)
-            changes.append((sequence, id, state))
+        // Each row opened where SQLite holds it; the scan stops at the byte limit.
+        try database.scan(shelf.changes, .integer(sequence), .integer(Int64(limit))) { row throws(StoreError) in
+            try row.withBlob(2) { sealed throws(StoreError) in
+                bytes += sealed.count
+                guard bytes <= byteLimit || changes.isEmpty else { return false }
+                let (id, state) = try row.withBlob(1) { mac throws(StoreError) in try open(shelf.sealer, sealed, mac) }
+                changes.append((row.integer(0), id, state))
+                return true
+            }
         }
         return changes
     }

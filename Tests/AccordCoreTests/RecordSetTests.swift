@@ -116,5 +116,9 @@ struct RecordSetTests {
             let packed = RecordSet.packMeta(collection, subject)
             #expect(RecordSet.unpackMeta(packed) == (collection, subject))
         }
+        // Read from its bytes, any text (packed or not) comes apart as it does from a string.
+        for text in ["9:customersCUST-77", "3:a:b::", "客户", ":x", "abc", "99:ab", "+1:ab", "-1:ab", ""] {
+            #expect(RecordSet.unpackMeta(Array(text.utf8)[...]) == RecordSet.unpackMeta(text), "\(text)")
+        }
     }
 }

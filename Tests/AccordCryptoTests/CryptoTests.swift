@@ -87,6 +87,18 @@ struct KeyedContextTests {
         #expect(key.open(sealed, aad: []) == [1, 2, 3], "a failed open leaves the context usable")
     }
 
+    /// Additional data given in two parts is authenticated as the two joined, either way round.
+    @Test func additionalDataInTwoPartsIsTheTwoJoined() throws {
+        let key = try SealingKey(try secureRandomBytes(32))
+        let (first, second): ([UInt8], [UInt8]) = (Array("customers".utf8), try secureRandomBytes(32))
+        let parts = try first.withUnsafeBytes { first in try second.withUnsafeBytes { second in try [UInt8]([1, 2, 3]).withUnsafeBytes { try key.seal($0, aad: first, second) } } }
+        #expect(key.open(parts, aad: first + second) == [1, 2, 3])
+        #expect(key.open(parts, aad: second + first) == nil)
+        let joined = try key.seal([4, 5], aad: first + second)
+        #expect(first.withUnsafeBytes { first in second.withUnsafeBytes { second in joined.withUnsafeBytes { key.open($0, aad: first, second) } } } == [4, 5])
+        #expect(first.withUnsafeBytes { first in joined.withUnsafeBytes { key.open($0, aad: first) } } == nil)
+    }
+
     /// NIST's GCM test case 14: zero key, zero nonce, 16 zero bytes.
     @Test func opensAKnownAnswer() throws {
         let sealed = [UInt8](repeating: 0, count: 12) + hex("cea7403d4d606b6e074ec5d3baf39d18") + hex("d0d1c8a799996bf0265b98b5d48ab919")
@@ -99,6 +111,9 @@ struct KeyedContextTests {
         let expected = hex("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
         #expect(key.code(for: Array("what do ya want for nothing?".utf8)) == expected)
         #expect(key.code(for: Array("what do ya want for nothing?".utf8)) == expected)
+        // A message in two parts is the two joined.
+        let (first, second) = (Array("what do ya ".utf8), Array("want for nothing?".utf8))
+        #expect(first.withUnsafeBytes { first in second.withUnsafeBytes { key.code(first, $0) } } == expected)
     }
 
     private func hex(_ text: String) -> [UInt8] {

@@ -247,6 +247,12 @@ struct OpLogTests {
         #expect(all.last?.entry.fields["n"]?.value == .integer(20))
         #expect(try store.changes(collection: "customers", after: 4).map(\.id) == ["C-5", "C-2"])
         #expect(try store.changes(collection: "customers", after: 1, limit: 1).map(\.sequence) == [3])
+        // A byte limit stops the scan before the sealed rows would exceed it, after one at least.
+        let sizes = try store.database.query("SELECT length(sealed) FROM records_1 ORDER BY seq") { Int($0.integer(0)) }
+        #expect(try store.changes(collection: "customers", after: 0, byteLimit: sizes[0] + sizes[1]).map(\.id) == ["C-1", "C-3"])
+        #expect(try store.changes(collection: "customers", after: 0, byteLimit: sizes[0] + sizes[1] - 1).map(\.id) == ["C-1"])
+        #expect(try store.encodedChanges(collection: "customers", after: 0, byteLimit: 1).map(\.id) == ["C-1"])
+        #expect(try store.encodedChanges(collection: "customers", after: 0).map { try RecordSet.Entry(decoding: $0.encoded) } == all.map(\.entry), "the state without the id before it")
         let shelf = try #require(try store.shelf("customers", create: false))
         #expect(try store.database.query("SELECT row FROM \(shelf.table) ORDER BY seq") { $0.integer(0) } == [1, 3, 4, 5, 2])
         // Sequence numbers are never reused, even when the newest record is deleted.

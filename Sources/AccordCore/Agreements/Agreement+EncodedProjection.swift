@@ -22,6 +22,8 @@ extension Agreement {
         private let pseudonym: (String) -> String
         /// The plan of the last entry projected.
         private var plan: Plan?
+        /// The layout of the entry being projected (its lists' storage serves the next).
+        private var layout = RecordSet.Entry.Layout()
 
         public init(_ agreement: Agreement, for recipient: String, pseudonym: @escaping (String) -> String) {
             (self.agreement, grant, self.pseudonym) = (agreement, agreement.grants[recipient], pseudonym)
@@ -62,8 +64,9 @@ extension Agreement {
         public mutating func project(_ encoded: [UInt8]) throws(MessageError) -> [UInt8]? {
             guard let grant else { return nil }
             var reader = WireReader(encoded, reading: "record entry")
-            let layout = try RecordSet.Entry.Layout(&reader)
+            try self.layout.read(&reader)
             try reader.finish()
+            let layout = self.layout
             let plan: Plan
             if let known = self.plan, known.fits(layout, in: encoded) {
                 plan = known
@@ -88,11 +91,13 @@ extension Agreement {
                 switch fate {
                 case .hidden, .shown(.clear): continue
                 case .meta:
-                    guard case .string(let packed) = try value(field) else {
+                    // Its text read where it lies (a value of kind 1, string).
+                    var reader = WireReader(encoded, from: layout.fields[field].value.lowerBound, reading: "record entry")
+                    guard try reader.u8() == 1 else {
                         hidesMeta = true
                         continue
                     }
-                    let (collection, subject) = RecordSet.unpackMeta(packed)
+                    let (collection, subject) = RecordSet.unpackMeta(encoded[try reader.skipText()])
                     given.append((field, .string(RecordSet.packMeta(collection, pseudonym(subject)))))
                 case .shown(let transform):
                     given.append((field, transform.apply(to: try value(field), pseudonym: pseudonym)))

@@ -140,6 +140,17 @@ extension RecordSet.Entry: WireCodable {
 
         init(_ reader: inout WireReader) throws(MessageError) { try RecordSet.Entry.walk(&reader, &self) }
 
+        init() {}
+
+        /// Reads the layout of another entry into this one, keeping the storage of its lists.
+        mutating func read(_ reader: inout WireReader) throws(MessageError) {
+            (nodeCount, nodesStart) = (0, 0)
+            stamps.removeAll(keepingCapacity: true)
+            deletes.removeAll(keepingCapacity: true)
+            fields.removeAll(keepingCapacity: true)
+            try RecordSet.Entry.walk(&reader, &self)
+        }
+
         mutating func nodes(count: Int, at start: Int) { (nodeCount, nodesStart) = (count, start) }
         mutating func stamps(count: Int) { stamps.reserveCapacity(count) }
         mutating func stamp(node: Int, clock: HLC) { stamps.append((node, clock)) }

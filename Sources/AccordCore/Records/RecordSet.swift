@@ -205,9 +205,15 @@ public struct RecordSet: Sendable, Equatable {
         return String(length).utf8.count + 1 + length + subject.utf8.count
     }
 
-    static func unpackMeta(_ packed: String) -> (collection: String, subject: String) {
-        guard let colon = packed.firstIndex(of: ":"), let length = Int(packed[..<colon]) else { return ("", packed) }
-        let rest = packed.utf8[packed.utf8.index(after: colon)...]
+    static func unpackMeta(_ packed: String) -> (collection: String, subject: String) { unpackMeta(packed.utf8) }
+
+    /// ``unpackMeta(_:)`` of the text's UTF-8 bytes (valid), read where they lie. Text that is
+    /// not packed is all subject.
+    static func unpackMeta<Bytes: Collection<UInt8>>(_ packed: Bytes) -> (collection: String, subject: String) {
+        guard let colon = packed.firstIndex(of: UInt8(ascii: ":")), let length = Int(String(decoding: packed[..<colon], as: UTF8.self)), length >= 0 else {
+            return ("", String(decoding: packed, as: UTF8.self))
+        }
+        let rest = packed[packed.index(after: colon)...]
         return (String(decoding: rest.prefix(length), as: UTF8.self), String(decoding: rest.dropFirst(length), as: UTF8.self))
     }
 }
