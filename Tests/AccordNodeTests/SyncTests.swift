@@ -363,3 +363,16 @@ extension Array where Element == UInt8 {
         return (0...(count - needle.count)).contains { self[$0..<$0 + needle.count].elementsEqual(needle) }
     }
 }
+
+@Suite("Pseudonyms")
+struct PseudonymTests {
+    /// A pseudonym is "P-" and the first 80 bits of the value's HMAC-SHA-256 in hex: the same
+    /// customer keeps the same pseudonym under an agreement from version to version (here RFC
+    /// 4231's test case 2, whose code begins 5bdcc146bf60754e6a04).
+    @Test func aPseudonymIsTheFirst80BitsOfTheHMACInHex() throws {
+        let pseudonym = AgreementBook.pseudonyms(under: try MACKey(Array("Jefe".utf8)))
+        #expect(pseudonym("what do ya want for nothing?") == "P-5bdcc146bf60754e6a04")
+        #expect(pseudonym("what do ya want for nothing?") == "P-5bdcc146bf60754e6a04", "the key's context is reused")
+        #expect(pseudonym("") != pseudonym(" "))
+    }
+}
