@@ -53,7 +53,8 @@ public struct WireWriter: Sendable {
     }
     /// Bytes of a fixed, known size (no prefix).
     public mutating func raw(_ value: [UInt8]) { bytes += value }
-    public mutating func raw(_ value: ArraySlice<UInt8>) { bytes += value }
+    /// A slice's bytes copied from where they lie: `+=` of a slice took the generic path.
+    public mutating func raw(_ value: ArraySlice<UInt8>) { value.withUnsafeBufferPointer { bytes.append(contentsOf: $0) } }
 }
 
 public struct WireReader: Sendable {
