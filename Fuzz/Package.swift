@@ -11,7 +11,7 @@ let mainPackage = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
 let package = Package(
     name: "accord-fuzz",
     dependencies: [.package(path: "..")],
-    targets: ["FuzzWire", "FuzzAgreement"].map { name in
+    targets: ["FuzzWire", "FuzzAgreement", "FuzzRecords"].map { name in
         .executableTarget(name: name, dependencies: [.product(name: "AccordCore", package: mainPackage)])
     }
 )

@@ -159,6 +159,64 @@ struct RecordCodecTests {
         #expect(entry.fields == ["name": RecordSet.Write(value: .string("Li"), stamp: Stamp(clock: HLC(milliseconds: 9, counter: 0), node: nodes[2]))])
     }
 
+    /// Found by the fuzzer (FuzzRecords): a format-0 delete whose node differs from its stamp's
+    /// decoded into an entry that encoding made into another (replicas could then differ).
+    @Test func aFormatZeroDeleteStampedByAnotherNodeIsRefused() {
+        var writer = WireWriter()
+        writer.u32(1)
+        writer.raw(nodes[1].bytes)
+        writer.u64(6)
+        writer.u32(1)
+        writer.raw(nodes[2].bytes)
+        writer.u32(0)
+        #expect(throws: MessageError.malformed("record entry", "a delete by one node carries another's stamp")) { try RecordSet.Entry(decoding: writer.bytes) }
+    }
+
+    /// Found by the fuzzer (FuzzRecords): an entry that names a field twice, or holds two
+    /// deletes by one node (two stamps of it, or a node the table names twice), decoded as one
+    /// and was projected and joined as two. Decoding and outlining refuse it alike.
+    @Test func anEntryHoldingAFieldOrADeleteTwiceIsRefused() {
+        /// Format 2: nodes as given, one stamp of each, `deletes` by stamp, then `names` written
+        /// by the first stamp, each with the text "x".
+        func entry(nodes: [NodeID], deletes: [Int] = [], names: [String]) -> [UInt8] {
+            var writer = WireWriter()
+            writer.u8(2)
+            writer.u16(UInt16(nodes.count))
+            for node in nodes { writer.raw(node.bytes) }
+            writer.varint(nodes.count)
+            for index in nodes.indices {
+                writer.u16(UInt16(index))
+                HLC(milliseconds: 5, counter: UInt32(index)).encode(to: &writer)
+            }
+            writer.varint(deletes.count)
+            for stamp in deletes { writer.varint(stamp) }
+            writer.varint(names.count)
+            for name in names {
+                writer.shortString(name)
+                writer.varint(0)
+                Value.string("x").encode(to: &writer)
+            }
+            return writer.bytes
+        }
+        func expectRefused(_ bytes: [UInt8], _ error: MessageError) {
+            #expect(throws: error) { try RecordSet.Entry(decoding: bytes) }
+            var reader = WireReader(bytes, reading: "record entry")
+            #expect(throws: error) { try RecordSet.Entry.outline(reading: &reader, namesLike: ["name", "city"]) }
+        }
+        let fieldTwice = MessageError.malformed("record entry", "it names a field twice")
+        let deleteTwice = MessageError.malformed("record entry", "it holds two deletes by one node")
+        expectRefused(entry(nodes: [nodes[0]], names: ["name", "city", "city"]), fieldTwice)
+        expectRefused(entry(nodes: [nodes[0]], names: ["city", "name", "city"]), fieldTwice)
+        expectRefused(entry(nodes: [nodes[0]], names: ["", "name", ""]), fieldTwice)  // the meta field
+        expectRefused(entry(nodes: [nodes[0], nodes[1]], deletes: [0, 0], names: ["name"]), deleteTwice)
+        expectRefused(entry(nodes: [nodes[0], nodes[0]], deletes: [0, 1], names: ["name"]), deleteTwice)
+        // The same names once each, and deletes by two nodes, are an entry.
+        let good = entry(nodes: [nodes[0], nodes[1]], deletes: [0, 1], names: ["name", "city", ""])
+        #expect((try? RecordSet.Entry(decoding: good))?.fields.count == 3)
+        var reader = WireReader(good, reading: "record entry")
+        #expect((try? RecordSet.Entry.outline(reading: &reader, namesLike: ["name", "city"]))?.names == ["name", "city"])
+    }
+
     /// Every truncation and every single-byte change either decodes or throws; none traps.
     @Test func damagedBytesThrowInsteadOfTrapping() {
         let bytes = entry.encoded

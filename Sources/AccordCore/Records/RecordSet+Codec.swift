@@ -35,6 +35,7 @@ extension RecordSet.Entry: WireCodable {
             return
         }
         _ = try reader.u8()
+        var repeats = Repeats()
         let nodes = try Self.nodes(&reader)
         let stampCount = try reader.varint()
         guard stampCount <= reader.remaining / 14 else { throw .malformed("record entry", "stamp count \(stampCount) is impossible") }
@@ -51,18 +52,16 @@ extension RecordSet.Entry: WireCodable {
         }
         let deleteCount = try reader.varint()
         guard deleteCount <= reader.remaining else { throw .malformed("record entry", "delete count \(deleteCount) is impossible") }
-        for _ in 0..<deleteCount {
-            let delete = try stamp(&reader)
-            deletes[delete.node] = delete
-        }
+        for _ in 0..<deleteCount { add(delete: try stamp(&reader), &repeats) }
         let fieldCount = try reader.varint()
         guard fieldCount <= reader.remaining / 3 else { throw .malformed("record entry", "field count \(fieldCount) is impossible") }
         fields.reserveCapacity(fieldCount)
         for _ in 0..<fieldCount {
             let name = try reader.shortString()
             let stamp = try stamp(&reader)
-            fields[name] = RecordSet.Write(value: try Value.decode(from: &reader), stamp: stamp)
+            add(field: name, RecordSet.Write(value: try Value.decode(from: &reader), stamp: stamp), &repeats)
         }
+        try repeats.check()
     }
 
     /// Writes what comes before the fields (format 2): the node IDs and the stamps that
@@ -97,11 +96,13 @@ extension RecordSet.Entry: WireCodable {
         guard try reader.u8() == format else { throw .malformed("record entry", "not of the current format") }
         let nodeCount = Int(try reader.u16())
         guard nodeCount <= reader.remaining / 32 else { throw .malformed("record entry", "node count \(nodeCount) is impossible") }
-        visitor.nodes(count: nodeCount, at: reader.position)
+        let nodesStart = reader.position
+        visitor.nodes(count: nodeCount, at: nodesStart)
         try reader.skip(nodeCount * 32)
         let stampCount = try reader.varint()
         guard stampCount <= reader.remaining / 14 else { throw .malformed("record entry", "stamp count \(stampCount) is impossible") }
         visitor.stamps(count: stampCount)
+        let stampsStart = reader.position  // each stamp 14 bytes: a u16 node index, then its clock
         for _ in 0..<stampCount {
             let node = Int(try reader.u16())
             guard node < nodeCount else { throw .malformed("record entry", "node index \(node) is out of range") }
@@ -114,7 +115,19 @@ extension RecordSet.Entry: WireCodable {
         }
         let deleteCount = try reader.varint()
         guard deleteCount <= reader.remaining else { throw .malformed("record entry", "delete count \(deleteCount) is impossible") }
-        for _ in 0..<deleteCount { visitor.delete(stamp: try stamp(&reader)) }
+        // Two deletes by one node are refused as decoding refuses them (`Repeats`), compared by
+        // node ID (a table could name a node twice). An entry rarely holds more than one delete.
+        var repeats = Repeats()
+        var deleteNodes = Set<ArraySlice<UInt8>>()
+        for _ in 0..<deleteCount {
+            let index = try stamp(&reader)
+            if deleteCount > 1 {
+                let place = reader.bytes(stampsStart + 14 * index..<stampsStart + 14 * index + 2)
+                let node = nodesStart + 32 * (Int(place.first!) << 8 | Int(place.last!))
+                if !deleteNodes.insert(reader.bytes(node..<node + 32)).inserted { repeats.delete = true }
+            }
+            visitor.delete(stamp: index)
+        }
         let fieldCount = try reader.varint()
         guard fieldCount <= reader.remaining / 3 else { throw .malformed("record entry", "field count \(fieldCount) is impossible") }
         visitor.fields(count: fieldCount)
@@ -125,6 +138,8 @@ extension RecordSet.Entry: WireCodable {
             try Value.skip(in: &reader)
             visitor.field(name: name, stamp: stamp, value: start..<reader.position, in: reader)
         }
+        // Names twice are the visitor's to find (an outline checks only names it has not met).
+        try repeats.check()
     }
 
     /// Where the parts of an entry of the current format lie in its bytes (`walk`): what joining
@@ -159,6 +174,30 @@ extension RecordSet.Entry: WireCodable {
         mutating func field(name: Range<Int>, stamp: Int, value: Range<Int>, in reader: WireReader) { fields.append((name, stamp, value)) }
     }
 
+    /// What an entry being read holds twice: a delete by one node, or a field name. Refused once
+    /// the entry is read whole (after the checks of its form, so that outlining, which finds
+    /// them after its walk, refuses it alike): kept as one, the entry would not be what its bytes
+    /// say, and replicas holding those bytes could differ.
+    struct Repeats {
+        var delete = false, field = false
+
+        static let deleteTwice = MessageError.malformed("record entry", "it holds two deletes by one node")
+        static let fieldTwice = MessageError.malformed("record entry", "it names a field twice")
+
+        func check() throws(MessageError) {
+            if delete { throw Self.deleteTwice }
+            if field { throw Self.fieldTwice }
+        }
+    }
+
+    private mutating func add(delete stamp: Stamp, _ repeats: inout Repeats) {
+        if deletes.updateValue(stamp, forKey: stamp.node) != nil { repeats.delete = true }
+    }
+
+    private mutating func add(field name: String, _ write: RecordSet.Write, _ repeats: inout Repeats) {
+        if fields.updateValue(write, forKey: name) != nil { repeats.field = true }
+    }
+
     /// The table of node IDs formats 1 and 2 begin with (after the format byte).
     private static func nodes(_ reader: inout WireReader) throws(MessageError) -> [NodeID] {
         let nodeCount = try reader.u16()
@@ -178,12 +217,13 @@ extension RecordSet.Entry: WireCodable {
     private init(format1 reader: inout WireReader) throws(MessageError) {
         self.init()
         _ = try reader.u8()
+        var repeats = Repeats()
         let nodes = try Self.nodes(&reader)
         let deleteCount = try reader.u32()
         guard Int(deleteCount) <= reader.remaining / 14 else { throw .malformed("record entry", "delete count \(deleteCount) is impossible") }
         for _ in 0..<deleteCount {
             let node = try Self.node(&reader, in: nodes)
-            deletes[node] = Stamp(clock: try HLC(from: &reader), node: node)
+            add(delete: Stamp(clock: try HLC(from: &reader), node: node), &repeats)
         }
         let fieldCount = try reader.u32()
         guard Int(fieldCount) <= reader.remaining / 19 else { throw .malformed("record entry", "field count \(fieldCount) is impossible") }
@@ -192,27 +232,33 @@ extension RecordSet.Entry: WireCodable {
             let name = try reader.string()
             let node = try Self.node(&reader, in: nodes)
             let stamp = Stamp(clock: try HLC(from: &reader), node: node)
-            fields[name] = RecordSet.Write(value: try Value.decode(from: &reader), stamp: stamp)
+            add(field: name, RecordSet.Write(value: try Value.decode(from: &reader), stamp: stamp), &repeats)
         }
+        try repeats.check()
     }
 
     /// Format 0: a node ID in every stamp.
     private init(format0 reader: inout WireReader) throws(MessageError) {
         self.init()
+        var repeats = Repeats()
         let deleteCount = try reader.u32()
         guard Int(deleteCount) <= reader.remaining / 44 else { throw .malformed("record entry", "delete count \(deleteCount) is impossible") }
         for _ in 0..<deleteCount {
             let node = try NodeID(from: &reader)
-            let clock = try HLC(from: &reader)
-            deletes[node] = Stamp(clock: clock, node: try NodeID(from: &reader))
+            let stamp = Stamp(clock: try HLC(from: &reader), node: try NodeID(from: &reader))
+            // Each node's delete is stamped by that node (later formats write the node once):
+            // an entry saying otherwise would come out of re-encoding as another entry.
+            guard stamp.node == node else { throw .malformed("record entry", "a delete by one node carries another's stamp") }
+            add(delete: stamp, &repeats)
         }
         let fieldCount = try reader.u32()
         guard Int(fieldCount) <= reader.remaining / 49 else { throw .malformed("record entry", "field count \(fieldCount) is impossible") }
         for _ in 0..<fieldCount {
             let name = try reader.string()
             let stamp = Stamp(clock: try HLC(from: &reader), node: try NodeID(from: &reader))
-            fields[name] = RecordSet.Write(value: try Value.decode(from: &reader), stamp: stamp)
+            add(field: name, RecordSet.Write(value: try Value.decode(from: &reader), stamp: stamp), &repeats)
         }
+        try repeats.check()
     }
 }
 

@@ -10,12 +10,12 @@ extension RecordSet.Entry {
         public let names: [String]
         /// ``RecordSet/Entry/isLive``.
         public let isLive: Bool
-        /// ``RecordSet/Entry/fieldsSize`` (a field named twice, which no version writes, counted twice).
+        /// ``RecordSet/Entry/fieldsSize``.
         public let fieldsSize: Int
         /// The latest clock reading among its stamps: ``RecordSet/Entry/latestClock``, as every
         /// stamp an entry holds is used by one of its fields or deletes when this version wrote it.
         public let latestClock: HLC
-        /// The meta field's value in binary form (the last, if named twice, as decoding keeps).
+        /// The meta field's value in binary form.
         private let meta: ArraySlice<UInt8>?
 
         /// ``RecordSet/Entry/subject``, decoded when asked for.
@@ -41,9 +41,15 @@ extension RecordSet.Entry {
         fileprivate init(reading reader: inout WireReader, namesLike previous: [String]) throws(MessageError) {
             var reading = Reading(previous: previous)
             try RecordSet.Entry.walk(&reader, &reading)
+            // A field named twice is refused, as decoding refuses it. Names that match the
+            // previous entry's (checked when they were new) need no check again.
+            if reading.metaTwice || reading.fresh.map(Self.repeats) == true { throw RecordSet.Entry.Repeats.fieldTwice }
             let names = reading.fresh ?? (reading.matched == previous.count ? previous : Array(previous.prefix(reading.matched)))
             (self.names, isLive, fieldsSize, latestClock, meta) = (names, reading.meta != nil, reading.size, reading.latest, reading.meta)
         }
+
+        /// Whether `names` holds a name twice.
+        private static func repeats(_ names: [String]) -> Bool { Set(names).count < names.count }
 
         /// What the walk over an entry gathers of its outline. The names are `previous` for as
         /// long as they match it; from the first that does not, a new array (`fresh`).
@@ -53,6 +59,7 @@ extension RecordSet.Entry {
             var fresh: [String]?
             var meta: ArraySlice<UInt8>?
             var latest = HLC.zero
+            var metaTwice = false
 
             init(previous: [String]) { self.previous = previous }
 
@@ -61,6 +68,7 @@ extension RecordSet.Entry {
             mutating func field(name: Range<Int>, stamp: Int, value: Range<Int>, in reader: WireReader) {
                 size += name.count + value.count
                 if name.isEmpty {
+                    metaTwice = metaTwice || meta != nil
                     meta = reader.bytes(value)  // the meta field's name is empty
                 } else if fresh == nil, matched < previous.count, previous[matched].utf8Equals(reader.bytes(name)) {
                     matched += 1
@@ -75,7 +83,8 @@ extension RecordSet.Entry {
     /// Reads past an entry, checking it as decoding would (older formats are decoded: they are
     /// rare), and outlines it: how a received batch is split into its entries, each decoded
     /// only if it must be merged.
-    /// - Parameter previous: the names of the entry read before, shared if this one's are the same.
+    /// - Parameter previous: the names of the entry read before (an outline's: each once, as
+    ///   names that match them are not checked again), shared if this one's are the same.
     public static func outline(reading reader: inout WireReader, namesLike previous: [String] = []) throws(MessageError) -> Outline {
         guard try reader.peekU8() == format else { return Outline(try Self(from: &reader)) }
         return try Outline(reading: &reader, namesLike: previous)
