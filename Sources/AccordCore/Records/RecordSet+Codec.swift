@@ -35,7 +35,6 @@ extension RecordSet.Entry: WireCodable {
             return
         }
         _ = try reader.u8()
-        var repeats = Repeats()
         let nodes = try Self.nodes(&reader)
         let stampCount = try reader.varint()
         guard stampCount <= reader.remaining / 14 else { throw .malformed("record entry", "stamp count \(stampCount) is impossible") }
@@ -52,16 +51,19 @@ extension RecordSet.Entry: WireCodable {
         }
         let deleteCount = try reader.varint()
         guard deleteCount <= reader.remaining else { throw .malformed("record entry", "delete count \(deleteCount) is impossible") }
-        for _ in 0..<deleteCount { add(delete: try stamp(&reader), &repeats) }
+        for _ in 0..<deleteCount {
+            let delete = try stamp(&reader)
+            deletes[delete.node] = delete
+        }
         let fieldCount = try reader.varint()
         guard fieldCount <= reader.remaining / 3 else { throw .malformed("record entry", "field count \(fieldCount) is impossible") }
         fields.reserveCapacity(fieldCount)
         for _ in 0..<fieldCount {
             let name = try reader.shortString()
             let stamp = try stamp(&reader)
-            add(field: name, RecordSet.Write(value: try Value.decode(from: &reader), stamp: stamp), &repeats)
+            fields[name] = RecordSet.Write(value: try Value.decode(from: &reader), stamp: stamp)
         }
-        try repeats.check()
+        try Repeats(delete: deletes.count < Int(deleteCount), field: fields.count < Int(fieldCount)).check()
     }
 
     /// Writes what comes before the fields (format 2): the node IDs and the stamps that
@@ -174,10 +176,11 @@ extension RecordSet.Entry: WireCodable {
         mutating func field(name: Range<Int>, stamp: Int, value: Range<Int>, in reader: WireReader) { fields.append((name, stamp, value)) }
     }
 
-    /// What an entry being read holds twice: a delete by one node, or a field name. Refused once
-    /// the entry is read whole (after the checks of its form, so that outlining, which finds
-    /// them after its walk, refuses it alike): kept as one, the entry would not be what its bytes
-    /// say, and replicas holding those bytes could differ.
+    /// What an entry being read holds twice: a delete by one node, or a field name (decoding
+    /// finds them as fewer deletes or fields than the entry counts). Refused once the entry is
+    /// read whole, after the checks of its form, so that outlining, which finds them after its
+    /// walk, refuses it alike: kept as one, the entry would not be what its bytes say, and
+    /// replicas holding those bytes could differ.
     struct Repeats {
         var delete = false, field = false
 
@@ -188,14 +191,6 @@ extension RecordSet.Entry: WireCodable {
             if delete { throw Self.deleteTwice }
             if field { throw Self.fieldTwice }
         }
-    }
-
-    private mutating func add(delete stamp: Stamp, _ repeats: inout Repeats) {
-        if deletes.updateValue(stamp, forKey: stamp.node) != nil { repeats.delete = true }
-    }
-
-    private mutating func add(field name: String, _ write: RecordSet.Write, _ repeats: inout Repeats) {
-        if fields.updateValue(write, forKey: name) != nil { repeats.field = true }
     }
 
     /// The table of node IDs formats 1 and 2 begin with (after the format byte).
@@ -217,13 +212,12 @@ extension RecordSet.Entry: WireCodable {
     private init(format1 reader: inout WireReader) throws(MessageError) {
         self.init()
         _ = try reader.u8()
-        var repeats = Repeats()
         let nodes = try Self.nodes(&reader)
         let deleteCount = try reader.u32()
         guard Int(deleteCount) <= reader.remaining / 14 else { throw .malformed("record entry", "delete count \(deleteCount) is impossible") }
         for _ in 0..<deleteCount {
             let node = try Self.node(&reader, in: nodes)
-            add(delete: Stamp(clock: try HLC(from: &reader), node: node), &repeats)
+            deletes[node] = Stamp(clock: try HLC(from: &reader), node: node)
         }
         let fieldCount = try reader.u32()
         guard Int(fieldCount) <= reader.remaining / 19 else { throw .malformed("record entry", "field count \(fieldCount) is impossible") }
@@ -232,15 +226,14 @@ extension RecordSet.Entry: WireCodable {
             let name = try reader.string()
             let node = try Self.node(&reader, in: nodes)
             let stamp = Stamp(clock: try HLC(from: &reader), node: node)
-            add(field: name, RecordSet.Write(value: try Value.decode(from: &reader), stamp: stamp), &repeats)
+            fields[name] = RecordSet.Write(value: try Value.decode(from: &reader), stamp: stamp)
         }
-        try repeats.check()
+        try Repeats(delete: deletes.count < Int(deleteCount), field: fields.count < Int(fieldCount)).check()
     }
 
     /// Format 0: a node ID in every stamp.
     private init(format0 reader: inout WireReader) throws(MessageError) {
         self.init()
-        var repeats = Repeats()
         let deleteCount = try reader.u32()
         guard Int(deleteCount) <= reader.remaining / 44 else { throw .malformed("record entry", "delete count \(deleteCount) is impossible") }
         for _ in 0..<deleteCount {
@@ -249,16 +242,16 @@ extension RecordSet.Entry: WireCodable {
             // Each node's delete is stamped by that node (later formats write the node once):
             // an entry saying otherwise would come out of re-encoding as another entry.
             guard stamp.node == node else { throw .malformed("record entry", "a delete by one node carries another's stamp") }
-            add(delete: stamp, &repeats)
+            deletes[node] = stamp
         }
         let fieldCount = try reader.u32()
         guard Int(fieldCount) <= reader.remaining / 49 else { throw .malformed("record entry", "field count \(fieldCount) is impossible") }
         for _ in 0..<fieldCount {
             let name = try reader.string()
             let stamp = Stamp(clock: try HLC(from: &reader), node: try NodeID(from: &reader))
-            add(field: name, RecordSet.Write(value: try Value.decode(from: &reader), stamp: stamp), &repeats)
+            fields[name] = RecordSet.Write(value: try Value.decode(from: &reader), stamp: stamp)
         }
-        try repeats.check()
+        try Repeats(delete: deletes.count < Int(deleteCount), field: fields.count < Int(fieldCount)).check()
     }
 }
 
