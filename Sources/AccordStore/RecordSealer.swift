@@ -95,10 +95,6 @@ public final class RecordSealer {
         return SealedRecord(collection: collection, table: recipe.table, key: Self.indexKey(mac), subject: subject, mac: mac, sealed: sealed)
     }
 
-    func unseal(_ sealed: [UInt8], mac: [UInt8]) throws(StoreError) -> [UInt8] {
-        try sealed.withUnsafeBytes { sealed in mac.withUnsafeBytes { mac in Result { () throws(StoreError) in try unseal(sealed, mac: mac) } } }.get()
-    }
-
     /// The plaintext of a sealed row, read where it lies (in SQLite's page, say).
     func unseal(_ sealed: UnsafeRawBufferPointer, mac: UnsafeRawBufferPointer) throws(StoreError) -> [UInt8] {
         guard let plain = collectionBytes.withUnsafeBytes({ sealing.open(sealed, aad: $0, mac) }) else {
@@ -107,8 +103,13 @@ public final class RecordSealer {
         return plain
     }
 
+    /// `body` of a sealed row and its HMAC held in arrays, read where they lie.
+    private func reading<T>(_ sealed: [UInt8], _ mac: [UInt8], _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws(StoreError) -> T) throws(StoreError) -> T {
+        try sealed.withUnsafeBytes { sealed in mac.withUnsafeBytes { mac in Result { () throws(StoreError) in try body(sealed, mac) } } }.get()
+    }
+
     func open(_ sealed: [UInt8], mac: [UInt8]) throws(StoreError) -> (id: String, entry: RecordSet.Entry) {
-        try sealed.withUnsafeBytes { sealed in mac.withUnsafeBytes { mac in Result { () throws(StoreError) in try open(sealed, mac: mac) } } }.get()
+        try reading(sealed, mac) { sealed, mac throws(StoreError) in try open(sealed, mac: mac) }
     }
 
     func open(_ sealed: UnsafeRawBufferPointer, mac: UnsafeRawBufferPointer) throws(StoreError) -> (id: String, entry: RecordSet.Entry) {
@@ -125,7 +126,7 @@ public final class RecordSealer {
     }
 
     func openEncoded(_ sealed: [UInt8], mac: [UInt8]) throws(StoreError) -> (id: String, encoded: [UInt8]) {
-        try sealed.withUnsafeBytes { sealed in mac.withUnsafeBytes { mac in Result { () throws(StoreError) in try openEncoded(sealed, mac: mac) } } }.get()
+        try reading(sealed, mac) { sealed, mac throws(StoreError) in try openEncoded(sealed, mac: mac) }
     }
 
     /// The id and the binary form of the state, not decoded (the id's bytes taken off the

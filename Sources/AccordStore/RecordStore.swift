@@ -260,7 +260,7 @@ public final class RecordStore {
             update = try database.statement("UPDATE \(table) SET seq = ?, sealed = ? WHERE row = ?")
             updateSubject = try database.statement("UPDATE \(table) SET seq = ?, sealed = ?, subject = ? WHERE row = ?")
             delete = try database.statement("DELETE FROM \(table) WHERE row = ?")
-            changes = try database.statement("SELECT seq, mac, sealed FROM \(table) WHERE seq > ? ORDER BY seq LIMIT ?")
+            changes = try database.statement("SELECT mac, sealed, seq FROM \(table) WHERE seq > ? ORDER BY seq LIMIT ?")
         }
     }
 
@@ -708,7 +708,7 @@ public final class RecordStore {
     public func entries(collection: String, subject: String? = nil) throws(StoreError) -> [(id: String, entry: RecordSet.Entry)] {
         guard let shelf = try shelf(collection, create: false) else { return [] }
         var result: [(id: String, entry: RecordSet.Entry)] = []
-        let read = { (row: Row) throws(StoreError) in result.append(try shelf.sealer.open(row.blob(1), mac: row.blob(0))) }
+        let read = { (row: Row) throws(StoreError) in result.append(try row.withSealed { sealed, mac throws(StoreError) in try shelf.sealer.open(sealed, mac: mac) }) }
         if let subject, shelf.sealer.indexesSubjects {
             try database.forEach("SELECT mac, sealed FROM \(shelf.table) WHERE subject = ?", .integer(shelf.sealer.key(ofSubject: subject)), body: read)
         } else {
@@ -724,7 +724,7 @@ public final class RecordStore {
         guard let shelf = try shelf(collection, create: false) else { return [] }
         var ids: [String] = []
         try database.forEach("SELECT mac, sealed FROM \(shelf.table)") { row throws(StoreError) in
-            var reader = WireReader(try shelf.sealer.unseal(row.blob(1), mac: row.blob(0)), reading: "stored record")
+            var reader = WireReader(try row.withSealed { sealed, mac throws(StoreError) in try shelf.sealer.unseal(sealed, mac: mac) }, reading: "stored record")
             do { ids.append(try reader.string()) } catch { throw StoreError(code: 0, message: "a record of '\(shelf.name)' cannot be decoded: \(error)") }
         }
         return ids
@@ -748,11 +748,11 @@ public final class RecordStore {
         var bytes = 0
         // Each row opened where SQLite holds it; the scan stops at the byte limit.
         try database.scan(shelf.changes, .integer(sequence), .integer(Int64(limit))) { row throws(StoreError) in
-            try row.withBlob(2) { sealed throws(StoreError) in
+            try row.withSealed { sealed, mac throws(StoreError) in
                 bytes += sealed.count
                 guard bytes <= byteLimit || changes.isEmpty else { return false }
-                let (id, state) = try row.withBlob(1) { mac throws(StoreError) in try open(shelf.sealer, sealed, mac) }
-                changes.append((row.integer(0), id, state))
+                let (id, state) = try open(shelf.sealer, sealed, mac)
+                changes.append((row.integer(2), id, state))
                 return true
             }
         }
@@ -787,3 +787,11 @@ public final class RecordStore {
 
 @available(*, unavailable)
 extension RecordStore: Sendable {}
+
+extension Row {
+    /// A records table's row read as `SELECT mac, sealed, …`: its sealed state and its HMAC
+    /// where SQLite holds them (valid only inside `body`).
+    fileprivate func withSealed<T>(_ body: (_ sealed: UnsafeRawBufferPointer, _ mac: UnsafeRawBufferPointer) throws(StoreError) -> T) throws(StoreError) -> T {
+        try withBlob(1) { sealed throws(StoreError) in try withBlob(0) { mac throws(StoreError) in try body(sealed, mac) } }
+    }
+}

@@ -141,20 +141,7 @@ struct RecordCodecTests {
 
     /// Stores written before format 1 keep opening: format 0 had the node ID in every stamp.
     @Test func readsFormatZero() throws {
-        var writer = WireWriter()
-        writer.u32(1)
-        writer.raw(nodes[1].bytes)
-        writer.u64(6)
-        writer.u32(1)
-        writer.raw(nodes[1].bytes)
-        writer.u32(1)
-        writer.string("name")
-        writer.u64(9)
-        writer.u32(0)
-        writer.raw(nodes[2].bytes)
-        writer.u8(1)
-        writer.string("Li")
-        let entry = try RecordSet.Entry(decoding: writer.bytes)
+        let entry = try RecordSet.Entry(decoding: formatZero(deleteBy: nodes[1], stampedBy: nodes[1]))
         #expect(entry.deletes == [nodes[1]: Stamp(clock: HLC(milliseconds: 6, counter: 1), node: nodes[1])])
         #expect(entry.fields == ["name": RecordSet.Write(value: .string("Li"), stamp: Stamp(clock: HLC(milliseconds: 9, counter: 0), node: nodes[2]))])
     }
@@ -162,14 +149,28 @@ struct RecordCodecTests {
     /// Found by the fuzzer (FuzzRecords): a format-0 delete whose node differs from its stamp's
     /// decoded into an entry that encoding made into another (replicas could then differ).
     @Test func aFormatZeroDeleteStampedByAnotherNodeIsRefused() {
+        #expect(throws: MessageError.malformed("record entry", "a delete by one node carries another's stamp")) {
+            try RecordSet.Entry(decoding: formatZero(deleteBy: nodes[1], stampedBy: nodes[2]))
+        }
+    }
+
+    /// A format-0 entry: a delete by `node` stamped (6.1) by `stamper`, and "name" written by
+    /// the third node.
+    private func formatZero(deleteBy node: NodeID, stampedBy stamper: NodeID) -> [UInt8] {
         var writer = WireWriter()
         writer.u32(1)
-        writer.raw(nodes[1].bytes)
+        writer.raw(node.bytes)
         writer.u64(6)
         writer.u32(1)
-        writer.raw(nodes[2].bytes)
+        writer.raw(stamper.bytes)
+        writer.u32(1)
+        writer.string("name")
+        writer.u64(9)
         writer.u32(0)
-        #expect(throws: MessageError.malformed("record entry", "a delete by one node carries another's stamp")) { try RecordSet.Entry(decoding: writer.bytes) }
+        writer.raw(nodes[2].bytes)
+        writer.u8(1)
+        writer.string("Li")
+        return writer.bytes
     }
 
     /// Found by the fuzzer (FuzzRecords): an entry that names a field twice, or holds two

@@ -46,18 +46,18 @@ public func fuzzRecords(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     if RecordSet.Entry.isCurrentFormat(bytes) {
         let projected: [UInt8]?
         do {
-            projected = try agreement.projection(ofEncoded: bytes, for: "partner", pseudonym: pseudonym)
+            projected = try agreement.projection(ofEncoded: bytes, for: "carrier", pseudonym: pseudonym)
         } catch {
             fatalError("an entry that decodes cannot be projected as it lies: \(error)")
         }
-        let expected = agreement.projection(of: entry, for: "partner", pseudonym: pseudonym)
+        let expected = agreement.projection(of: entry, for: "carrier", pseudonym: pseudonym)
         guard (projected.flatMap { try? RecordSet.Entry(decoding: $0) }) == expected, (projected == nil) == (expected == nil) else {
             fatalError("the projection as the entry lies differs from the projection of the decoded entry")
         }
     }
     let node = NodeID(digest: [UInt8](repeating: 2, count: 32))
-    _ = agreement.refusal(of: entry, from: "partner", node: node, current: stored)
-    _ = agreement.ownWrites(in: entry, by: "partner", node: node)
+    _ = agreement.refusal(of: entry, from: "carrier", node: node, current: stored)
+    _ = agreement.ownWrites(in: entry, by: "carrier", node: node)
     return 0
 }
 
@@ -77,18 +77,19 @@ private let edit = RecordSet.Entry(fields: [
 ])
 
 private let agreement: Agreement = AgreementParser.parse("""
-    Agreement: deliveries-2026
-    Title: Customer deliveries in Shanghai
+    Agreement: fuzzing
+    Title: Records in Shanghai, under each transform
     Owner: firm
-    Recipients: partner
+    Recipients: carrier
     Collection: customers
     Only records where: city = Shanghai
-    partner may read:
+    carrier may read:
         name: clear
         phone: masked
         city: pseudonym
+        since: year-only
         delivery_status: clear
-    partner may write:
+    carrier may write:
         delivery_status
     Purpose: delivering orders to customers
     Allowed jurisdictions: CN
