@@ -35,8 +35,10 @@ public final class SealingKey {
         EVP_CIPHER_CTX_free(decryptor)
     }
 
-    public func seal(_ plaintext: [UInt8], aad: [UInt8]) throws(CryptoError) -> [UInt8] {
-        try plaintext.withUnsafeBytes { plaintext in aad.withUnsafeBytes { aad in Result { () throws(CryptoError) in try seal(plaintext, aad: aad) } } }.get()
+    public func seal(_ plaintext: [UInt8], aad: [UInt8], _ moreAAD: [UInt8] = []) throws(CryptoError) -> [UInt8] {
+        try plaintext.withUnsafeBytes { plaintext in
+            aad.withUnsafeBytes { aad in moreAAD.withUnsafeBytes { moreAAD in Result { () throws(CryptoError) in try seal(plaintext, aad: aad, moreAAD) } } }
+        }.get()
     }
 
     /// Seals `plaintext` with the additional data `aad` followed by `moreAAD` (authenticated as

@@ -21,23 +21,18 @@ public struct Row {
     }
 
     /// A zero-length blob reads back as NULL in SQLite; both come back as `[]`.
-    public func blob(_ column: Int32) -> [UInt8] {
-        let count = Int(sqlite3_column_bytes(statement, column))
-        guard count > 0, let bytes = sqlite3_column_blob(statement, column) else { return [] }
-        return Array(UnsafeRawBufferPointer(start: bytes, count: count))
-    }
+    public func blob(_ column: Int32) -> [UInt8] { withBlob(column) { Array($0) } }
 
     /// The column's bytes where SQLite holds them, valid only inside `body` (empty for NULL).
     public func withBlob<T, E: Error>(_ column: Int32, _ body: (UnsafeRawBufferPointer) throws(E) -> T) throws(E) -> T {
         let count = Int(sqlite3_column_bytes(statement, column))
-        return try body(UnsafeRawBufferPointer(start: count > 0 ? sqlite3_column_blob(statement, column) : nil, count: count))
+        guard count > 0, let bytes = sqlite3_column_blob(statement, column) else { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        return try body(UnsafeRawBufferPointer(start: bytes, count: count))
     }
 
     /// Whether the column holds exactly the bytes `expected` (read where they lie, not copied).
     public func blob(_ column: Int32, equals expected: [UInt8]) -> Bool {
-        let count = Int(sqlite3_column_bytes(statement, column))
-        guard count > 0, let bytes = sqlite3_column_blob(statement, column) else { return expected.isEmpty }
-        return count == expected.count && expected.withUnsafeBytes { $0.elementsEqual(UnsafeRawBufferPointer(start: bytes, count: count)) }
+        withBlob(column) { stored in expected.withUnsafeBytes { $0.elementsEqual(stored) } }
     }
 }
 

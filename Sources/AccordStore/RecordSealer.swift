@@ -86,9 +86,7 @@ public final class RecordSealer {
         encode(&writer)
         let sealed: [UInt8]
         do {
-            sealed = try writer.bytes.withUnsafeBytes { plain in
-                collectionBytes.withUnsafeBytes { collection in mac.withUnsafeBytes { mac in Result { () throws(CryptoError) in try sealing.seal(plain, aad: collection, mac) } } }
-            }.get()
+            sealed = try sealing.seal(writer.bytes, aad: collectionBytes, mac)
         } catch {
             throw StoreError(code: 0, message: "cannot encrypt: \(error)")
         }
