@@ -67,6 +67,7 @@ extension AgreementBook {
             let fields = Set(before.reads.keys).union(before.writes).filter { !scope.contains($0) || before.reads[$0] != after.reads[$0] }
             guard !fields.isEmpty || !leftFilter.isEmpty else { continue }
             try issueRevocation(.narrow, of: version, agreement: new, targets: [node], recordIDs: leftFilter, fields: fields.sorted(), reason: "version \(version.version) narrows \(recipient)'s scope")
+            unwrittenAcks[Route(agreementID: new.id, peer: node)] = nil
             try store.sync.reset(agreement: new.id, peer: node)
         }
     }

@@ -17,6 +17,10 @@ public final class AgreementBook {
     /// Stored documents already parsed, by their text: a running node consults its agreements
     /// for every message and batch.
     private var parsed: [String: Agreement] = [:]
+    /// How sync and links stand, not yet in the store because another process was writing to
+    /// it (see `writeSyncState(waiting:)`): positions peers acknowledged, and changes of links.
+    var unwrittenAcks: [Route: Int64] = [:]
+    var unwrittenLinkNotes: [(SyncStore) throws -> Void] = []
 
     public init(directory: NodeDirectory) throws {
         self.directory = directory

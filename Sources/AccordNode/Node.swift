@@ -36,6 +36,8 @@ public actor Node {
     private var revocationsHeard: Set<ObjectIdentifier> = []
     private var pumping: Set<NodeID> = []
     private var pumpAgain: Set<NodeID> = []
+    /// Writes how sync and links stand, kept in memory while another process writes to the store.
+    private var syncStateWriter: Task<Void, Never>?
 
     /// What was sent on one connection and not yet acknowledged. Tied to the connection: when a
     /// link is replaced, batches in flight on the old one may be lost, so the new one starts
@@ -125,7 +127,12 @@ public actor Node {
     public func stop() async {
         guard state == .running else { return }
         state = .stopped
-        for task in background + Array(dialers.values) { task.cancel() }
+        for task in background + Array(dialers.values) + [syncStateWriter].compactMap({ $0 }) { task.cancel() }
+        do {
+            try agreements.writeSyncState(waiting: true)
+        } catch {
+            log("cannot record the last acknowledgements and link changes (\(error)); what they acknowledged will be sent again")
+        }
         listener?.close()
         listener = nil
         wakeSocket?.close()
@@ -370,6 +377,7 @@ public actor Node {
                 } catch {
                     log("cannot record \(name)'s acknowledgement: \(error)")
                 }
+                writeSyncStateLater()
                 let route = AgreementBook.Route(agreementID: ack.agreementID, peer: connection.peerID)
                 if var flow = flows[route], flow.connection == ObjectIdentifier(connection) {
                     flow.inFlight = max(0, flow.inFlight - 1)
@@ -470,8 +478,9 @@ public actor Node {
     }
 
     /// Records link changes for `accord status`; a failure to record is logged, not fatal.
-    private func noteLinks(_ change: (SyncStore) throws -> Void) {
-        do { try change(agreements.store.sync) } catch { log("cannot record link state: \(error)") }
+    private func noteLinks(_ change: @escaping (SyncStore) throws -> Void) {
+        do { try agreements.noteLink(change) } catch { log("cannot record link state: \(error)") }
+        writeSyncStateLater()
     }
 
     // MARK: Sync
@@ -524,6 +533,23 @@ public actor Node {
             }
         } catch {
             log("sync with \(link.name) paused: \(error)")
+        }
+    }
+
+    /// While acknowledgements and link changes wait in memory for another process to stop
+    /// writing to the store, tries every 50 ms to write them.
+    private func writeSyncStateLater() {
+        guard syncStateWriter == nil, !agreements.unwrittenAcks.isEmpty || !agreements.unwrittenLinkNotes.isEmpty else { return }
+        syncStateWriter = Task {
+            defer { syncStateWriter = nil }
+            while state == .running, !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(50))
+                do {
+                    guard try agreements.writeSyncState(waiting: false) else { return }
+                } catch {
+                    return log("cannot record how sync and links stand: \(error); the next change tries again")
+                }
+            }
         }
     }
 

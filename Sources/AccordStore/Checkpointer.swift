@@ -9,6 +9,14 @@ import Foundation
 /// asked for once the WAL holds `start` pages. A WAL of `limit` pages makes the commit wait for
 /// a pass over all of it, so the next transaction starts the WAL over (SQLite does when nothing
 /// in it is left to copy, and no reader still needs it) rather than let it grow without bound.
+///
+/// A passive pass copies only what every reader's snapshot holds, so a reader that is nearly
+/// always reading (a node shipping what an import beside it writes) kept the WAL from starting
+/// over: it grew to 1.1 GB in a million records, each page of it new to the kernel. The pass at
+/// the limit therefore waits, up to `patience`, for the readers of older snapshots to finish
+/// and for every reader to leave the WAL. If a reader outlasts that (an export, a backup), the
+/// next such wait is a further `limit` of WAL away, so a long reader stalls the writer once per
+/// `limit` written rather than at every commit.
 final class Checkpointer: @unchecked Sendable {
     // @unchecked: `connection` is used by the checkpointing thread alone until `stop()` has
     // waited for that thread to end; every other property is read and written under `condition`.
@@ -16,9 +24,13 @@ final class Checkpointer: @unchecked Sendable {
     private let condition = NSCondition()
     /// Passes asked for, and passes made: a pass asked for copies what was committed when asked.
     private var asked = 0, made = 0
+    /// Whether the pass asked for waits for readers; the WAL size at which a commit asks for that.
+    private var waitForReaders = false
+    private var restartAt: Int32
     private var stopping = false
     private let ended = DispatchSemaphore(value: 0)
     private let start: Int32, limit: Int32
+    static let patience: Int32 = 250  // ms
 
     init(path: String, start: Int32, limit: Int32) throws(StoreError) {
         var db: OpaquePointer?
@@ -27,10 +39,10 @@ final class Checkpointer: @unchecked Sendable {
             sqlite3_close_v2(db)
             throw StoreError(code: rc, message: "cannot open \(path) to copy its WAL into it: \(String(cString: sqlite3_errstr(rc)))")
         }
-        sqlite3_busy_timeout(db, 5_000)
+        sqlite3_busy_timeout(db, Self.patience)
         // A connection checkpoints only once it has opened the WAL, which reading does.
         sqlite3_exec(db, "SELECT count(*) FROM sqlite_schema", nil, nil, nil)
-        (connection, self.start, self.limit) = (db, start, limit)
+        (connection, self.start, self.limit, restartAt) = (db, start, limit, limit)
         Thread.detachNewThread { [self] in run() }
     }
 
@@ -39,7 +51,9 @@ final class Checkpointer: @unchecked Sendable {
         guard frames >= start else { return }
         condition.lock()
         defer { condition.unlock() }
-        if asked == made || frames >= limit { asked += 1 }
+        let restart = frames >= restartAt
+        if asked == made || restart { asked += 1 }
+        waitForReaders = waitForReaders || restart
         condition.signal()
         guard frames >= limit else { return }
         let pass = asked
@@ -61,12 +75,16 @@ final class Checkpointer: @unchecked Sendable {
         while true {
             while asked == made, !stopping { condition.wait() }
             if stopping { break }
-            let pass = asked
+            let (pass, restart) = (asked, waitForReaders)
+            waitForReaders = false
             condition.unlock()
             // Passive: copies what no reader still needs, waiting for no one; what it cannot
-            // copy now, a later pass will.
-            sqlite3_wal_checkpoint_v2(connection, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+            // copy now, a later pass will. Restart: waits for readers (the busy timeout) until
+            // all is copied and none reads the WAL, so the next transaction starts it over.
+            var frames: Int32 = 0
+            let rc = sqlite3_wal_checkpoint_v2(connection, nil, restart ? SQLITE_CHECKPOINT_RESTART : SQLITE_CHECKPOINT_PASSIVE, &frames, nil)
             condition.lock()
+            if restart { restartAt = rc == SQLITE_OK ? limit : frames + limit }
             made = pass
             condition.broadcast()
         }

@@ -10,6 +10,8 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     public let code: Int32
     public let message: String
     public var description: String { message }
+    /// Another connection held the lock needed (see `Database.withoutWaiting(_:)`).
+    public var isBusy: Bool { code & 0xff == SQLITE_BUSY }
 
     /// Records sealed or merged on another thread under a key destroyed since.
     static func destroyedMeanwhile(_ collection: String) -> StoreError {
@@ -46,7 +48,7 @@ public final class Database {
             throw StoreError(code: rc, message: "cannot open \(path): \(message)")
         }
         handle = db
-        sqlite3_busy_timeout(db, 5_000)
+        sqlite3_busy_timeout(db, Database.patience)
         do throws(StoreError) {
             try execute("PRAGMA page_size=\(Database.pageSize)")  // for a new file; an existing one keeps its own
             let mode = try text("PRAGMA journal_mode=WAL")
@@ -134,6 +136,17 @@ public final class Database {
         guard rc == SQLITE_ROW || rc == SQLITE_DONE else { throw lastError() }
         guard rc == SQLITE_ROW, let value = sqlite3_column_text(statement, 0) else { return nil }
         return String(cString: value)
+    }
+
+    /// How long a statement waits for a lock another connection holds (ms).
+    static let patience: Int32 = 5_000
+
+    /// Runs `body` without waiting for locks: where another connection holds the one it needs
+    /// (another process writing), it fails at once with an error that `isBusy`.
+    public func withoutWaiting<T>(_ body: () throws -> T) rethrows -> T {
+        sqlite3_busy_timeout(handle, 0)
+        defer { sqlite3_busy_timeout(handle, Database.patience) }
+        return try body()
     }
 
     func lastError() -> StoreError {

@@ -71,13 +71,6 @@ struct RecordsBenchmark {
 
     /// Processor time this process (`RUSAGE_SELF`), or the processes it started and waited for
     /// (`RUSAGE_CHILDREN`), used.
-    private func cpuTime(of who: __rusage_who) -> CPUTime {
-        var usage = rusage()
-        getrusage(who.rawValue, &usage)
-        func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
-        return CPUTime(user: seconds(usage.ru_utime), system: seconds(usage.ru_stime))
-    }
-
     private func percent(_ ours: Double, _ reference: Double) -> String { "\(Int((ours / reference * 100).rounded()))%" }
 
     private func rawSQLiteVersion(_ folder: URL) throws -> String {

@@ -168,6 +168,14 @@ struct BenchmarkError: Error, CustomStringConvertible {
 /// Processor time a process used, in seconds: in its own code and libraries (user), and in the
 /// kernel on its behalf (system: above all, copying what SQLite writes into the page cache, which
 /// varies with the machine's disk more than the code does).
+/// The CPU time this process (`RUSAGE_SELF`) or its waited-for children have used.
+func cpuTime(of who: __rusage_who) -> CPUTime {
+    var usage = rusage()
+    getrusage(who.rawValue, &usage)
+    func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+    return CPUTime(user: seconds(usage.ru_utime), system: seconds(usage.ru_stime))
+}
+
 struct CPUTime {
     var user = 0.0, system = 0.0
 

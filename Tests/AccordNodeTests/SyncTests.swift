@@ -64,10 +64,10 @@ struct SyncWorld {
         #expect(try ownerBook.list().first { $0.id == id }?.state == "active")
     }
 
-    func start(_ name: String, log: LogRecorder = LogRecorder(), window: Int = 8) async throws -> Node {
+    func start(_ name: String, log: LogRecorder = LogRecorder(), window: Int = 8, batchLimit: Int = 1000) async throws -> Node {
         let directory = ["firm": firm, "partner": partner, "vendor": vendor][name]!
         var options = fastOptions()
-        (options.syncWindow, options.syncBatchLimit) = (window, 1000)
+        (options.syncWindow, options.syncBatchLimit) = (window, batchLimit)
         options.listenOverride = Endpoint(host: "127.0.0.1", port: ports[name]!)
         // Fake peers answer pings from a task that may wait for a thread while every suite runs
         // at once: a link is closed only after 15 s of silence.
@@ -330,6 +330,39 @@ struct SyncWireTests {
             try await peer.connection.send(Message.syncAck(SyncAck(agreementID: batch.agreementID, through: batch.through)).frame)
         }
         #expect(resent.sorted() == (30..<40).map { "C-\($0)" }.sorted(), "only what was not acknowledged")
+        await peer.close()
+    }
+
+    /// While another process holds the store's write lock (an import between its commits), the
+    /// firm keeps sending as acknowledgements come, instead of waiting at each for the lock; it
+    /// writes their cursor once the lock is free.
+    @Test func acknowledgementsDoNotWaitForAnotherWriter() async throws {
+        let world = try SyncWorld()
+        for index in 0..<30 { try world.put("C-\(index)", subject: "S-\(index)", ["name": .string("n\(index)"), "city": .string("Shanghai")]) }
+        let log = LogRecorder()
+        let firmNode = try await world.start("firm", log: log, window: 1, batchLimit: 10)
+        defer { Task { await firmNode.stop() } }
+        let peer = try await FakePeer.connect(to: world, as: world.partner)
+        var batch = try #require(try await peer.nextBatch())
+        let importer = try world.firm.openStore()
+        try importer.database.execute("BEGIN IMMEDIATE")
+        let began = ContinuousClock.now
+        var received = batch.changes.count
+        try await peer.connection.send(Message.syncAck(SyncAck(agreementID: batch.agreementID, through: batch.through)).frame)
+        while received < 30, let next = try await peer.nextBatch() {
+            batch = next
+            received += batch.changes.count
+            try await peer.connection.send(Message.syncAck(SyncAck(agreementID: batch.agreementID, through: batch.through)).frame)
+        }
+        #expect(received == 30, "one batch at a time, each sent on the last one's acknowledgement")
+        #expect(ContinuousClock.now - began < .seconds(5), "no acknowledgement waited for the lock (SQLite's busy timeout)")
+        let partnerID = try world.partner.loadIdentity().id
+        #expect(try importer.sync.cursor(agreement: "deliveries-2026", peer: partnerID) == nil, "not written while the lock is held")
+
+        try importer.database.execute("COMMIT")
+        let last = try importer.lastSequence(of: "customers")
+        #expect(try await eventually { try importer.sync.cursor(agreement: "deliveries-2026", peer: partnerID)?.sequence == last }, "\(log.all.joined(separator: "\n"))")
+        #expect(!log.all.contains { $0.contains("cannot record") }, "\(log.all.joined(separator: "\n"))")
         await peer.close()
     }
 
