@@ -27,11 +27,15 @@ extension RecordBook {
     /// are written once for many rows (from C at a million rows, 100,000 insert 34% faster than
     /// 20,000; larger gain nothing), small enough that a crash loses little.
     public static let importBatchSize = 100_000
+    /// And at most about this long: while a batch commits, every other writer to the store (the
+    /// node storing what peers send, `accord record put`) waits for it, and gives up after 5 s.
+    public static let importBatchTime = Duration.seconds(1)
 
     /// Imports a CSV file (header row with `id`, `subject` and field columns; empty cells are not
     /// written; values are text) or JSON lines (objects as `accord record export` writes them, or
-    /// flat: `id`, `subject` and fields). Rows commit in batches of `batchSize`, each batch whole
-    /// with its audit entry; a bad row is reported with its line number and skipped.
+    /// flat: `id`, `subject` and fields). Rows commit in batches of `batchSize` rows or of about
+    /// `batchTime`, each batch whole with its audit entry; a bad row is reported with its line
+    /// number and skipped.
     ///
     /// Two threads share the work: one reads the file, makes each new record's state and seals
     /// it (`ImportReader`); this one stores them. A collection the import made is removed again
@@ -42,6 +46,7 @@ extension RecordBook {
         from file: URL,
         format: ImportFormat,
         batchSize: Int = RecordBook.importBatchSize,
+        batchTime: Duration = RecordBook.importBatchTime,
         progress: (Int, Int, Int) -> Void = { _, _, _ in }
     ) throws -> ImportSummary {
         try RecordBook.validate(collection: collection, id: "-")
@@ -72,7 +77,7 @@ extension RecordBook {
 
         var rows = ImportRows(chunks, spent: spent)
         while try rows.more() {
-            try commitBatch(of: &rows, size: batchSize, collection: collection, file: file.lastPathComponent, clock: clock, summary: &summary)
+            try commitBatch(of: &rows, size: batchSize, time: batchTime, collection: collection, file: file.lastPathComponent, clock: clock, summary: &summary)
             progress(rows.rowsRead, rows.bytesRead, rows.size)
         }
         summary.rejected += rows.rejected
@@ -80,9 +85,11 @@ extension RecordBook {
         return summary
     }
 
-    /// Stores the next `size` rows in one transaction with the clock and an audit entry.
-    private func commitBatch(of rows: inout ImportRows, size: Int, collection: String, file: String, clock: SharedClock, summary: inout ImportSummary) throws {
+    /// Stores the next `size` rows, or those stored within about `time`, in one transaction with
+    /// the clock and an audit entry.
+    private func commitBatch(of rows: inout ImportRows, size: Int, time: Duration, collection: String, file: String, clock: SharedClock, summary: inout ImportSummary) throws {
         let store = recordStore
+        let deadline = ContinuousClock.now + time
         var (saved, first, last) = (0, 0, 0)
         var rejected: [(line: Int, reason: String)] = []
         do {
@@ -119,7 +126,9 @@ extension RecordBook {
                     // as such, without reading first, unless the store holds it.
                     if row.new != nil {
                         fresh.append(row)
-                        if fresh.count == 1000 { try storeFresh() }
+                        guard fresh.count == 1000 else { continue }
+                        try storeFresh()
+                        if ContinuousClock.now >= deadline { break }
                     } else {
                         try storeFresh()
                         try merge(row)

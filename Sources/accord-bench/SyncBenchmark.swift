@@ -69,7 +69,7 @@ struct SyncBenchmark {
         let writingCPU = cpuTime(of: RUSAGE_SELF) - writing
         try await waitUntil { try caughtUp() }
         let streaming = Double(count) / (ContinuousClock.now - start).seconds
-        say("streaming: \(format(streaming)) records/s at the partner while the firm writes \(count) new records in batches of \(RecordBook.importBatchSize) (the writing alone: \(format(Double(count) / written.seconds))/s); peak RSS so far: firm \(peakRSS(firmProcess.pid)) MB, partner \(peakRSS(partnerProcess.pid)) MB")
+        say("streaming: \(format(streaming)) records/s at the partner while the firm writes \(count) new records in batches of \(RecordBook.importBatchSize) rows or \(RecordBook.importBatchTime) (the writing alone: \(format(Double(count) / written.seconds))/s); peak RSS so far: firm \(peakRSS(firmProcess.pid)) MB, partner \(peakRSS(partnerProcess.pid)) MB")
         say("  CPU a record: the writing \(writingCPU.perRecord(count)), firm's node \((firmProcess.cpuTime() - cpu.0).perRecord(count)), partner \((partnerProcess.cpuTime() - cpu.1).perRecord(count))")
 
         let book = try RecordBook(directory: firm.directory)

@@ -58,6 +58,18 @@ struct ImportPipelineTests {
         #expect(try book.verifyAudit() == .intact(entries: 5 + 3))
     }
 
+    /// A batch also ends when it has taken its time: other writers wait for it to commit.
+    @Test func aBatchEndsWhenItsTimeIsUp() throws {
+        let sandbox = try Sandbox()
+        let book = try RecordBook(directory: try sandbox.makeNode("firm"))
+        let file = sandbox.root.appendingPathComponent("customers.csv")
+        try Data(("id,subject,name\n" + (0..<2500).map { "C-\($0),S-\($0),n\($0)\n" }.joined()).utf8).write(to: file)
+        let summary = try book.importRecords(collection: "customers", from: file, format: .csv, batchTime: .zero)
+        #expect(summary.imported == 2500 && summary.rejected.isEmpty)
+        let imports = try book.auditEntries(since: nil).filter { $0.action == "record import" }.map(\.detail)
+        #expect(imports.map { $0.components(separatedBy: ", lines ").last } == ["2–1001", "1002–2001", "2002–2501"])
+    }
+
     @Test func aFileThatCannotBeReadIsAnErrorAndStoresNothing() throws {
         let sandbox = try Sandbox()
         let book = try RecordBook(directory: try sandbox.makeNode("firm"))
