@@ -97,8 +97,8 @@ extension RecordBook {
                 // Rows read as new records, stored together (up to one the store holds).
                 var fresh: [ImportReader.Row] = []
                 func merge(_ row: ImportReader.Row) throws {
+                    let fields = try row.new.map(store.fields(of:)) ?? Dictionary(uniqueKeysWithValues: row.fields.lazy.map { ($0.name, $0.value) })
                     do {
-                        let fields = Dictionary(uniqueKeysWithValues: row.fields.lazy.map { ($0.name, $0.value) })
                         let prepared = try clock.update { try prepare(collection: collection, id: row.id, subject: row.subject, fields: fields, clock: &$0) }
                         try store.save(collection: collection, id: row.id, entry: prepared.set.entries[row.id]!)
                         saved += 1
@@ -203,7 +203,8 @@ struct ImportReader: Sendable {
         let line: Int
         let id: String
         let subject: String?
-        /// In the file's order; names distinct.
+        /// In the file's order; names distinct. None where `new` holds them: the reader frees
+        /// them at once, while they are in its cache, rather than after the writer is done.
         let fields: [(name: String, value: Value)]
         /// The record as a new one, sealed; nil without a subject (only an existing record can
         /// take it) or if the fields break the schema (the writer says why).
@@ -320,7 +321,7 @@ struct ImportReader: Sendable {
             try RecordBook.checkSize(RecordSet.newEntrySize(collection: collection, subject: subject, fields: fields), id: id)
             new = try sealer.sealNew(id: id, subject: subject, fields: fields, stamp: Stamp(clock: clock.tick(), node: node))
         }
-        return Row(line: line, id: id, subject: subject, fields: fields, new: new)
+        return Row(line: line, id: id, subject: subject, fields: new == nil ? fields : [], new: new)
     }
 
     private func checkHeader(_ cells: [String]) throws -> [String] {

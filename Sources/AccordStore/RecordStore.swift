@@ -628,6 +628,13 @@ public final class RecordStore {
         }
     }
 
+    /// The fields a record sealed for ``insertNew(_:)`` holds (what to merge instead, should the
+    /// store hold the record already).
+    public func fields(of record: SealedRecord) throws(StoreError) -> [String: Value] {
+        let shelf = try shelf(sealing: record.table, of: record.collection)
+        return try shelf.sealer.open(record.sealed, mac: record.mac).entry.fields.filter { !$0.key.isEmpty }.mapValues(\.value)
+    }
+
     /// What another thread needs to seal records of `collection` (made if new) for ``insertNew(_:)``.
     public func sealingRecipe(for collection: String) throws(StoreError) -> RecordSealer.Recipe {
         try writableShelf(collection).sealer.recipe
