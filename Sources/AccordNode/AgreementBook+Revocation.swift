@@ -414,7 +414,7 @@ extension AgreementBook {
         for version in try agreements.all().reversed() where [.signed, .terminated, .expired, .superseded].contains(version.state) {
             guard !seen.contains(version.id), let agreement = try? agreement(of: version), agreement.nodeIDs[agreement.owner] == identity.id,
                 agreement.recipients.contains(where: { agreement.nodeIDs[$0] == peer }),
-                (try store.sync.cursor(agreement: agreement.id, peer: peer)?.sequence ?? 0) > 0
+                try cursor(Route(agreementID: agreement.id, peer: peer)) > 0
             else { continue }
             seen.insert(version.id)
             let subjects = Dictionary(grouping: try store.entries(collection: agreement.collection).filter { agreement.covers($0.entry) }.compactMap(\.entry.subject), by: { $0 })
