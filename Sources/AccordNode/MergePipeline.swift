@@ -54,10 +54,36 @@ extension RecordStore {
                 guard outcomes.put((chunk, joined)) else { return }
             }
         }
+        // The HMACs of the changes' ids, a chunk at a time, made ahead of the reads that need
+        // them on a thread of their own (they took a sixteenth of this thread's time).
+        let keyed = Handoff<[UInt8]>(capacity: 8)
+        let keyerDone = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            defer {
+                keyed.finish()
+                keyerDone.signal()
+            }
+            guard let sealer = try? RecordSealer(recipe) else { return }
+            for start in stride(from: 0, to: changes.count, by: Self.mergeChunk) {
+                guard keyed.put(sealer.macs(ofIDs: changes[start..<min(changes.count, start + Self.mergeChunk)].lazy.map(\.id))) else { return }
+            }
+        }
         defer {
             jobs.finish()
             outcomes.cancel()
+            keyed.cancel()
             done.wait()
+            keyerDone.wait()
+        }
+        // The HMACs of changes[macsFrom...], as far as made.
+        var (macs, macsFrom) = ([UInt8](), 0)
+        func mac(of change: Int) -> ArraySlice<UInt8>? {
+            while change >= macsFrom + macs.count / 32 {
+                guard let next = keyed.take() else { return nil }  // the sealer could not be made: the read makes it
+                (macsFrom, macs) = (macsFrom + macs.count / 32, next)
+            }
+            let offset = 32 * (change - macsFrom)
+            return macs[offset..<offset + 32]
         }
 
         return try database.withinTransaction {
@@ -77,7 +103,7 @@ extension RecordStore {
                 while submitted < 4, ready(next) {
                     var chunk: Chunk = []
                     while chunk.count < Self.mergeChunk, ready(next) {
-                        chunk.append((next, try row(collection: collection, id: changes[next].id)))
+                        chunk.append((next, try row(collection: collection, id: changes[next].id, mac: mac(of: next))))
                         next += 1
                     }
                     submitted += 1

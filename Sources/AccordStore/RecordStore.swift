@@ -658,9 +658,10 @@ public final class RecordStore {
 
     /// A merge in three steps, so that another thread can take the middle one
     /// (``RecordSealer/join(_:encoded:into:unless:)``): first, the row of record `id` as stored.
-    public func row(collection: String, id: String) throws(StoreError) -> StoredRow {
+    /// - Parameter mac: the id's HMAC if made already (``RecordSealer/macs(ofIDs:)``).
+    public func row(collection: String, id: String, mac: ArraySlice<UInt8>? = nil) throws(StoreError) -> StoredRow {
         let shelf = try writableShelf(collection)
-        let mac = shelf.sealer.mac(ofID: id)
+        let mac = mac.map(Array.init) ?? shelf.sealer.mac(ofID: id)
         let found = try row(of: mac, on: shelf, sealed: true)
         return StoredRow(id: id, mac: mac, table: shelf.table, place: found?.place, sealed: found?.sealed)
     }
