@@ -51,6 +51,11 @@ public struct WireWriter: Sendable {
             bytes.append(contentsOf: utf8)
         }
     }
+    /// UTF-8 with no prefix (a part of a text whose length is written before it).
+    public mutating func utf8(_ value: String) {
+        var value = value
+        value.withUTF8 { bytes.append(contentsOf: $0) }
+    }
     /// Bytes of a fixed, known size (no prefix).
     public mutating func raw(_ value: [UInt8]) { bytes += value }
     /// A slice's bytes copied from where they lie: `+=` of a slice took the generic path.

@@ -76,9 +76,10 @@ struct RecordCodecTests {
         #expect(storage(outlines[0].names) == storage(outlines[1].names) && storage(outlines[1].names) != storage(outlines[2].names))
     }
 
-    /// A new record's size is known before it is made, whatever its collection, subject and
-    /// fields (names and values of every length, the meta field among them left out).
-    @Test func aNewRecordsSizeIsMeasuredBeforeItIsMade() {
+    /// A new record's size is known before it is made, and its encoding made straight from its
+    /// fields is the record `newEntry` makes, whatever its collection, subject and fields (names
+    /// and values of every length, the meta field among them left out).
+    @Test func aNewRecordsSizeIsMeasuredBeforeItIsMade() throws {
         let stamp = Stamp(clock: HLC(milliseconds: 1, counter: 0), node: nodes[0])
         for (collection, subject) in [("c", ""), ("customers", "CUST-77"), (String(repeating: "k", count: 123), "主体 é")] {
             let fields: [(name: String, value: Value)] = [("name", .string("Li Wei")), ("n", .integer(7)), ("ok", .boolean(true)), ("gone", .null), ("d", .date("2026-11-26")), (RecordSet.metaField, .string("x"))]
@@ -86,6 +87,9 @@ struct RecordCodecTests {
                 let chosen = Array(fields.prefix(count))
                 let made = RecordSet.newEntry(collection: collection, subject: subject, fields: Dictionary(uniqueKeysWithValues: chosen.map { ($0.name, $0.value) }), stamp: stamp)
                 #expect(RecordSet.newEntrySize(collection: collection, subject: subject, fields: chosen) == made.fieldsSize, "\(collection) \(count)")
+                var writer = WireWriter()
+                RecordSet.encodeNewEntry(collection: collection, subject: subject, fields: chosen, stamp: stamp, to: &writer)
+                #expect(try RecordSet.Entry(decoding: writer.bytes) == made, "\(collection) \(count)")
             }
         }
     }

@@ -40,9 +40,12 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         return writer.bytes
     }
 
+    /// What an encoded text value begins with.
+    static let stringTag: UInt8 = 1
+
     func encode(to writer: inout WireWriter) {
         switch self {
-        case .string(let text): writer.u8(1); writer.string(text)
+        case .string(let text): writer.u8(Value.stringTag); writer.string(text)
         case .integer(let number): writer.u8(2); writer.u64(UInt64(bitPattern: number))
         case .decimal(let text): writer.u8(3); writer.string(text)
         case .boolean(let flag): writer.u8(4); writer.u8(flag ? 1 : 0)
