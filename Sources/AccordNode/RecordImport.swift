@@ -269,7 +269,7 @@ struct ImportReader: Sendable {
         defer { try? handle.close() }
         let size = (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? 0
         var rowsRead = 0
-        var header: [String]?
+        var header: Columns?
         var assembler = CSVRowAssembler()
         var lines = LineReader(handle)
         while let (lineNumber, line) = try lines.next() {
@@ -324,32 +324,42 @@ struct ImportReader: Sendable {
         return Row(line: line, id: id, subject: subject, fields: new == nil ? fields : [], new: new)
     }
 
-    private func checkHeader(_ cells: [String]) throws -> [String] {
-        let columns = cells.map { $0.trimmingWhitespace() }
-        guard columns.contains("id") else { throw NodeError("line 1: the header needs an 'id' column (and 'subject' for new records)") }
+    /// A CSV header's columns: which holds the id, which the subject, which the fields.
+    private struct Columns {
+        let names: [String]
+        let id: Int
+        let subject: Int?
+        let fields: [(column: Int, name: String)]
+
+        /// Nil without an `id` column.
+        init?(_ names: [String]) {
+            guard let id = names.firstIndex(of: "id") else { return nil }
+            (self.names, self.id) = (names, id)
+            subject = names.firstIndex(of: "subject")
+            fields = names.enumerated().filter { $0.element != "id" && $0.element != "subject" }.map { ($0.offset, $0.element) }
+        }
+    }
+
+    private func checkHeader(_ cells: [String]) throws -> Columns {
+        let names = cells.map { $0.trimmingWhitespace() }
+        guard let columns = Columns(names) else { throw NodeError("line 1: the header needs an 'id' column (and 'subject' for new records)") }
         var seen: Set<String> = []
-        for column in columns {
-            guard !column.isEmpty else { throw NodeError("line 1: a column has no name") }
-            guard seen.insert(column).inserted else { throw NodeError("line 1: column '\(column)' appears twice") }
+        for name in names {
+            guard !name.isEmpty else { throw NodeError("line 1: a column has no name") }
+            guard seen.insert(name).inserted else { throw NodeError("line 1: column '\(name)' appears twice") }
         }
         return columns
     }
 
-    private func csvRow(_ cells: [String], columns: [String], line: Int, _ sealer: RecordSealer) throws -> Row {
-        guard cells.count == columns.count else {
-            throw NodeError("\(cells.count) values for \(columns.count) columns")
+    private func csvRow(_ cells: [String], columns: Columns, line: Int, _ sealer: RecordSealer) throws -> Row {
+        guard cells.count == columns.names.count else {
+            throw NodeError("\(cells.count) values for \(columns.names.count) columns")
         }
-        var id = ""
-        var subject: String?
+        let id = cells[columns.id]
+        let subject = columns.subject.map { cells[$0] }.flatMap { $0.isEmpty ? nil : $0 }
         var fields: [(name: String, value: Value)] = []
-        fields.reserveCapacity(columns.count)
-        for (column, cell) in zip(columns, cells) {
-            switch column {
-            case "id": id = cell
-            case "subject": subject = cell.isEmpty ? nil : cell
-            default: if !cell.isEmpty { fields.append((column, .string(cell))) }
-            }
-        }
+        fields.reserveCapacity(columns.fields.count)
+        for (column, name) in columns.fields where !cells[column].isEmpty { fields.append((name, .string(cells[column]))) }
         guard !id.isEmpty else { throw NodeError("the id is empty") }
         return try row(line: line, id: id, subject: subject, fields: fields, sealer)
     }
