@@ -69,8 +69,6 @@ struct RecordsBenchmark {
         say("in-memory merge: \(format(inMemoryMerge())) field updates/s (one core)")
     }
 
-    /// Processor time this process (`RUSAGE_SELF`), or the processes it started and waited for
-    /// (`RUSAGE_CHILDREN`), used.
     private func percent(_ ours: Double, _ reference: Double) -> String { "\(Int((ours / reference * 100).rounded()))%" }
 
     private func rawSQLiteVersion(_ folder: URL) throws -> String {

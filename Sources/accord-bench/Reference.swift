@@ -168,7 +168,8 @@ struct BenchmarkError: Error, CustomStringConvertible {
 /// Processor time a process used, in seconds: in its own code and libraries (user), and in the
 /// kernel on its behalf (system: above all, copying what SQLite writes into the page cache, which
 /// varies with the machine's disk more than the code does).
-/// The CPU time this process (`RUSAGE_SELF`) or its waited-for children have used.
+/// Processor time this process (`RUSAGE_SELF`), or the processes it started and waited for
+/// (`RUSAGE_CHILDREN`), used.
 func cpuTime(of who: __rusage_who) -> CPUTime {
     var usage = rusage()
     getrusage(who.rawValue, &usage)
