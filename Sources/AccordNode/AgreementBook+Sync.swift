@@ -236,6 +236,11 @@ extension AgreementBook {
             try waiting ? write() : store.database.withoutWaiting(write)
         } catch let error as StoreError where error.isBusy && !waiting {
             return true
+        } catch {
+            // What failed otherwise is tried again with the next change; the link changes,
+            // which only `accord status` shows, are not kept, so that they cannot pile up.
+            unwrittenLinkNotes = []
+            throw error
         }
         (unwrittenAcks, unwrittenLinkNotes) = ([:], [])
         return false

@@ -366,6 +366,24 @@ struct SyncWireTests {
         await peer.close()
     }
 
+    /// A write that fails for another reason than a busy lock: the acknowledgement is kept, to
+    /// be written with the next change; the link change (only `accord status` shows it) is not,
+    /// so that such changes cannot pile up in memory.
+    @Test func syncStateThatCannotBeWrittenKeepsTheAcknowledgementOnly() throws {
+        let world = try SyncWorld()
+        let book = try AgreementBook(directory: world.firm)
+        let partnerID = try world.partner.loadIdentity().id
+        try book.store.database.execute("PRAGMA query_only = 1")
+        #expect(throws: StoreError.self) { try book.acknowledge(SyncAck(agreementID: "deliveries-2026", through: 7), from: partnerID) }
+        #expect(throws: StoreError.self) { try book.noteLink { try $0.setLink(partnerID, connected: true, at: "2026-11-26T00:00:00.000Z", error: nil) } }
+        #expect(book.unwrittenLinkNotes.isEmpty)
+        #expect(try book.cursor(AgreementBook.Route(agreementID: "deliveries-2026", peer: partnerID)) == 7, "still the acknowledged position")
+
+        try book.store.database.execute("PRAGMA query_only = 0")
+        #expect(try book.writeSyncState(waiting: false) == false)
+        #expect(try book.store.sync.cursor(agreement: "deliveries-2026", peer: partnerID)?.sequence == 7)
+    }
+
     /// A partner that stops acknowledging gets at most the window of batches: the firm's memory
     /// for it stays bounded however far behind it falls.
     @Test func aSlowPeerGetsABoundedWindow() async throws {
