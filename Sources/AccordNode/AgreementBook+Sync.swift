@@ -222,7 +222,7 @@ extension AgreementBook {
     /// million records took to import). Returns whether any is still unwritten.
     @discardableResult
     func writeSyncState(waiting: Bool) throws -> Bool {
-        guard !unwrittenAcks.isEmpty || !unwrittenLinkNotes.isEmpty else { return false }
+        guard holdsUnwrittenSyncState else { return false }
         let time = NodeLog.timestamp()
         func write() throws {
             try store.database.transaction {

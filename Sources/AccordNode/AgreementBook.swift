@@ -21,6 +21,7 @@ public final class AgreementBook {
     /// it (see `writeSyncState(waiting:)`): positions peers acknowledged, and changes of links.
     var unwrittenAcks: [Route: Int64] = [:]
     var unwrittenLinkNotes: [(SyncStore) throws -> Void] = []
+    var holdsUnwrittenSyncState: Bool { !unwrittenAcks.isEmpty || !unwrittenLinkNotes.isEmpty }
 
     public init(directory: NodeDirectory) throws {
         self.directory = directory

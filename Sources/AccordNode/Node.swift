@@ -539,7 +539,7 @@ public actor Node {
     /// While acknowledgements and link changes wait in memory for another process to stop
     /// writing to the store, tries every 50 ms to write them.
     private func writeSyncStateLater() {
-        guard syncStateWriter == nil, !agreements.unwrittenAcks.isEmpty || !agreements.unwrittenLinkNotes.isEmpty else { return }
+        guard syncStateWriter == nil, agreements.holdsUnwrittenSyncState else { return }
         syncStateWriter = Task {
             defer { syncStateWriter = nil }
             while state == .running, !Task.isCancelled {

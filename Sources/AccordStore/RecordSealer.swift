@@ -38,31 +38,26 @@ public final class RecordSealer {
     var collection: String { recipe.collection }
 
     /// The HMAC by which the row of record `id` is found.
-    func mac(ofID id: String) -> [UInt8] { code("id ", id) }
+    func mac(ofID id: String) -> [UInt8] { codes("id ", CollectionOfOne(id)) }
 
     /// The HMACs of `ids`, 32 bytes each, one after another: what another thread can make
     /// for the one reading their rows (``RecordStore/row(collection:id:mac:)``).
-    public func macs(ofIDs ids: some Collection<String>) -> [UInt8] {
-        [UInt8](unsafeUninitializedCapacity: 32 * ids.count) { buffer, count in
-            for (index, id) in ids.enumerated() { write("id ", id, into: buffer.baseAddress! + 32 * index) }
-            count = 32 * ids.count
-        }
-    }
+    public func macs(ofIDs ids: some Collection<String>) -> [UInt8] { codes("id ", ids) }
 
     /// The HMAC of a subject, and its index key.
-    func mac(ofSubject subject: String) -> [UInt8] { code("subject ", subject) }
+    func mac(ofSubject subject: String) -> [UInt8] { codes("subject ", CollectionOfOne(subject)) }
 
-    /// The HMAC of a label, then the text (read where they lie: no message is made).
-    private func code(_ label: StaticString, _ text: String) -> [UInt8] {
-        [UInt8](unsafeUninitializedCapacity: 32) { buffer, count in
-            write(label, text, into: buffer.baseAddress!)
-            count = 32
+    /// The HMAC of a label, then each text (read where they lie: no message is made), 32
+    /// bytes each, one after another.
+    private func codes(_ label: StaticString, _ texts: some Collection<String>) -> [UInt8] {
+        let label = UnsafeRawBufferPointer(start: label.utf8Start, count: label.utf8CodeUnitCount)
+        return [UInt8](unsafeUninitializedCapacity: 32 * texts.count) { buffer, count in
+            for (index, text) in texts.enumerated() {
+                var text = text
+                text.withUTF8 { mac.write(label, UnsafeRawBufferPointer($0), into: buffer.baseAddress! + 32 * index) }
+            }
+            count = 32 * texts.count
         }
-    }
-
-    private func write(_ label: StaticString, _ text: String, into code: UnsafeMutablePointer<UInt8>) {
-        var text = text
-        text.withUTF8 { mac.write(UnsafeRawBufferPointer(start: label.utf8Start, count: label.utf8CodeUnitCount), UnsafeRawBufferPointer($0), into: code) }
     }
     func key(ofSubject subject: String) -> Int64 { Self.indexKey(mac(ofSubject: subject)) }
 

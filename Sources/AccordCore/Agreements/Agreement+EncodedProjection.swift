@@ -91,9 +91,9 @@ extension Agreement {
                 switch fate {
                 case .hidden, .shown(.clear): continue
                 case .meta:
-                    // Its text read where it lies (a value of kind 1, string).
+                    // Its text read where it lies.
                     var reader = WireReader(encoded, from: layout.fields[field].value.lowerBound, reading: "record entry")
-                    guard try reader.u8() == 1 else {
+                    guard try reader.u8() == Value.stringTag else {
                         hidesMeta = true
                         continue
                     }

@@ -270,14 +270,7 @@ extension RecordSet {
         writer.varint(1 + fields.count { $0.name != metaField })
         writer.shortString(metaField)
         writer.varint(0)
-        // `Value.string(packMeta(collection, subject))`, written without making the text.
-        let count = String(collection.utf8.count)
-        writer.u8(Value.stringTag)
-        writer.u32(UInt32(packedMetaSize(collection, subject)))
-        writer.utf8(count)
-        writer.u8(UInt8(ascii: ":"))
-        writer.utf8(collection)
-        writer.utf8(subject)
+        encodePackedMeta(collection, subject, to: &writer)
         for (name, value) in fields where name != metaField {
             writer.shortString(name)
             writer.varint(0)

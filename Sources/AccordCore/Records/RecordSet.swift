@@ -205,6 +205,16 @@ public struct RecordSet: Sendable, Equatable {
         return String(length).utf8.count + 1 + length + subject.utf8.count
     }
 
+    /// `Value.string(packMeta(collection, subject))` encoded, written without making the text.
+    static func encodePackedMeta(_ collection: String, _ subject: String, to writer: inout WireWriter) {
+        writer.u8(Value.stringTag)
+        writer.u32(UInt32(packedMetaSize(collection, subject)))
+        writer.utf8(String(collection.utf8.count))
+        writer.u8(UInt8(ascii: ":"))
+        writer.utf8(collection)
+        writer.utf8(subject)
+    }
+
     static func unpackMeta(_ packed: String) -> (collection: String, subject: String) { unpackMeta(packed.utf8) }
 
     /// ``unpackMeta(_:)`` of the text's UTF-8 bytes (valid), read where they lie. Text that is
