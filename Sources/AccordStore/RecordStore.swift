@@ -226,17 +226,21 @@ public final class RecordStore {
     final class Shelf {
         let sealer: RecordSealer
         let number: Int64
-        let find, locate, insert, insertMany, update, updateSubject, delete, changes: Statement
+        let find, locate, fetch, fetchPlace, insert, insertMany, update, updateSubject, delete, changes: Statement
         /// The next sequence number, valid within the transaction `sequenceTransaction`.
         var nextSequence: Int64 = 0
         var sequenceTransaction = -1
-        /// Which index keys the table may hold, while no other connection has written to it
-        /// since the filter was made: its highest sequence number is still `lastSequence`, the
-        /// last this connection took or read.
-        var keys: KeyFilter?
+        /// What this connection knows of the table's index keys, made once lookups run in bulk
+        /// (at most one of the two): which keys it may hold (new records in bulk), or which it
+        /// holds and where (held records in bulk). True while no other connection has written to
+        /// the table since: its highest sequence number is still `lastSequence`, the last this
+        /// connection took or read.
+        var filter: KeyFilter?
+        var map: KeyMap?
         var lastSequence: Int64 = -1
-        /// Lookups that found nothing since the shelf was made or its filter dropped.
-        var misses = 0
+        /// Lookups in the key index that found their record, and that did not, since the shelf
+        /// was made or its filter or map.
+        var (hits, misses) = (0, 0)
 
         var name: String { sealer.collection }
         var table: String { sealer.recipe.table }
@@ -251,6 +255,8 @@ public final class RecordStore {
             let table = sealer.recipe.table
             find = try database.statement("SELECT row, mac, subject, sealed FROM \(table) WHERE key = ?")
             locate = try database.statement("SELECT row, mac, subject FROM \(table) WHERE key = ?")
+            fetch = try database.statement("SELECT row, mac, subject, sealed FROM \(table) WHERE row = ?")
+            fetchPlace = try database.statement("SELECT row, mac, subject FROM \(table) WHERE row = ?")
             insert = try database.statement("INSERT INTO \(table)(seq, key, subject, mac, sealed) VALUES (?, ?, ?, ?, ?)")
             // OR FAIL: with ABORT, SQLite journals every page a many-row insert changes, to undo
             // its earlier rows should a later one fail (8.6 µs a row rather than 3.3–3.8); none can
@@ -335,43 +341,77 @@ public final class RecordStore {
     }
 
     /// Reads the shelf's highest sequence number once per transaction. If another connection
-    /// wrote to the table since this one last did, the shelf's key filter may lack keys: it goes.
+    /// wrote to the table since this one last did, the shelf's key filter or map may lack keys:
+    /// it goes.
     private func readSequence(of shelf: Shelf) throws(StoreError) {
         precondition(database.inTransaction, "a table's sequence numbers are read and taken inside a transaction")
         guard shelf.sequenceTransaction != database.transactionsBegun else { return }
         let highest = try Self.highestSequence(of: shelf.number, in: database)
-        if highest != shelf.lastSequence { shelf.keys = nil }
+        if highest != shelf.lastSequence { (shelf.filter, shelf.map) = (nil, nil) }
         shelf.nextSequence = highest + 1
         shelf.sequenceTransaction = database.transactionsBegun
     }
 
-    /// Whether the table surely has no row under index key `key` (its key filter says so).
-    private func surelyLacks(_ key: Int64, on shelf: Shelf) throws(StoreError) -> Bool {
-        guard shelf.keys != nil, database.inTransaction else { return false }
+    /// Where the table keeps index key `key`, as its key filter or map says (a filter never
+    /// knows the row); nil without either (true).
+    private func mapped(_ key: Int64, on shelf: Shelf) throws(StoreError) -> KeyMap.Place? {
+        guard shelf.filter != nil || shelf.map != nil, database.inTransaction else { return nil }
         try readSequence(of: shelf)
-        return shelf.keys?.mayHold(key) == false
+        return shelf.map?.place(of: key) ?? shelf.filter.map { $0.mayHold(key) ? .unknownRow : .absent }
     }
 
-    /// A lookup found nothing. Once lookups that find nothing number a sixteenth of the table's
-    /// rows (new records are being stored in bulk), the table's keys are read into a filter,
-    /// which spares the lookups from then on: reading a key costs a fraction of a lookup.
-    private func missed(on shelf: Shelf) throws(StoreError) {
-        guard shelf.keys == nil, database.inTransaction else { return }
-        shelf.misses += 1
-        guard shelf.misses % 256 == 0 else { return }
+    /// Whether the table surely has no row under index key `key` (its key filter or map says so).
+    private func surelyLacks(_ key: Int64, on shelf: Shelf) throws(StoreError) -> Bool {
+        try mapped(key, on: shelf) == .absent
+    }
+
+    /// Notes in the shelf's filter or map that the table holds `key` (in `row`, if known).
+    private func remember(_ key: Int64, row: Int64?, on shelf: Shelf) {
+        shelf.filter?.insert(key)
+        shelf.map?.insert(key, row: row)
+    }
+
+    /// A map costs 11–21 MB a million keys: a larger table's records are looked up in the index.
+    static let mappedRowsAtMost: Int64 = 4_000_000
+
+    /// A lookup in the key index was made. Once they number a sixteenth of the table's rows,
+    /// records are being stored or merged in bulk, and the table's keys are read into memory,
+    /// which spares the lookups from then on (reading a key costs a fraction of a lookup): into
+    /// a filter if most were not found (new records), else into a map with their rows.
+    private func lookedUp(found: Bool, on shelf: Shelf) throws(StoreError) {
+        guard shelf.map == nil, database.inTransaction else { return }
+        if found { shelf.hits += 1 } else { shelf.misses += 1 }
+        let lookups = shelf.hits + shelf.misses
+        guard lookups % 256 == 0 else { return }
         try readSequence(of: shelf)
         // Rows at most: numbers taken since the table's floor (a change renews a row's number).
         let rows = try database.query("SELECT ? - floor FROM collections WHERE id = ?", .integer(shelf.nextSequence - 1), .integer(shelf.number)) { $0.integer(0) }.first ?? 0
-        if shelf.misses * 16 >= rows { try makeFilter(on: shelf) }
+        guard lookups * 16 >= rows else { return }
+        if shelf.hits >= shelf.misses, rows <= Self.mappedRowsAtMost {
+            try makeMap(on: shelf)
+        } else if shelf.filter == nil {
+            try makeFilter(on: shelf)
+        }
+        (shelf.hits, shelf.misses) = (0, 0)
     }
 
     /// Reads every index key of the shelf's table into a new filter with room for as many again.
     private func makeFilter(on shelf: Shelf) throws(StoreError) {
-        shelf.keys = nil
+        (shelf.filter, shelf.map) = (nil, nil)
         let rows = try database.query("SELECT count(*) FROM \(shelf.table)") { $0.integer(0) }.first ?? 0
         var filter = KeyFilter(capacity: 2 * Int(rows))
         try database.forEach("SELECT key FROM \(shelf.table)") { filter.insert($0.integer(0)) }
-        (shelf.keys, shelf.lastSequence, shelf.misses) = (filter, shelf.nextSequence - 1, 0)
+        (shelf.filter, shelf.lastSequence) = (filter, shelf.nextSequence - 1)
+    }
+
+    /// Reads every index key of the shelf's table, with its row, into a new map (with room for a
+    /// quarter more: it grows as it must).
+    private func makeMap(on shelf: Shelf) throws(StoreError) {
+        (shelf.filter, shelf.map) = (nil, nil)
+        let rows = try database.query("SELECT count(*) FROM \(shelf.table)") { $0.integer(0) }.first ?? 0
+        var map = KeyMap(capacity: Int(rows) + Int(rows) / 4)
+        try database.forEach("SELECT key, row FROM \(shelf.table)") { map.insert($0.integer(0), row: $0.integer(1)) }
+        (shelf.map, shelf.lastSequence) = (map, shelf.nextSequence - 1)
     }
 
     /// The collection's data key; made (random, 32 bytes) if `create`.
@@ -535,12 +575,21 @@ public final class RecordStore {
     /// its sealed state.
     private func row(of mac: [UInt8], on shelf: Shelf, sealed: Bool) throws(StoreError) -> (place: Place, sealed: [UInt8])? {
         let key = RecordSealer.indexKey(mac)
-        if try surelyLacks(key, on: shelf) { return nil }
         var found: (Place, [UInt8])?
-        try database.forEach(sealed ? shelf.find : shelf.locate, .integer(key)) { row throws(StoreError) in
+        let read = { (row: Row) in
             if row.blob(1, equals: mac) { found = (Place(row: row.integer(0), subject: row.isNull(2) ? nil : row.integer(2)), sealed ? row.blob(3) : []) }
         }
-        if found == nil { try missed(on: shelf) }
+        switch try mapped(key, on: shelf) {
+        case .absent: return nil
+        case .row(let hint):
+            // A hint that proves wrong (the row deleted, or another key's) leaves it to the index.
+            try database.forEach(sealed ? shelf.fetch : shelf.fetchPlace, .integer(hint), body: read)
+            if found != nil { return found }
+        case .unknownRow, nil: break
+        }
+        try database.forEach(sealed ? shelf.find : shelf.locate, .integer(key), body: read)
+        try lookedUp(found: found != nil, on: shelf)
+        if let (place, _) = found { shelf.map?.insert(key, row: place.row) }
         return found
     }
 
@@ -556,7 +605,7 @@ public final class RecordStore {
     /// one, else as a new row.
     private func write(_ record: SealedRecord, at place: Place?, on shelf: Shelf) throws(StoreError) {
         guard let place else {
-            shelf.keys?.insert(record.key)
+            remember(record.key, row: nil, on: shelf)
             return try writeNew([record][...], on: shelf)
         }
         try database.atomically { () throws(StoreError) in
@@ -570,7 +619,7 @@ public final class RecordStore {
     }
 
     /// Writes records as new rows under the next sequence numbers, in order, `rowsPerInsert` to
-    /// a statement while there are as many. Their keys are in the shelf's filter already.
+    /// a statement while there are as many. Their keys are in the shelf's key filter or map already.
     private func writeNew(_ records: ArraySlice<SealedRecord>, on shelf: Shelf) throws(StoreError) {
         guard !records.isEmpty else { return }
         try database.atomically { () throws(StoreError) in
@@ -585,7 +634,7 @@ public final class RecordStore {
                 try database.run(rows.count == 1 ? shelf.insert : shelf.insertMany, arguments)
                 rest = rest.dropFirst(rows.count)
             }
-            if shelf.keys?.isFull == true { try makeFilter(on: shelf) }
+            if shelf.filter?.isFull == true { try makeFilter(on: shelf) }
         }
     }
 
@@ -606,7 +655,7 @@ public final class RecordStore {
     /// Stores records of one collection as ``insertNew(_:)`` does, in order, up to the first
     /// the store holds already. Returns how many it stored: all, or as many as came before
     /// that one (left, with the rest, to the caller: to merge, say). Those the table's key
-    /// filter surely lacks are not looked up; all are written several to a statement.
+    /// filter or map surely lacks are not looked up; all are written several to a statement.
     public func insertNew(_ records: ArraySlice<SealedRecord>) throws(StoreError) -> Int {
         guard let first = records.first else { return 0 }
         let shelf = try shelf(sealing: first.table, of: first.collection)
@@ -621,7 +670,7 @@ public final class RecordStore {
                     unwritten = index
                     guard try place(of: record.mac, on: shelf) == nil else { return index - records.startIndex }
                 }
-                shelf.keys?.insert(record.key)  // a later record with the same key is looked up
+                remember(record.key, row: nil, on: shelf)  // a later record with the same key is looked up
             }
             try writeNew(records[unwritten...], on: shelf)
             return records.count

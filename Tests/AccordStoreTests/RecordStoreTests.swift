@@ -113,7 +113,7 @@ struct RecordStoreTests {
         let (folder, key, store, sealed) = try storeSealingNew()
         let ids = (0..<3000).map { "C-\($0)" }
         #expect(try store.database.transaction { try ids.allSatisfy { try store.insertNew(try sealed($0)) } })
-        #expect(try store.shelf("customers", create: false)?.keys != nil, "the filter was made once lookups found nothing in bulk")
+        #expect(try store.shelf("customers", create: false)?.filter != nil, "the filter was made once lookups found nothing in bulk")
         #expect(try store.database.transaction { try ids.allSatisfy { try !store.insertNew(try sealed($0)) } }, "every one is found again")
 
         let other = try RecordStore(path: folder.store, masterKey: key)
@@ -121,6 +121,30 @@ struct RecordStoreTests {
         #expect(try store.database.transaction { try store.insertNew(try sealed("C-other")) } == false, "stored by the other connection since")
         #expect(try store.database.transaction { try (3000..<3600).allSatisfy { try store.insertNew(try sealed("C-\($0)")) } })
         #expect(try store.count(collection: "customers") == 3601)
+    }
+
+    /// Read in bulk, records are found by the row the table's key map holds for them, not
+    /// through the key index; a row that no longer holds the record (deleted, its number taken
+    /// by another record since) is never taken for it.
+    @Test func recordsReadInBulkAreFoundByTheirRowsAndAStaleRowIsNeverTrusted() throws {
+        let (folder, key, writer, sealed) = try storeSealingNew()
+        let ids = (0..<3000).map { "C-\($0)" }
+        #expect(try writer.insertNew(try ids.map(sealed)[...]) == 3000)
+        let store = try RecordStore(path: folder.store, masterKey: key)
+        let rows = try store.database.transaction { try ids.map { try #require(try store.row(collection: "customers", id: $0).place).row } }
+        let shelf = try #require(try store.shelf("customers", create: false))
+        let keys = try #require(shelf.map, "the map was made once lookups that found their record numbered a sixteenth of the rows")
+        #expect(zip(ids, rows).allSatisfy { keys.place(of: RecordSealer.indexKey(shelf.sealer.mac(ofID: $0))) == .row($1) })
+
+        #expect(try store.purge(collection: "customers", id: "C-2999"))
+        #expect(try store.insertNew(try sealed("C-new")))
+        let reused = try store.database.transaction { try store.row(collection: "customers", id: "C-new").place?.row }
+        try #require(reused == rows.last, "the new record took the purged one's row")
+        let (purged, kept) = try store.database.transaction {
+            (try store.row(collection: "customers", id: "C-2999").place?.row, try store.row(collection: "customers", id: "C-2998").place?.row)
+        }
+        #expect(purged == nil && kept == rows[2998])
+        #expect(try store.entry(collection: "customers", id: "C-new")?.fields["n"]?.value == .string("C-new"))
     }
 
     /// New records stored together go in in order, each whole (many to a statement once the
@@ -131,7 +155,7 @@ struct RecordStoreTests {
         defer { withExtendedLifetime(folder) {} }
         let ids = (0..<3000).map { "C-\($0)" }
         #expect(try store.database.transaction { try store.insertNew(try ids.map(sealed)[...]) } == 3000)
-        #expect(try store.shelf("customers", create: false)?.keys != nil, "the last of them went in through the filter")
+        #expect(try store.shelf("customers", create: false)?.filter != nil, "the last of them went in through the filter")
         #expect(try store.changes(collection: "customers", after: 0, limit: 5000).map(\.id) == ids, "in order, each under its own number")
         #expect(try store.entry(collection: "customers", id: "C-2999")?.fields["n"]?.value == .string("C-2999"))
 
@@ -153,6 +177,30 @@ struct RecordStoreTests {
         #expect(filter.capacity >= 100_000 && filter.isFull == (filter.count >= filter.capacity))
         let strangers = (0..<100_000).filter { _ in filter.mayHold(Int64.random(in: .min ... .max, using: &random)) }.count
         #expect(strangers < 3_000, "\(strangers) of 100,000 keys not inserted were taken for present")
+    }
+
+    /// No key inserted is ever reported absent, and each keeps the last row given it (or
+    /// none); of keys not inserted, almost none are reported present.
+    @Test func theKeyMapKnowsEveryKeyItHoldsAndWhere() {
+        var random = SystemRandomNumberGenerator()
+        var map = KeyMap(capacity: 1000)  // grows as it must
+        // Upper halves all different (two keys alike in theirs may share a slot: a wrong hint).
+        var uppers = Set<Int64>()
+        let keys = (0..<100_000).map { _ in
+            while true {
+                let key = Int64.random(in: .min ... .max, using: &random)
+                if uppers.insert(key >> 32).inserted { return key }
+            }
+        }
+        for (index, key) in keys.enumerated() { map.insert(key, row: index % 3 == 0 ? nil : Int64(index + 1)) }
+        map.insert(keys[1], row: 7)
+        map.insert(keys[2], row: 1 << 40)  // too large for a hint
+        #expect(map.count == 100_000)
+        #expect(map.place(of: keys[1]) == .row(7) && map.place(of: keys[2]) == .unknownRow)
+        let wrong = keys.indices.dropFirst(3).filter { map.place(of: keys[$0]) != ($0 % 3 == 0 ? .unknownRow : .row(Int64($0 + 1))) }
+        #expect(wrong.isEmpty, "keys \(wrong.prefix(5)) are not where they were put")
+        let strangers = (0..<100_000).filter { _ in map.place(of: Int64.random(in: .min ... .max, using: &random)) != .absent }.count
+        #expect(strangers < 100, "\(strangers) of 100,000 keys not inserted were taken for present")
     }
 
     /// What a node received under an agreement is kept without subject index entries, and is
