@@ -372,7 +372,7 @@ public final class RecordStore {
     }
 
     /// A map costs 11–21 MB a million keys: a larger table's records are looked up in the index.
-    static let mappedRowsAtMost: Int64 = 4_000_000
+    var mappedRowsAtMost: Int64 = 4_000_000
 
     /// A lookup in the key index was made. Once they number a sixteenth of the table's rows,
     /// records are being stored or merged in bulk, and the table's keys are read into memory,
@@ -387,8 +387,8 @@ public final class RecordStore {
         // Rows at most: numbers taken since the table's floor (a change renews a row's number).
         let rows = try database.query("SELECT ? - floor FROM collections WHERE id = ?", .integer(shelf.nextSequence - 1), .integer(shelf.number)) { $0.integer(0) }.first ?? 0
         guard lookups * 16 >= rows else { return }
-        if shelf.hits >= shelf.misses, rows <= Self.mappedRowsAtMost {
-            try makeMap(on: shelf)
+        if shelf.hits >= shelf.misses {
+            if rows <= mappedRowsAtMost { try makeMap(on: shelf) }
         } else if shelf.filter == nil {
             try makeFilter(on: shelf)
         }

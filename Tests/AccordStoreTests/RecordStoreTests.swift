@@ -147,6 +147,19 @@ struct RecordStoreTests {
         #expect(try store.entry(collection: "customers", id: "C-new")?.fields["n"]?.value == .string("C-new"))
     }
 
+    /// A table larger than a map may cover keeps its records looked up in the index.
+    @Test func aTableTooLargeToMapIsReadThroughItsIndex() throws {
+        let (folder, key, writer, sealed) = try storeSealingNew()
+        let ids = (0..<3000).map { "C-\($0)" }
+        #expect(try writer.insertNew(try ids.map(sealed)[...]) == 3000)
+        let store = try RecordStore(path: folder.store, masterKey: key)
+        store.mappedRowsAtMost = 2999
+        let found = try store.database.transaction { try ids.allSatisfy { try store.row(collection: "customers", id: $0).place != nil } }
+        #expect(found)
+        let shelf = try #require(try store.shelf("customers", create: false))
+        #expect(shelf.map == nil && shelf.filter == nil)
+    }
+
     /// New records stored together go in in order, each whole (many to a statement once the
     /// filter knows them new), up to the first the store holds: a record twice in one call is
     /// stored once, and what follows it is left to the caller.
