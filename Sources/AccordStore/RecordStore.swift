@@ -28,6 +28,9 @@ public final class RecordStore {
     private var shelves: [String: Shelf] = [:]
     /// `database.rollbacks` when `shelves` was last known good.
     private var shelvesMadeAfter = 0
+    /// The most rows a table may have for its keys to be mapped (`KeyMap`: 11–21 MB a million
+    /// keys); a larger table's records are looked up in its index.
+    var mappedRowsAtMost: Int64 = 4_000_000
 
     /// What the data_keys table holds for a key kept in the key folder: this prefix and 16 random bytes.
     private static let referencePrefix = Array("KEYF".utf8)
@@ -370,9 +373,6 @@ public final class RecordStore {
         shelf.filter?.insert(key)
         shelf.map?.insert(key, row: row)
     }
-
-    /// A map costs 11–21 MB a million keys: a larger table's records are looked up in the index.
-    var mappedRowsAtMost: Int64 = 4_000_000
 
     /// A lookup in the key index was made. Once they number a sixteenth of the table's rows,
     /// records are being stored or merged in bulk, and the table's keys are read into memory,
