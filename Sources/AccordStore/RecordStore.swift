@@ -29,8 +29,8 @@ public final class RecordStore {
     /// `database.rollbacks` when `shelves` was last known good.
     private var shelvesMadeAfter = 0
     /// The most rows a table may have for its keys to be mapped (`KeyMap`: 11–21 MB a million
-    /// keys); a larger table's records are looked up in its index.
-    var mappedRowsAtMost: Int64 = 4_000_000
+    /// keys); a larger table's records are looked up in its index. 0: none is mapped.
+    public var mappedRowsAtMost: Int64 = 4_000_000
 
     /// What the data_keys table holds for a key kept in the key folder: this prefix and 16 random bytes.
     private static let referencePrefix = Array("KEYF".utf8)

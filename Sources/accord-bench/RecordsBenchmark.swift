@@ -26,18 +26,9 @@ struct RecordsBenchmark {
         say("raw SQLite: \(format(raw)) rows/s (500-byte rows, one table, one transaction, WAL)")
 
         let node = NodeDirectory(path: folder.appendingPathComponent("firm").path)
-        try node.create(settings: NodeSettings(name: "firm", listen: Endpoint(host: "127.0.0.1", port: 7401), role: "firm", jurisdiction: nil))
-        let csv = folder.appendingPathComponent("customers.csv")
-        try writeCustomersCSV(csv, range: 0..<count)
         // The import as a user runs it: `accord record import`, a process of its own (timed from
         // its start to its end, opening and closing the store included).
-        sync()
-        var start = ContinuousClock.now
-        let output = folder.appendingPathComponent("import.out")
-        let status = try Child([accordExecutable(), "record", "import", "--dir", node.url.path, "--collection", "customers", csv.path], in: folder, output: output.path).wait()
-        let importRate = Double(count) / (ContinuousClock.now - start).seconds
-        let printed = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
-        guard status == 0, printed.contains("Imported \(count) records") else { throw BenchmarkError("accord record import failed (\(status)): \(printed)") }
+        let importRate = Double(count) / (try importCustomers(count, into: node)).seconds
         var usage = rusage()
         getrusage(RUSAGE_CHILDREN.rawValue, &usage)
         say("import (accord record import of a CSV file: encrypted, CRDT metadata, op log, audit): \(format(importRate)) records/s   ratio \(percent(importRate, raw)) of raw SQLite; CPU a record \(cpuTime(of: RUSAGE_CHILDREN).perRecord(count)); peak RSS \(usage.ru_maxrss / 1024) MB")
@@ -56,7 +47,7 @@ struct RecordsBenchmark {
         let store = try node.openStore()
         var generator = SystemRandomNumberGenerator()
         let reads = min(count, 100_000)
-        start = .now
+        let start = ContinuousClock.now
         for _ in 0..<reads {
             guard try store.entry(collection: "customers", id: "C-\(Int.random(in: 0..<count, using: &generator))") != nil else {
                 throw BenchmarkError("a record is missing")
@@ -81,23 +72,10 @@ struct RecordsBenchmark {
     private func mergeRemoteDeltas(_ node: NodeDirectory) throws -> Double {
         let store = try node.openStore()
         try store.database.checkpointInBackground()  // as a node's store does
-        let partner = NodeID(digest: [UInt8](repeating: 9, count: 32))
-        var clock = HybridLogicalClock(last: HLC(milliseconds: UInt64(Date().timeIntervalSince1970 * 1000) + 60_000, counter: 0))
+        var partner = PartnerDeltas()
         let start = ContinuousClock.now
-        var index = 0
-        while index < count {
-            let end = min(count, index + 4000)
-            let deltas = (index..<end).map { record in
-                let stamp = Stamp(clock: clock.tick(wall: 0), node: partner)
-                return IncomingChange(id: "C-\(record)", entry: RecordSet.Entry(fields: [
-                    "status": RecordSet.Write(value: .string("delivered"), stamp: stamp),
-                    "note": RecordSet.Write(value: .string("updated by partner"), stamp: stamp),
-                ]))
-            }
-            for outcome in try store.mergeAll(deltas, into: "customers") {
-                guard case .changed = outcome else { throw BenchmarkError("a record did not change: \(outcome)") }
-            }
-            index = end
+        for batch in stride(from: 0, to: count, by: 4000) {
+            try merge(partner.deltas(batch..<min(count, batch + 4000)), into: store)
         }
         return Double(count) / (ContinuousClock.now - start).seconds
     }
@@ -126,6 +104,79 @@ struct RecordsBenchmark {
         precondition(target == source)
         return Double(updates) / (ContinuousClock.now - start).seconds
     }
+}
+
+/// The key map's worth (`KeyMap`), measured where this machine's drift cannot decide it: the
+/// same partner deltas merged, 4,000 at a time, into two copies of one imported store in turn
+/// (which goes first alternating), one mapping its keys and one not.
+struct KeyMapBenchmark {
+    let count: Int
+
+    func run() throws {
+        let folder = try scratchFolder("keymap")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        say("accord-bench keymap: \(count) records merged into two copies of one store, batch by batch in turn")
+        let node = NodeDirectory(path: folder.appendingPathComponent("mapped").path)
+        _ = try importCustomers(count, into: node)
+        let copy = NodeDirectory(path: folder.appendingPathComponent("unmapped").path)
+        try FileManager.default.copyItem(at: node.url, to: copy.url)
+        let (mapped, unmapped) = (try node.openStore(), try copy.openStore())
+        unmapped.mappedRowsAtMost = 0
+        for store in [mapped, unmapped] { try store.database.checkpointInBackground() }
+        sync()
+        var partner = PartnerDeltas()
+        var (timeMapped, timeUnmapped) = (Duration.zero, Duration.zero)
+        for batch in stride(from: 0, to: count, by: 4000) {
+            let deltas = partner.deltas(batch..<min(count, batch + 4000))
+            for store in batch / 4000 % 2 == 0 ? [mapped, unmapped] : [unmapped, mapped] {
+                let start = ContinuousClock.now
+                try merge(deltas, into: store)
+                if store === mapped { timeMapped += .now - start } else { timeUnmapped += .now - start }
+            }
+        }
+        say("merge with the key map: \(format(Double(count) / timeMapped.seconds)) records/s; without: \(format(Double(count) / timeUnmapped.seconds)) records/s")
+    }
+}
+
+/// A partner's deltas: its writes of 2 fields of each record, as it sends them.
+struct PartnerDeltas {
+    private let partner = NodeID(digest: [UInt8](repeating: 9, count: 32))
+    private var clock = HybridLogicalClock(last: HLC(milliseconds: UInt64(Date().timeIntervalSince1970 * 1000) + 60_000, counter: 0))
+
+    mutating func deltas(_ records: Range<Int>) -> [IncomingChange] {
+        records.map { record in
+            let stamp = Stamp(clock: clock.tick(wall: 0), node: partner)
+            return IncomingChange(id: "C-\(record)", entry: RecordSet.Entry(fields: [
+                "status": RecordSet.Write(value: .string("delivered"), stamp: stamp),
+                "note": RecordSet.Write(value: .string("updated by partner"), stamp: stamp),
+            ]))
+        }
+    }
+}
+
+/// Merges deltas into the customers of `store` (`RecordStore.mergeAll`, one transaction, as a
+/// sync batch arrives); each must change its record.
+private func merge(_ deltas: [IncomingChange], into store: RecordStore) throws {
+    for outcome in try store.mergeAll(deltas, into: "customers") {
+        guard case .changed = outcome else { throw BenchmarkError("a record did not change: \(outcome)") }
+    }
+}
+
+/// Makes node `node` and imports `count` customers into it with `accord record import` (a
+/// process of its own, as a user runs it). Returns how long the import took.
+func importCustomers(_ count: Int, into node: NodeDirectory) throws -> Duration {
+    let folder = node.url.deletingLastPathComponent()
+    try node.create(settings: NodeSettings(name: "firm", listen: Endpoint(host: "127.0.0.1", port: 7401), role: "firm", jurisdiction: nil))
+    let csv = folder.appendingPathComponent("customers.csv")
+    try writeCustomersCSV(csv, range: 0..<count)
+    sync()
+    let start = ContinuousClock.now
+    let output = folder.appendingPathComponent("import.out")
+    let status = try Child([accordExecutable(), "record", "import", "--dir", node.url.path, "--collection", "customers", csv.path], in: folder, output: output.path).wait()
+    let took = ContinuousClock.now - start
+    let printed = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
+    guard status == 0, printed.contains("Imported \(count) records") else { throw BenchmarkError("accord record import failed (\(status)): \(printed)") }
+    return took
 }
 
 /// The reference: `count` 500-byte rows, one table, one transaction, WAL.

@@ -30,6 +30,8 @@ case "transport":
     await run { try await TransportBenchmark(seconds: seconds, only: option("--only")).run() }
 case "records":
     await run { try RecordsBenchmark(count: option("--count").flatMap(Int.init) ?? 1_000_000).run() }
+case "keymap":
+    await run { try KeyMapBenchmark(count: option("--count").flatMap(Int.init) ?? 1_000_000).run() }
 case "sync":
     await run { try await SyncBenchmark(count: option("--count").flatMap(Int.init) ?? 1_000_000, updates: option("--updates").flatMap(Int.init) ?? 10_000).run() }
 case "codec":
@@ -37,7 +39,7 @@ case "codec":
 case "revocation":
     await run { try await RevocationBenchmark(peers: option("--peers").flatMap(Int.init) ?? 10, count: option("--count").flatMap(Int.init) ?? 100_000).run() }
 default:
-    say("usage: accord-bench transport [--seconds N] [--only handshakes|bulk] | records [--count N] | sync [--count N] [--updates N] | revocation [--peers N] [--count N] | codec")
+    say("usage: accord-bench transport [--seconds N] [--only handshakes|bulk] | records [--count N] | keymap [--count N] | sync [--count N] [--updates N] | revocation [--peers N] [--count N] | codec")
     exit(2)
 }
 
