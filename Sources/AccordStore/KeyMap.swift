@@ -31,16 +31,10 @@ struct KeyMap {
     }
 
     func place(of key: Int64) -> Place {
-        let upper = UInt64(bitPattern: key) & Self.upperHalf
-        var index = start(upper)
-        while slots[index] != 0 {
-            if slots[index] & Self.upperHalf == upper {
-                let row = slots[index] & Self.unknown
-                return row == Self.unknown ? .unknownRow : .row(Int64(row))
-            }
-            index = index + 1 == slots.count ? 0 : index + 1
-        }
-        return .absent
+        let slot = slots[index(of: UInt64(bitPattern: key) & Self.upperHalf)]
+        guard slot != 0 else { return .absent }
+        let row = slot & Self.unknown
+        return row == Self.unknown ? .unknownRow : .row(Int64(row))
     }
 
     /// Adds `key`, or gives it a new hint: `row` if known.
@@ -51,11 +45,7 @@ struct KeyMap {
 
     private mutating func put(_ slot: UInt64) {
         if (count + 1) * 4 > slots.count * 3 { grow() }
-        let upper = slot & Self.upperHalf
-        var index = start(upper)
-        while slots[index] != 0, slots[index] & Self.upperHalf != upper {
-            index = index + 1 == slots.count ? 0 : index + 1
-        }
+        let index = index(of: slot & Self.upperHalf)
         if slots[index] == 0 { count += 1 }
         slots[index] = slot
     }
@@ -67,8 +57,13 @@ struct KeyMap {
         for slot in old where slot != 0 { put(slot) }
     }
 
-    /// The first slot to look in: the key's upper half scaled to the table's size.
-    private func start(_ upper: UInt64) -> Int {
-        Int(truncatingIfNeeded: ((upper >> 32) &* UInt64(slots.count)) >> 32)
+    /// The slot of the key whose upper half is `upper`, or the empty slot where it would go:
+    /// the first from where the upper half, scaled to the table's size, points.
+    private func index(of upper: UInt64) -> Int {
+        var index = Int(truncatingIfNeeded: ((upper >> 32) &* UInt64(slots.count)) >> 32)
+        while slots[index] != 0, slots[index] & Self.upperHalf != upper {
+            index = index + 1 == slots.count ? 0 : index + 1
+        }
+        return index
     }
 }
