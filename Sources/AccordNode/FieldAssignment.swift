@@ -34,16 +34,23 @@ public enum FieldAssignment {
 
     /// A JSON object's members as fields (`--json`): strings, integers, decimals, booleans, null.
     public static func parseJSON(_ text: String) throws -> [String: Value] {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]) as? [String: Any] else {
-            throw NodeError("--json: not a JSON object, e.g. '{\"name\": \"Li Wei\", \"age\": 42}'")
+        let example = "e.g. '{\"name\": \"Li Wei\", \"age\": 42}'"
+        guard let parsed = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]) else {
+            throw NodeError("--json: not valid JSON (a number too large for JSON counts as invalid); write one object, \(example)")
         }
+        guard let object = parsed as? [String: Any] else { throw NodeError("--json: not a JSON object, \(example)") }
         var fields: [String: Value] = [:]
         for (name, member) in object {
-            fields[name] = try jsonValue(member, field: name)
+            do {
+                fields[name] = try jsonValue(member, field: name)
+            } catch {
+                throw NodeError("--json: \(error)")
+            }
         }
         return fields
     }
 
+    /// A JSON member's value as a field's (of `--json`, or of a line of JSON lines).
     static func jsonValue(_ member: Any, field: String) throws -> Value {
         switch member {
         case is NSNull: return .null
@@ -53,9 +60,9 @@ public enum FieldAssignment {
             let text = number.stringValue
             if let integer = Int64(text) { return .integer(integer) }
             if let decimal = Value.canonicalDecimal(text) { return .decimal(decimal) }
-            throw NodeError("--json: '\(field)' is \(text); use plain decimal numbers")
+            throw NodeError("'\(field)' is \(text); use plain decimal numbers")
         default:
-            throw NodeError("--json: '\(field)' is a list or object; a field holds one value")
+            throw NodeError("'\(field)' is a list or object; a field holds one value")
         }
     }
 

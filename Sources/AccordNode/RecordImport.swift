@@ -365,9 +365,10 @@ struct ImportReader: Sendable {
     }
 
     private func jsonRow(_ line: String, line number: Int, _ sealer: RecordSealer) throws -> Row {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
-            throw NodeError("not a JSON object")
+        guard let parsed = try? JSONSerialization.jsonObject(with: Data(line.utf8)) else {
+            throw NodeError("not valid JSON (a number too large for JSON counts as invalid)")
         }
+        guard let object = parsed as? [String: Any] else { throw NodeError("not a JSON object") }
         guard let id = object["id"] as? String, !id.isEmpty else { throw NodeError("\"id\" is missing or not text") }
         if let other = object["collection"] as? String, other != collection {
             throw NodeError("it belongs to collection '\(other)', not '\(collection)'")
@@ -379,6 +380,8 @@ struct ImportReader: Sendable {
 }
 
 /// Lines of a file read in 1 MiB chunks, split at the byte 0x0A (a trailing CR stays on the line).
+/// A byte-order mark opening the file (spreadsheets save "CSV UTF-8" with one) is not part of
+/// its first line.
 struct LineReader {
     private let handle: FileHandle
     private var buffer: [UInt8] = []
@@ -395,15 +398,13 @@ struct LineReader {
             if let newline = buffer[start...].firstIndex(of: 10) {
                 let line = buffer[start..<newline]
                 start = newline + 1
-                lineNumber += 1
-                return (lineNumber, line)
+                return numbered(line)
             }
             if ended {
                 guard start < buffer.count else { return nil }
                 let line = buffer[start...]
                 start = buffer.count
-                lineNumber += 1
-                return (lineNumber, line)
+                return numbered(line)
             }
             buffer.removeFirst(start)
             start = 0
@@ -412,5 +413,10 @@ struct LineReader {
             bytesRead += chunk.count
             buffer.append(contentsOf: chunk)
         }
+    }
+
+    private mutating func numbered(_ line: ArraySlice<UInt8>) -> (Int, ArraySlice<UInt8>) {
+        lineNumber += 1
+        return (lineNumber, lineNumber == 1 && line.starts(with: [0xEF, 0xBB, 0xBF]) ? line.dropFirst(3) : line)
     }
 }

@@ -25,6 +25,57 @@ struct ImportTests {
         #expect(c6.stdout.contains(#""name":"two\nlines""#))
     }
 
+    @Test func badJSONLinesAreNamedByLineAndTheRestIsImported() async throws {
+        let sandbox = try Sandbox()
+        let dir = sandbox.path("firm")
+        try await CLI.run("init", "--dir", dir, "--name", "firm")
+        let file = sandbox.root.appendingPathComponent("customers.jsonl")
+        let lines = [
+            #"{"id": "C-1", "subject": "CUST-1", "name": "Li"}"#,
+            #"{"id": 2, "subject": "CUST-2"}"#,
+            "not json",
+            #"{"id": "C-4", "subject": "CUST-4", "tags": ["a", "b"]}"#,
+            "[1, 2]",
+            #"{"id": "C-6", "subject": "CUST-6", "balance": 1e400}"#,
+            #"{"id": "C-7", "subject": "CUST-7", "balance": 2.5}"#,
+        ]
+        try Data(lines.joined(separator: "\n").utf8).write(to: file)
+        let outcome = try await CLI.run("record", "import", "--dir", dir, "--collection", "customers", file.path)
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stdout.contains("Imported 2 records into customers; rejected 5"), "\(outcome.stdout)")
+        let expected = [
+            #"line 2: "id" is missing or not text"#, "line 3: not valid JSON", "line 4: 'tags' is a list or object; a field holds one value",
+            "line 5: not a JSON object", "line 6: not valid JSON",
+        ]
+        for line in expected { #expect(outcome.stdout.contains(line), "\(line): \(outcome.stdout)") }
+        #expect(!outcome.stdout.contains("--json"), "the import names no option it was not given")
+    }
+
+    /// A spreadsheet's "CSV UTF-8" opens with a byte-order mark; so may JSON lines from other
+    /// tools. Neither is part of the first column's name or the first line.
+    @Test func aByteOrderMarkOpeningTheFileIsNotPartOfItsFirstLine() async throws {
+        let sandbox = try Sandbox()
+        let dir = sandbox.path("firm")
+        try await CLI.run("init", "--dir", dir, "--name", "firm")
+        let bom = Data([0xEF, 0xBB, 0xBF])
+        let csv = sandbox.root.appendingPathComponent("excel.csv")
+        try (bom + Data("id,subject,name\r\nC-1,CUST-1,\"Li, Wei\"\r\n".utf8)).write(to: csv)
+        let jsonl = sandbox.root.appendingPathComponent("tool.jsonl")
+        try (bom + Data(#"{"id": "C-2", "subject": "CUST-2", "name": "Wang"}"#.utf8)).write(to: jsonl)
+        for file in [csv, jsonl] {
+            let outcome = try await CLI.run("record", "import", "--dir", dir, "--collection", "customers", file.path)
+            #expect(outcome.status == 0, "\(outcome.stderr)")
+            #expect(outcome.stdout.contains("Imported 1 records into customers; rejected 0"), "\(outcome.stdout)")
+        }
+        let listed = try await CLI.run("record", "list", "--dir", dir, "--collection", "customers")
+        #expect(listed.stdout.contains("C-1") && listed.stdout.contains("C-2"), "\(listed.stdout)")
+        // Only at the very start: the same bytes opening a later line are that line's.
+        let later = sandbox.root.appendingPathComponent("later.csv")
+        try (Data("id,subject,name\n".utf8) + bom + Data("C-3,CUST-3,Zhao\n".utf8)).write(to: later)
+        try await CLI.run("record", "import", "--dir", dir, "--collection", "customers", later.path)
+        #expect(try await CLI.run("record", "get", "--dir", dir, "--collection", "customers", "--id", "\u{FEFF}C-3").status == 0)
+    }
+
     /// export → import on another node gives the same records, types included.
     @Test func jsonLinesRoundTrip() async throws {
         let sandbox = try Sandbox()

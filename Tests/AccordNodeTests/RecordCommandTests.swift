@@ -50,7 +50,8 @@ struct RecordCommandTests {
             (["--id", "C-1", "--subject", "S", "since:=2026-02-30"], "since:=2026-02-30: not a number"),
             (["--id", "C-1", "--subject", "S", "nonsense"], "'nonsense' is not a field"),
             (["--id", "C-1", "--subject", "S", "--json", "[1, 2]"], "--json: not a JSON object"),
-            (["--id", "C-1", "--subject", "S", "--json", #"{"tags": ["a"]}"#], "is a list or object"),
+            (["--id", "C-1", "--subject", "S", "--json", #"{"tags": ["a"]}"#], "--json: 'tags' is a list or object"),
+            (["--id", "C-1", "--subject", "S", "--json", #"{"a": 1e400}"#], "--json: not valid JSON"),
             (["--id", "", "--subject", "S", "a=b"], "--id is required"),
         ]
         for (arguments, message) in cases {
