@@ -344,8 +344,8 @@ struct ImportReader: Sendable {
         let names = cells.map { $0.trimmingWhitespace() }
         guard let columns = Columns(names) else { throw NodeError("line 1: the header needs an 'id' column (and 'subject' for new records)") }
         var seen: Set<String> = []
-        for name in names {
-            guard !name.isEmpty else { throw NodeError("line 1: a column has no name") }
+        for (column, name) in names.enumerated() {
+            guard !name.isEmpty else { throw NodeError("line 1: column \(column + 1) has no name") }
             guard seen.insert(name).inserted else { throw NodeError("line 1: column '\(name)' appears twice") }
         }
         return columns

@@ -43,7 +43,7 @@ let recordCommands: [Command] = [
                 subject: arguments["subject"],
                 fields: fields
             )
-            output("Saved \(record.id) in \(record.collection) (\(record.fields.count) fields)")
+            output("Saved \(record.id) in \(record.collection) (\(record.fields.count) field\(record.fields.count == 1 ? "" : "s"))")
         }
     ),
     Command(
@@ -117,15 +117,22 @@ let recordCommands: [Command] = [
             CSV: a header row naming 'id', 'subject' and the field columns; values are text, empty
             cells are not written. JSON lines: one object per line, as `accord record export` writes
             them (or flat: id, subject, fields). Bad rows are listed with their line number and
-            skipped; the rest commit in batches of 20,000, each batch whole.
+            skipped; the rest commit in batches of 100,000 rows or about a second, each batch whole.
             """,
         valued: ["dir", "collection", "format"],
         flags: [],
         run: { arguments in
             try arguments.noMorePositionals(than: 1)
             let path = try arguments.positional(0, named: "the file to import")
-            guard let format = arguments["format"].map(ImportFormat.init(rawValue:)) ?? ImportFormat(fileName: path) else {
-                throw UsageError(arguments.command, "say --format csv or --format jsonl (the file name does not end in .csv or .jsonl)")
+            let format: ImportFormat
+            if let given = arguments["format"] {
+                guard let known = ImportFormat(rawValue: given) else { throw UsageError(arguments.command, "--format is csv or jsonl, not '\(given)'") }
+                format = known
+            } else {
+                guard let named = ImportFormat(fileName: path) else {
+                    throw UsageError(arguments.command, "say --format csv or --format jsonl (the file name does not end in .csv or .jsonl)")
+                }
+                format = named
             }
             let showProgress = isatty(STDERR_FILENO) == 1
             var lastShown = ContinuousClock.now
@@ -140,7 +147,7 @@ let recordCommands: [Command] = [
                 FileHandle.standardError.write(Data("\rimporting: \(rows) rows read\(percent)   ".utf8))
             }
             if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-            output("Imported \(summary.imported) records into \(try arguments.required("collection")); rejected \(summary.rejected.count)")
+            output("Imported \(summary.imported) record\(summary.imported == 1 ? "" : "s") into \(try arguments.required("collection")); rejected \(summary.rejected.count)")
             for (line, reason) in summary.rejected.sorted(by: { $0.line < $1.line }) { output("  line \(line): \(reason)") }
         }
     ),

@@ -80,6 +80,9 @@ struct ImportPipelineTests {
         try Data("id,id\nC-1,C-1\n".utf8).write(to: header)
         let twice = #expect(throws: NodeError.self) { try book.importRecords(collection: "customers", from: header, format: .csv) }
         #expect(twice?.description.contains("column 'id' appears twice") == true)
+        try Data("id,subject,,name\nC-1,S,x,y\n".utf8).write(to: header)
+        let unnamed = #expect(throws: NodeError.self) { try book.importRecords(collection: "customers", from: header, format: .csv) }
+        #expect(unnamed?.description.contains("line 1: column 3 has no name") == true, "\(String(describing: unnamed))")
         #expect(try book.auditEntries(since: nil).isEmpty)
         #expect(try book.recordStore.collections().isEmpty, "the collection made for the import is gone again")
     }

@@ -65,10 +65,13 @@ struct ImportTests {
         for file in [csv, jsonl] {
             let outcome = try await CLI.run("record", "import", "--dir", dir, "--collection", "customers", file.path)
             #expect(outcome.status == 0, "\(outcome.stderr)")
-            #expect(outcome.stdout.contains("Imported 1 records into customers; rejected 0"), "\(outcome.stdout)")
+            #expect(outcome.stdout.contains("Imported 1 record into customers; rejected 0"), "\(outcome.stdout)")
         }
         let listed = try await CLI.run("record", "list", "--dir", dir, "--collection", "customers")
         #expect(listed.stdout.contains("C-1") && listed.stdout.contains("C-2"), "\(listed.stdout)")
+        // A format the import does not know is named as such, whatever the file is called.
+        let xml = try await CLI.run("record", "import", "--dir", dir, "--collection", "customers", csv.path, "--format", "xml")
+        #expect(xml.status != 0 && xml.stderr.contains("--format is csv or jsonl, not 'xml'"), "\(xml.stderr)")
         // Only at the very start: the same bytes opening a later line are that line's.
         let later = sandbox.root.appendingPathComponent("later.csv")
         try (Data("id,subject,name\n".utf8) + bom + Data("C-3,CUST-3,Zhao\n".utf8)).write(to: later)
