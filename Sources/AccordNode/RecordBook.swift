@@ -235,8 +235,15 @@ extension NodeDirectory {
     /// The 32-byte key that wraps the store's data keys (Certs/master.key, 0600). `accord init`
     /// makes it; a node made before that gets one on first use, published atomically (a
     /// complete temporary file hard-linked into place), so concurrent commands agree on it.
+    /// Never once the store holds anything: its data keys are wrapped by the key it has, and
+    /// the agreements' pseudonyms derive from it, so a new one would leave them unreadable.
     public func loadMasterKey() throws -> [UInt8] {
         if !FileManager.default.fileExists(atPath: masterKeyURL.path) {
+            guard (try? FileManager.default.attributesOfItem(atPath: storeURL.path)[.size] as? Int) ?? 0 == 0 else {
+                throw NodeError(
+                    "\(masterKeyURL.path) is missing. It unlocks what \(storeURL.lastPathComponent) holds, and a new key would leave "
+                        + "all of it unreadable: put back this node's Certs folder from your copy of it (see docs/operations.md)")
+            }
             let temporary = certsURL.appendingPathComponent("master.key.\(getpid()).tmp")
             try? FileManager.default.removeItem(at: temporary)
             try writeExclusively(try secureRandomBytes(32), to: temporary, mode: 0o600)

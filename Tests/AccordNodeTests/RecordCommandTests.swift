@@ -40,6 +40,24 @@ struct RecordCommandTests {
         #expect((store[.posixPermissions] as? Int) == 0o600)
     }
 
+    /// A lost master key is not replaced by a new one, under which nothing stored could be read.
+    @Test func aMissingMasterKeyIsAnErrorNotANewKey() async throws {
+        let sandbox = try Sandbox()
+        let dir = sandbox.path("firm")
+        try await CLI.run("init", "--dir", dir, "--name", "firm")
+        try await CLI.run("record", "put", "--dir", dir, "--collection", "customers", "--id", "C-1", "--subject", "S", "name=Li")
+        let key = dir + "/Certs/master.key"
+        let kept = sandbox.root.appendingPathComponent("master.key.kept").path
+        try FileManager.default.moveItem(atPath: key, toPath: kept)
+        for command in [["record", "list"], ["record", "put", "--id", "C-2", "--subject", "S", "name=Wang"]] {
+            let outcome = try await CLI.run(command + ["--dir", dir, "--collection", "customers"])
+            #expect(outcome.status == 1 && outcome.stderr.contains("master.key is missing"), "\(command): \(outcome.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: key), "no new key was made")
+        try FileManager.default.moveItem(atPath: kept, toPath: key)
+        #expect(try await CLI.run("record", "list", "--dir", dir, "--collection", "customers").stdout.contains("C-1  S  name=Li"))
+    }
+
     @Test func badInputIsRefusedWithItsReasonAndChangesNothing() async throws {
         let sandbox = try Sandbox()
         let dir = sandbox.path("firm")
