@@ -100,13 +100,16 @@ extension RecordBook {
             throw NodeError("cannot copy \(file.path): \(error.localizedDescription)")
         }
         do {
-            // Opening migrates an older backup and purges keys destroyed since it was taken.
-            let store = try RecordStore(path: staging.path, masterKey: try directory.loadMasterKey(), shreddedKeys: try directory.loadShreddedKeys(), keyFolder: try directory.keyFolder())
-            _ = try store.collections()
+            // Opening migrates an older backup and purges keys destroyed since it was taken;
+            // every other key must open here.
+            let store = try RecordStore(
+                path: staging.path, masterKey: try directory.loadMasterKey(), shreddedKeys: try directory.loadShreddedKeys(), keyFolder: try directory.keyFolder(),
+                restoring: true)
+            for collection in try store.collections() { _ = try store.count(collection: collection) }
             try store.database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         } catch {
             for suffix in ["", "-wal", "-shm"] { try? fileManager.removeItem(atPath: staging.path + suffix) }
-            throw NodeError("\(file.path) is not a backup of this node's store: \(error)")
+            throw NodeError("\(file.path) is not a backup of this node's store (this node's store is unchanged): \(error)")
         }
         for suffix in ["-wal", "-shm"] { try? fileManager.removeItem(atPath: directory.storeURL.path + suffix) }
         guard rename(staging.path, directory.storeURL.path) == 0 else {

@@ -151,7 +151,11 @@ public final class RecordStore {
     /// - Throws: ``StoreError`` for a file that is not an Accord store, is damaged, or is newer.
     /// - Parameter keyFolder: where new data keys are kept (one file each, mode 0600); nil keeps
     ///   them wrapped in the database. A key whose file is gone was destroyed: its records go too.
-    public init(path: String, masterKey: [UInt8], shreddedKeys: Set<[UInt8]> = [], keyFolder: String? = nil) throws(StoreError) {
+    /// - Parameter restoring: whether `path` is a backup being restored. Then a key file gone
+    ///   that was not destroyed here (not among `shreddedKeys`), of a collection that holds
+    ///   records, is an error rather than a destruction: the backup is another node's, or the
+    ///   key folder was not restored with it.
+    public init(path: String, masterKey: [UInt8], shreddedKeys: Set<[UInt8]> = [], keyFolder: String? = nil, restoring: Bool = false) throws(StoreError) {
         precondition(masterKey.count == 32, "the master key is 32 bytes")
         self.keyFolder = keyFolder
         database = try Database(path: path, migrations: RecordStore.migrations)
@@ -161,9 +165,20 @@ public final class RecordStore {
         try splitRecords()
         try relayRecords()
         let keys = try database.query("SELECT collection, wrapped FROM data_keys") { ($0.text(0) ?? "", $0.blob(1)) }
-        for (collection, wrapped) in keys where shreddedKeys.contains(SHA256.hash(wrapped)) || keyFile(wrapped).map({ !FileManager.default.fileExists(atPath: $0) }) == true {
+        for (collection, wrapped) in keys {
+            let shredded = shreddedKeys.contains(SHA256.hash(wrapped))
+            guard shredded || keyFile(wrapped).map({ !FileManager.default.fileExists(atPath: $0) }) == true else { continue }
+            if restoring, !shredded, let held = try heldRecords(of: collection), held > 0 {
+                throw StoreError(code: 0, message: "the data key of '\(collection)' (\(held) record\(held == 1 ? "" : "s")) is not in this node's key folder \(keyFolder ?? ""): the backup is another node's, or that folder was not restored with it")
+            }
             do { try destroyKey(of: collection) } catch { throw StoreError(code: 0, message: "cannot purge the shredded key of '\(collection)': \(error)") }
         }
+    }
+
+    /// How many rows the table of `collection` has, read without its key (nil if it has none).
+    private func heldRecords(of collection: String) throws(StoreError) -> Int64? {
+        guard let number = try database.query("SELECT id FROM collections WHERE name = ?", .text(collection), read: { $0.integer(0) }).first else { return nil }
+        return try database.query("SELECT count(*) FROM records_\(number)") { $0.integer(0) }.first
     }
 
     /// Moves the records of a store written before schema 9 from their shared table into one

@@ -64,6 +64,17 @@ struct BackupTests {
         #expect(refused.stderr.contains("is not a backup of this node's store"))
         #expect(try RecordBook(directory: node).records(collection: "customers").map(\.id) == ["C-1"])
 
+        // Another node's backup: its keys are not this node's. Refused; nothing here changes.
+        let other = try sandbox.makeNode("vendor")
+        try RecordBook(directory: other).put(collection: "customers", id: "V-1", subject: "S", fields: [:])
+        let foreign = sandbox.root.appendingPathComponent("vendor.backup")
+        try RecordBook(directory: other).backup(to: foreign)
+        let notOurs = try await CLI.run("restore", "--dir", node.url.path, foreign.path)
+        #expect(notOurs.status == 1)
+        #expect(notOurs.stderr.contains("the data key of 'customers' (1 record) is not in this node's key folder"), "\(notOurs.stderr)")
+        #expect(notOurs.stderr.contains("this node's store is unchanged"))
+        #expect(try RecordBook(directory: node).records(collection: "customers").map(\.id) == ["C-1"])
+
         let backup = sandbox.root.appendingPathComponent("firm.backup")
         try book.backup(to: backup)
         let lock = try #require(node.takeServeLock())  // as `accord serve` holds it
