@@ -242,7 +242,8 @@ extension NodeDirectory {
             guard (try? FileManager.default.attributesOfItem(atPath: storeURL.path)[.size] as? Int) ?? 0 == 0 else {
                 throw NodeError(
                     "\(masterKeyURL.path) is missing. It unlocks what \(storeURL.lastPathComponent) holds, and a new key would leave "
-                        + "all of it unreadable: put back this node's Certs folder from your copy of it (see docs/operations.md)")
+                        + "all of it unreadable: put back this node's Certs folder from your copy of it (see docs/operations.md). "
+                        + "Without a copy nothing in it can be read again; moving \(storeURL.lastPathComponent) aside starts this node afresh")
             }
             let temporary = certsURL.appendingPathComponent("master.key.\(getpid()).tmp")
             try? FileManager.default.removeItem(at: temporary)
