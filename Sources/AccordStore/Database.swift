@@ -51,7 +51,7 @@ public final class Database {
         sqlite3_busy_timeout(db, Database.patience)
         do throws(StoreError) {
             try execute("PRAGMA page_size=\(Database.pageSize)")  // for a new file; an existing one keeps its own
-            let mode = try text("PRAGMA journal_mode=WAL")
+            let mode = try switchingToWAL()
             guard mode == "wal" || path == ":memory:" else {
                 throw StoreError(code: SQLITE_ERROR, message: "\(path): cannot switch to WAL (journal mode is \(mode ?? "unknown"))")
             }
@@ -140,6 +140,20 @@ public final class Database {
 
     /// How long a statement waits for a lock another connection holds (ms).
     static let patience: Int32 = 5_000
+
+    /// `PRAGMA journal_mode=WAL`, tried again while another connection holds the lock it needs.
+    /// Two connections switching a new file at once can each hold the lock the other waits for;
+    /// SQLite then fails one of them at once rather than wait (which would deadlock).
+    private func switchingToWAL() throws(StoreError) -> String? {
+        let deadline = ContinuousClock.now + .milliseconds(Int(Database.patience))
+        while true {
+            do {
+                return try text("PRAGMA journal_mode=WAL")
+            } catch where error.isBusy && ContinuousClock.now < deadline {
+                sqlite3_sleep(Int32.random(in: 1...5))  // ms
+            }
+        }
+    }
 
     /// Runs `body` without waiting for locks: where another connection holds the one it needs
     /// (another process writing), it fails at once with an error that `isBusy`.
