@@ -175,7 +175,7 @@ func importCustomers(_ count: Int, into node: NodeDirectory) throws -> Duration 
     let status = try Child([accordExecutable(), "record", "import", "--dir", node.url.path, "--collection", "customers", csv.path], in: folder, output: output.path).wait()
     let took = ContinuousClock.now - start
     let printed = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
-    guard status == 0, printed.contains("Imported \(count) records") else { throw BenchmarkError("accord record import failed (\(status)): \(printed)") }
+    guard status == 0, printed.contains("Imported \(count) record") else { throw BenchmarkError("accord record import failed (\(status)): \(printed)") }
     return took
 }
 
