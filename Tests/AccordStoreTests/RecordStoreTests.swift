@@ -216,8 +216,8 @@ struct RecordStoreTests {
         #expect(strangers < 100, "\(strangers) of 100,000 keys not inserted were taken for present")
     }
 
-    /// What a node received under an agreement is kept without subject index entries, and is
-    /// still found by subject (by scanning).
+    /// What a node received under an agreement is kept without subject keys, and is still found
+    /// by subject (by opening every record); the node's own records by their subject keys.
     @Test func receivedRecordsAreFoundBySubjectWithoutASubjectIndex() throws {
         let folder = Folder()
         let store = try RecordStore(path: folder.store, masterKey: try secureRandomBytes(32))
@@ -229,8 +229,7 @@ struct RecordStoreTests {
         }
         try put(store, "C-9", subject: "CUST-9", ["name": .string("own")], at: 1)
         let customers = try #require(try store.shelf("customers", create: false)).table
-        let indexes = try store.database.query("SELECT name FROM sqlite_schema WHERE type = 'index' AND name GLOB '*_by_subject'") { $0.text(0) ?? "" }
-        #expect(indexes == [customers + "_by_subject"])
+        #expect(try store.database.query("SELECT count(*) FROM \(customers) WHERE subject IS NOT NULL") { $0.integer(0) } == [1])
         let table = try #require(try store.shelf(received, create: false)).table
         #expect(try store.database.query("SELECT count(*) FROM \(table) WHERE subject IS NOT NULL") { $0.integer(0) } == [0])
         #expect(try store.entries(collection: received, subject: "P-aa").map(\.id) == ["C-1", "C-3"])
@@ -452,7 +451,52 @@ struct RelayoutTests {
         try tests.put(rebuilt, "C-1", subject: "S", ["name": .string("Lin")], at: 3)
         #expect(try rebuilt.changes(collection: "customers", after: 7).map(\.sequence) == [9])
         #expect(try rebuilt.database.query("SELECT name FROM sqlite_schema WHERE name GLOB 'records_1*' ORDER BY name") { $0.text(0) ?? "" }
-            == ["records_1", "records_1_by_key", "records_1_by_seq", "records_1_by_subject"])
+            == ["records_1", "records_1_by_key", "records_1_by_seq"])
+    }
+}
+
+@Suite("Schema 11: subject keys in the sequence index")
+struct SubjectKeysMigrationTests {
+    /// A store of schema 10 (subject keys in an index of their own) opens with each table's
+    /// subject keys in its sequence index: records found by subject and id, changes in order.
+    @Test func aTableOfSchema10HasItsIndexesRemadeOnOpen() throws {
+        let key = try secureRandomBytes(32)
+        let tests = RecordStoreTests()
+        let source = RecordStoreTests.Folder()
+        let current = try RecordStore(path: source.store, masterKey: key)
+        try tests.put(current, "C-1", subject: "S", ["name": .string("Li")], at: 1)
+        try tests.put(current, "C-2", subject: "T", ["name": .string("Wu")], at: 2)
+        let shelf = try #require(try current.shelf("customers", create: false))
+        let rows = try current.database.query("SELECT key, subject, mac, sealed FROM \(shelf.table) ORDER BY seq") { ($0.integer(0), $0.integer(1), $0.blob(2), $0.blob(3)) }
+
+        let folder = RecordStoreTests.Folder()
+        do {
+            let v10 = try folder.olderStore(version: 10, keysOf: current)
+            try v10.execute("""
+                DROP TABLE records_unsplit;
+                INSERT INTO collections(id, name) VALUES (1, 'customers');
+                CREATE TABLE records_1(
+                    row INTEGER PRIMARY KEY, seq INTEGER NOT NULL, key INTEGER NOT NULL, subject INTEGER, mac BLOB NOT NULL,
+                    sealed BLOB NOT NULL) STRICT;
+                CREATE UNIQUE INDEX records_1_by_seq ON records_1(seq);
+                CREATE INDEX records_1_by_key ON records_1(key);
+                CREATE INDEX records_1_by_subject ON records_1(subject);
+                """)
+            for ((key, subject, mac, sealed), sequence) in zip(rows, [3, 7] as [Int64]) {
+                try v10.run("INSERT INTO records_1(seq, key, subject, mac, sealed) VALUES (?, ?, ?, ?, ?)", .integer(sequence), .integer(key), .integer(subject), .blob(mac), .blob(sealed))
+            }
+        }
+        let migrated = try RecordStore(path: folder.store, masterKey: key)
+        #expect(try migrated.database.schemaVersion() == RecordStore.migrations.count)
+        #expect(try migrated.database.query("SELECT name FROM pragma_index_info('records_1_by_seq')") { $0.text(0) ?? "" } == ["seq", "subject"])
+        #expect(try migrated.database.query("SELECT name FROM sqlite_schema WHERE name GLOB 'records_1*' ORDER BY name") { $0.text(0) ?? "" }
+            == ["records_1", "records_1_by_key", "records_1_by_seq"])
+        #expect(try migrated.entries(collection: "customers", subject: "T").map(\.id) == ["C-2"])
+        #expect(try migrated.entry(collection: "customers", id: "C-1")?.fields["name"]?.value == .string("Li"))
+        try tests.put(migrated, "C-1", subject: "T", ["name": .string("Lin")], at: 3)
+        #expect(try migrated.entries(collection: "customers", subject: "T").map(\.id) == ["C-1", "C-2"])
+        #expect(try migrated.entries(collection: "customers", subject: "S").isEmpty)
+        #expect(try migrated.changes(collection: "customers", after: 0).map(\.sequence) == [7, 8])
     }
 }
 
