@@ -19,7 +19,7 @@ public final class RecordSealer {
     public let recipe: Recipe
     let sealing: SealingKey
     let mac: MACKey
-    /// Whether the collection's table has a subject index (see `RecordStore.indexesSubjects(of:)`).
+    /// Whether the collection's table keeps subject keys (see `RecordStore.indexesSubjects(of:)`).
     let indexesSubjects: Bool
     /// The collection's name, which begins every sealed row's additional data.
     private let collectionBytes: [UInt8]
@@ -79,8 +79,8 @@ public final class RecordSealer {
         try seal(id: id, mac: mac(ofID: id), subject: subjectKey(subject())) { $0.raw(encoded) }
     }
 
-    /// What the subject index holds of a record about `subject`: nil for none (a tombstone), and
-    /// where the collection's subjects are not indexed.
+    /// The subject key of a record about `subject`: nil for none (a tombstone), and where the
+    /// collection keeps no subject keys.
     func subjectKey(_ subject: @autoclosure () -> String?) -> Int64? { indexesSubjects ? subject().map(key(ofSubject:)) : nil }
 
     /// The row of a new record (`RecordSet.newEntry`'s state), encoded straight from its fields.

@@ -12,7 +12,7 @@ import Glibc
 /// collection's data key; data keys are wrapped by the node's master key (which lives outside
 /// the database, in Certs/). With a key folder, each wrapped data key is a file there and the
 /// database holds only a reference: destroying the file makes the collection unreadable in
-/// every copy of the database, backups included. Ids and subjects are indexed by HMAC under the data key,
+/// every copy of the database, backups included. Ids and subjects are kept as HMACs under the data key,
 /// so without the key not even those can be read.
 ///
 /// The records table is also the op log, compacted: every change gives its record the next
@@ -284,7 +284,7 @@ public final class RecordStore {
         var table: String { sealer.recipe.table }
 
         /// New rows a statement inserts, where there are that many: one statement's cursors on
-        /// the table and its three indexes serve them all (from C at a million rows, 16 KiB
+        /// the table and its indexes serve them all (from C at a million rows, 16 KiB
         /// pages: 3.3–3.8 µs a row rather than 4.5–5.1).
         static let rowsPerInsert = 32
 
@@ -800,10 +800,9 @@ public final class RecordStore {
         return Int(try database.query("SELECT count(*) FROM \(shelf.table) WHERE seq > ?", .integer(sequence)) { $0.integer(0) }.first ?? 0)
     }
 
-    /// Whether records of `collection` are indexed by subject. Not what the node received under
-    /// an agreement: that is listed by scanning (its subjects are often pseudonyms) and erased by
-    /// record id, so the index would only cost every received record a random-key insert (a
-    /// fifth of a recipient's time in the initial sync).
+    /// Whether records of `collection` keep their subject's key, to be found by. Not what the
+    /// node received under an agreement: that is listed by opening every record (its subjects
+    /// are often pseudonyms) and erased by record id.
     static func indexesSubjects(of collection: String) -> Bool { !Agreement.isReceived(collection: collection) }
 
     /// Every stored record of `collection` (optionally only those about `subject`), by id.
@@ -816,7 +815,7 @@ public final class RecordStore {
         } else {
             try database.forEach("SELECT mac, sealed FROM \(shelf.table)", body: read)
         }
-        // The subject index holds 64 bits of an HMAC: two subjects may share a key.
+        // A subject key is 64 bits of an HMAC: two subjects may share one.
         if let subject { result.removeAll { $0.entry.subject != subject } }
         return result.sorted { $0.id < $1.id }
     }
