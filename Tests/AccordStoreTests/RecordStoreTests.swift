@@ -410,12 +410,11 @@ struct SplitTests {
     }
 }
 
-@Suite("Schema 10: rows stay put")
-struct RelayoutTests {
-    /// A store of schema 9 (a table per collection, the sequence number its rowid) opens with
-    /// each table rebuilt: sequence numbers kept, records found by id and subject, and a number
-    /// a purged row had never used again.
-    @Test func tablesWhoseRowidIsTheSequenceAreRebuiltOnOpen() throws {
+extension RecordStoreTests.Folder {
+    /// A store here as schema `version` left it, holding two records of "customers", C-1 about
+    /// S and C-2 about T, under sequence numbers 3 and 7 in `records_1` as `layout` makes it;
+    /// then `finally`. Returns its master key.
+    func olderStoreWithTwoRecords(version: Int, layout: String, finally: String = "") throws -> [UInt8] {
         let key = try secureRandomBytes(32)
         let tests = RecordStoreTests()
         let source = RecordStoreTests.Folder()
@@ -424,31 +423,37 @@ struct RelayoutTests {
         try tests.put(current, "C-2", subject: "T", ["name": .string("Wu")], at: 2)
         let shelf = try #require(try current.shelf("customers", create: false))
         let rows = try current.database.query("SELECT key, subject, mac, sealed FROM \(shelf.table) ORDER BY seq") { ($0.integer(0), $0.integer(1), $0.blob(2), $0.blob(3)) }
-
-        let folder = RecordStoreTests.Folder()
-        do {
-            let v9 = try folder.olderStore(version: 9, keysOf: current)
-            // As schema 9 made it; its newest row (8) was purged.
-            try v9.execute("""
-                DROP TABLE records_unsplit;
-                INSERT INTO collections(id, name) VALUES (1, 'customers');
-                CREATE TABLE records_1(
-                    seq INTEGER PRIMARY KEY AUTOINCREMENT, key INTEGER NOT NULL, subject INTEGER, mac BLOB NOT NULL,
-                    sealed BLOB NOT NULL) STRICT;
-                CREATE INDEX records_1_by_key ON records_1(key);
-                CREATE INDEX records_1_by_subject ON records_1(subject);
-                """)
-            for ((key, subject, mac, sealed), sequence) in zip(rows, [3, 7] as [Int64]) {
-                try v9.run("INSERT INTO records_1(seq, key, subject, mac, sealed) VALUES (?, ?, ?, ?, ?)", .integer(sequence), .integer(key), .integer(subject), .blob(mac), .blob(sealed))
-            }
-            try v9.run("UPDATE sqlite_sequence SET seq = 8 WHERE name = 'records_1'")
+        let older = try olderStore(version: version, keysOf: current)
+        try older.execute("DROP TABLE records_unsplit; INSERT INTO collections(id, name) VALUES (1, 'customers'); \(layout)")
+        for ((key, subject, mac, sealed), sequence) in zip(rows, [3, 7] as [Int64]) {
+            try older.run("INSERT INTO records_1(seq, key, subject, mac, sealed) VALUES (?, ?, ?, ?, ?)", .integer(sequence), .integer(key), .integer(subject), .blob(mac), .blob(sealed))
         }
+        try older.execute(finally)
+        return key
+    }
+}
+
+@Suite("Schema 10: rows stay put")
+struct RelayoutTests {
+    /// A store of schema 9 (a table per collection, the sequence number its rowid) opens with
+    /// each table rebuilt: sequence numbers kept, records found by id and subject, and a number
+    /// a purged row had never used again.
+    @Test func tablesWhoseRowidIsTheSequenceAreRebuiltOnOpen() throws {
+        let folder = RecordStoreTests.Folder()
+        // As schema 9 made it; its newest row (8) was purged.
+        let key = try folder.olderStoreWithTwoRecords(version: 9, layout: """
+            CREATE TABLE records_1(
+                seq INTEGER PRIMARY KEY AUTOINCREMENT, key INTEGER NOT NULL, subject INTEGER, mac BLOB NOT NULL,
+                sealed BLOB NOT NULL) STRICT;
+            CREATE INDEX records_1_by_key ON records_1(key);
+            CREATE INDEX records_1_by_subject ON records_1(subject);
+            """, finally: "UPDATE sqlite_sequence SET seq = 8 WHERE name = 'records_1'")
         let rebuilt = try RecordStore(path: folder.store, masterKey: key)
         #expect(try rebuilt.database.query("SELECT count(*) FROM pragma_table_info('records_1') WHERE name = 'row'") { $0.integer(0) } == [1])
         #expect(try rebuilt.changes(collection: "customers", after: 0).map(\.sequence) == [3, 7])
         #expect(try rebuilt.entries(collection: "customers", subject: "T").map(\.id) == ["C-2"])
         #expect(try rebuilt.entry(collection: "customers", id: "C-1")?.fields["name"]?.value == .string("Li"))
-        try tests.put(rebuilt, "C-1", subject: "S", ["name": .string("Lin")], at: 3)
+        try RecordStoreTests().put(rebuilt, "C-1", subject: "S", ["name": .string("Lin")], at: 3)
         #expect(try rebuilt.changes(collection: "customers", after: 7).map(\.sequence) == [9])
         #expect(try rebuilt.database.query("SELECT name FROM sqlite_schema WHERE name GLOB 'records_1*' ORDER BY name") { $0.text(0) ?? "" }
             == ["records_1", "records_1_by_key", "records_1_by_seq"])
@@ -460,32 +465,15 @@ struct SubjectKeysMigrationTests {
     /// A store of schema 10 (subject keys in an index of their own) opens with each table's
     /// subject keys in its sequence index: records found by subject and id, changes in order.
     @Test func aTableOfSchema10HasItsIndexesRemadeOnOpen() throws {
-        let key = try secureRandomBytes(32)
-        let tests = RecordStoreTests()
-        let source = RecordStoreTests.Folder()
-        let current = try RecordStore(path: source.store, masterKey: key)
-        try tests.put(current, "C-1", subject: "S", ["name": .string("Li")], at: 1)
-        try tests.put(current, "C-2", subject: "T", ["name": .string("Wu")], at: 2)
-        let shelf = try #require(try current.shelf("customers", create: false))
-        let rows = try current.database.query("SELECT key, subject, mac, sealed FROM \(shelf.table) ORDER BY seq") { ($0.integer(0), $0.integer(1), $0.blob(2), $0.blob(3)) }
-
         let folder = RecordStoreTests.Folder()
-        do {
-            let v10 = try folder.olderStore(version: 10, keysOf: current)
-            try v10.execute("""
-                DROP TABLE records_unsplit;
-                INSERT INTO collections(id, name) VALUES (1, 'customers');
-                CREATE TABLE records_1(
-                    row INTEGER PRIMARY KEY, seq INTEGER NOT NULL, key INTEGER NOT NULL, subject INTEGER, mac BLOB NOT NULL,
-                    sealed BLOB NOT NULL) STRICT;
-                CREATE UNIQUE INDEX records_1_by_seq ON records_1(seq);
-                CREATE INDEX records_1_by_key ON records_1(key);
-                CREATE INDEX records_1_by_subject ON records_1(subject);
-                """)
-            for ((key, subject, mac, sealed), sequence) in zip(rows, [3, 7] as [Int64]) {
-                try v10.run("INSERT INTO records_1(seq, key, subject, mac, sealed) VALUES (?, ?, ?, ?, ?)", .integer(sequence), .integer(key), .integer(subject), .blob(mac), .blob(sealed))
-            }
-        }
+        let key = try folder.olderStoreWithTwoRecords(version: 10, layout: """
+            CREATE TABLE records_1(
+                row INTEGER PRIMARY KEY, seq INTEGER NOT NULL, key INTEGER NOT NULL, subject INTEGER, mac BLOB NOT NULL,
+                sealed BLOB NOT NULL) STRICT;
+            CREATE UNIQUE INDEX records_1_by_seq ON records_1(seq);
+            CREATE INDEX records_1_by_key ON records_1(key);
+            CREATE INDEX records_1_by_subject ON records_1(subject);
+            """)
         let migrated = try RecordStore(path: folder.store, masterKey: key)
         #expect(try migrated.database.schemaVersion() == RecordStore.migrations.count)
         #expect(try migrated.database.query("SELECT name FROM pragma_index_info('records_1_by_seq')") { $0.text(0) ?? "" } == ["seq", "subject"])
@@ -493,7 +481,7 @@ struct SubjectKeysMigrationTests {
             == ["records_1", "records_1_by_key", "records_1_by_seq"])
         #expect(try migrated.entries(collection: "customers", subject: "T").map(\.id) == ["C-2"])
         #expect(try migrated.entry(collection: "customers", id: "C-1")?.fields["name"]?.value == .string("Li"))
-        try tests.put(migrated, "C-1", subject: "T", ["name": .string("Lin")], at: 3)
+        try RecordStoreTests().put(migrated, "C-1", subject: "T", ["name": .string("Lin")], at: 3)
         #expect(try migrated.entries(collection: "customers", subject: "T").map(\.id) == ["C-1", "C-2"])
         #expect(try migrated.entries(collection: "customers", subject: "S").isEmpty)
         #expect(try migrated.changes(collection: "customers", after: 0).map(\.sequence) == [7, 8])
