@@ -34,11 +34,12 @@ public enum FieldAssignment {
 
     /// A JSON object's members as fields (`--json`): strings, integers, decimals, booleans, null.
     public static func parseJSON(_ text: String) throws -> [String: Value] {
-        let example = "e.g. '{\"name\": \"Li Wei\", \"age\": 42}'"
-        guard let parsed = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]) else {
-            throw NodeError("--json: not valid JSON (a number too large for JSON counts as invalid); write one object, \(example)")
+        let object: [String: Any]
+        do {
+            object = try jsonObject(text)
+        } catch {
+            throw NodeError("--json: \(error); write one object, e.g. '{\"name\": \"Li Wei\", \"age\": 42}'")
         }
-        guard let object = parsed as? [String: Any] else { throw NodeError("--json: not a JSON object, \(example)") }
         var fields: [String: Value] = [:]
         for (name, member) in object {
             do {
@@ -48,6 +49,15 @@ public enum FieldAssignment {
             }
         }
         return fields
+    }
+
+    /// The object `text` holds (of `--json`, or a line of JSON lines).
+    static func jsonObject(_ text: String) throws -> [String: Any] {
+        guard let parsed = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]) else {
+            throw NodeError("not valid JSON (a number too large for JSON counts as invalid)")
+        }
+        guard let object = parsed as? [String: Any] else { throw NodeError("not a JSON object") }
+        return object
     }
 
     /// A JSON member's value as a field's (of `--json`, or of a line of JSON lines).

@@ -365,10 +365,7 @@ struct ImportReader: Sendable {
     }
 
     private func jsonRow(_ line: String, line number: Int, _ sealer: RecordSealer) throws -> Row {
-        guard let parsed = try? JSONSerialization.jsonObject(with: Data(line.utf8)) else {
-            throw NodeError("not valid JSON (a number too large for JSON counts as invalid)")
-        }
-        guard let object = parsed as? [String: Any] else { throw NodeError("not a JSON object") }
+        let object = try FieldAssignment.jsonObject(line)
         guard let id = object["id"] as? String, !id.isEmpty else { throw NodeError("\"id\" is missing or not text") }
         if let other = object["collection"] as? String, other != collection {
             throw NodeError("it belongs to collection '\(other)', not '\(collection)'")

@@ -181,8 +181,13 @@ public final class RecordStore {
 
     /// How many rows the table of `collection` has, read without its key (nil if it has none).
     private func heldRecords(of collection: String) throws(StoreError) -> Int64? {
-        guard let number = try database.query("SELECT id FROM collections WHERE name = ?", .text(collection), read: { $0.integer(0) }).first else { return nil }
+        guard let number = try tableNumber(of: collection) else { return nil }
         return try database.query("SELECT count(*) FROM records_\(number)") { $0.integer(0) }.first
+    }
+
+    /// The number of the table of `collection`'s records (`records_<number>`), nil if it has none.
+    private func tableNumber(of collection: String) throws(StoreError) -> Int64? {
+        try database.query("SELECT id FROM collections WHERE name = ?", .text(collection)) { $0.integer(0) }.first
     }
 
     /// Moves the records of a store written before schema 9 from their shared table into one
@@ -317,7 +322,7 @@ public final class RecordStore {
         let load = { () throws(StoreError) -> Shelf? in
             guard let key = try self.dataKey(for: name, create: create) else { return nil }
             let number: Int64
-            if let known = try self.database.query("SELECT id FROM collections WHERE name = ?", .text(name), read: { $0.integer(0) }).first {
+            if let known = try self.tableNumber(of: name) {
                 number = known
             } else {
                 guard create else { return nil }
@@ -540,7 +545,7 @@ public final class RecordStore {
         if let file = reference.flatMap(keyFile) { try shred(file) }
         let destroyed = try database.transaction {
             try database.run("DELETE FROM data_keys WHERE collection = ?", .text(collection))
-            guard let number = try database.query("SELECT id FROM collections WHERE name = ?", .text(collection), read: { $0.integer(0) }).first else { return 0 }
+            guard let number = try tableNumber(of: collection) else { return 0 }
             let table = "records_\(number)"
             let count = try database.query("SELECT count(*) FROM \(table)") { $0.integer(0) }.first ?? 0
             try keepSequenceFloor(try Self.highestSequence(of: number, in: database))
