@@ -143,8 +143,12 @@ public final class RecordStore {
         ALTER TABLE collections ADD COLUMN floor INTEGER NOT NULL DEFAULT 0;
         """,
         // A table's subject keys move from an index of their own into its sequence index
-        // (`Shelf`). Each table's indexes are remade when the store is next opened (`coverSubjects`).
-        "-- see coverSubjects",
+        // (`Shelf`). Each table's indexes are remade when the store is next opened (`remakeIndexes`).
+        "-- see remakeIndexes",
+        // The sequence index holds each row's index key too, and a received collection's table
+        // has no index of keys (`KeyMap`). Each table's indexes are remade when the store is next
+        // opened (`remakeIndexes`).
+        "-- see remakeIndexes",
     ]
 
     /// Opens or creates the store at `path`.
@@ -167,7 +171,7 @@ public final class RecordStore {
         do { self.masterKey = try SealingKey(masterKey) } catch { throw StoreError(code: 0, message: "cannot use the master key: \(error)") }
         try splitRecords()
         try relayRecords()
-        try coverSubjects()
+        try remakeIndexes()
         let keys = try database.query("SELECT collection, wrapped FROM data_keys") { ($0.text(0) ?? "", $0.blob(1)) }
         for (collection, wrapped) in keys {
             let shredded = shreddedKeys.contains(SHA256.hash(wrapped))
@@ -222,7 +226,7 @@ public final class RecordStore {
     /// Rebuilds each records table written before schema 10 (the sequence number as its rowid)
     /// in the present layout, sequence numbers kept, each table in its own transaction.
     private func relayRecords() throws(StoreError) {
-        for number in try database.query("SELECT id FROM collections", read: { $0.integer(0) }) {
+        for (number, collection) in try database.query("SELECT id, name FROM collections", read: { ($0.integer(0), $0.text(1) ?? "") }) {
             let table = "records_\(number)"
             try database.atomically { () throws(StoreError) in
                 guard try database.query("SELECT 1 FROM pragma_table_info('\(table)') WHERE name = 'row'", read: { _ in true }).isEmpty else { return }
@@ -231,7 +235,7 @@ public final class RecordStore {
                     ALTER TABLE \(table) RENAME TO \(table)_old;
                     DROP INDEX IF EXISTS \(table)_by_key;
                     DROP INDEX IF EXISTS \(table)_by_subject;
-                    \(Self.tableDefinition(table))
+                    \(Self.tableDefinition(table, of: collection))
                     INSERT INTO \(table)(seq, key, subject, mac, sealed) SELECT seq, key, subject, mac, sealed FROM \(table)_old ORDER BY seq;
                     DROP TABLE \(table)_old;
                     """)
@@ -239,17 +243,21 @@ public final class RecordStore {
         }
     }
 
-    /// Remakes the indexes of each records table written before schema 11, its subject keys
-    /// in its sequence index, each table in its own transaction.
-    private func coverSubjects() throws(StoreError) {
-        for number in try database.query("SELECT id FROM collections", read: { $0.integer(0) }) {
+    /// Remakes the indexes of each records table written before schema 12, each table in its
+    /// own transaction: its subject and index keys in its sequence index (before schema 11, the
+    /// subject keys had an index of their own), and no index of keys for a received collection.
+    private func remakeIndexes() throws(StoreError) {
+        for (number, collection) in try database.query("SELECT id, name FROM collections", read: { ($0.integer(0), $0.text(1) ?? "") }) {
             let table = "records_\(number)"
             try database.atomically { () throws(StoreError) in
-                guard try database.query("SELECT count(*) FROM pragma_index_info('\(table)_by_seq')", read: { $0.integer(0) }).first == 1 else { return }
+                let covers = try database.query("SELECT count(*) FROM pragma_index_info('\(table)_by_seq')", read: { $0.integer(0) }).first == 3
+                let keyed = try !database.query("SELECT 1 FROM sqlite_schema WHERE name = '\(table)_by_key'", read: { _ in true }).isEmpty
+                let received = Agreement.isReceived(collection: collection)
+                guard !covers || (received && keyed) else { return }
                 try database.execute("""
                     DROP INDEX IF EXISTS \(table)_by_subject;
-                    DROP INDEX \(table)_by_seq;
-                    \(Self.sequenceIndex(of: table))
+                    \(covers ? "" : "DROP INDEX \(table)_by_seq; \(Self.sequenceIndex(of: table))")
+                    \(received ? "DROP INDEX IF EXISTS \(table)_by_key;" : "")
                     """)
             }
         }
@@ -269,15 +277,19 @@ public final class RecordStore {
     final class Shelf {
         let sealer: RecordSealer
         let number: Int64
+        /// Whether the collection was received under an agreement: its table has no index of
+        /// keys, and its records are found through the key map alone.
+        let received: Bool
         let find, locate, fetch, fetchPlace, insert, insertMany, update, updateSubject, delete, changes: Statement
-        /// The next sequence number, valid within the transaction `sequenceTransaction`.
+        /// The next sequence number and the next row, valid within the transaction `sequenceTransaction`.
         var nextSequence: Int64 = 0
+        var nextRow: Int64 = 0
         var sequenceTransaction = -1
-        /// What this connection knows of the table's index keys, made once lookups run in bulk
-        /// (at most one of the two): which keys it may hold (new records in bulk), or which it
-        /// holds and where (held records in bulk). True while no other connection has written to
-        /// the table since: its highest sequence number is still `lastSequence`, the last this
-        /// connection took or read.
+        /// What this connection knows of the table's index keys (at most one of the two): which
+        /// keys it may hold (made once new records are stored in bulk), or which it holds and
+        /// where (made at the first lookup in a received collection, else once held records are
+        /// read in bulk). Up to date to sequence number `lastSequence`: what other connections
+        /// wrote since is read (their rows have higher numbers) before either is used.
         var filter: KeyFilter?
         var map: KeyMap?
         var lastSequence: Int64 = -1
@@ -295,17 +307,18 @@ public final class RecordStore {
 
         init(_ sealer: RecordSealer, number: Int64, in database: Database) throws(StoreError) {
             (self.sealer, self.number) = (sealer, number)
+            received = Agreement.isReceived(collection: sealer.collection)
             let table = sealer.recipe.table
             find = try database.statement("SELECT row, mac, subject, sealed FROM \(table) WHERE key = ?")
             locate = try database.statement("SELECT row, mac, subject FROM \(table) WHERE key = ?")
             fetch = try database.statement("SELECT row, mac, subject, sealed FROM \(table) WHERE row = ?")
             fetchPlace = try database.statement("SELECT row, mac, subject FROM \(table) WHERE row = ?")
-            insert = try database.statement("INSERT INTO \(table)(seq, key, subject, mac, sealed) VALUES (?, ?, ?, ?, ?)")
+            insert = try database.statement("INSERT INTO \(table)(row, seq, key, subject, mac, sealed) VALUES (?, ?, ?, ?, ?, ?)")
             // OR FAIL: with ABORT, SQLite journals every page a many-row insert changes, to undo
             // its earlier rows should a later one fail (8.6 µs a row rather than 3.3–3.8); none can
             // (the numbers are the store's own), and an error ends the transaction anyway.
-            let rows = repeatElement("(?, ?, ?, ?, ?)", count: Self.rowsPerInsert).joined(separator: ", ")
-            insertMany = try database.statement("INSERT OR FAIL INTO \(table)(seq, key, subject, mac, sealed) VALUES \(rows)")
+            let rows = repeatElement("(?, ?, ?, ?, ?, ?)", count: Self.rowsPerInsert).joined(separator: ", ")
+            insertMany = try database.statement("INSERT OR FAIL INTO \(table)(row, seq, key, subject, mac, sealed) VALUES \(rows)")
             update = try database.statement("UPDATE \(table) SET seq = ?, sealed = ? WHERE row = ?")
             updateSubject = try database.statement("UPDATE \(table) SET seq = ?, sealed = ?, subject = ? WHERE row = ?")
             delete = try database.statement("DELETE FROM \(table) WHERE row = ?")
@@ -351,31 +364,33 @@ public final class RecordStore {
         }
         try database.run("INSERT INTO collections(name, floor) VALUES (?, ?)", .text(collection), .integer(floor))
         let number = database.lastInsertedRow
-        try database.execute(tableDefinition("records_\(number)"))
+        try database.execute(tableDefinition("records_\(number)", of: collection))
         return number
     }
 
     /// A records table and its indexes: rows stay put (`row`), each change renews `seq`; `key`
     /// and `subject` (null where `indexesSubjects` is false) are 64 bits of the HMACs of the id
-    /// and the subject.
-    private static func tableDefinition(_ table: String) -> String {
+    /// and the subject. Only a collection of the node's own has an index of keys: a received
+    /// one's records are found through a key map made from its sequence index (`KeyMap`).
+    private static func tableDefinition(_ table: String, of collection: String) -> String {
         """
         CREATE TABLE \(table)(
             row INTEGER PRIMARY KEY, seq INTEGER NOT NULL, key INTEGER NOT NULL, subject INTEGER, mac BLOB NOT NULL,
             sealed BLOB NOT NULL) STRICT;
         \(sequenceIndex(of: table))
-        CREATE INDEX \(table)_by_key ON \(table)(key);
+        \(Agreement.isReceived(collection: collection) ? "" : "CREATE INDEX \(table)_by_key ON \(table)(key);")
         """
     }
 
-    /// The index of a table's rows by sequence number (no two rows share one), which
-    /// also holds their subject keys. A record's subject is found by scanning it (a million
-    /// records' in about 0.05 s), rare as that is (`record list --subject`, an erasure): an
-    /// index of subjects of its own took an insert at a random place for every new record (from
-    /// C, storing a million records into a table of a million took 6.5–7.2 µs a record with it,
-    /// 4.4–4.8 without), and each commit wrote its pages all over again.
+    /// The index of a table's rows by sequence number (no two rows share one), which also
+    /// holds their subject and index keys. Both are read from it without the rows: a record's
+    /// subject is found by scanning it (a million records' in about 0.05 s), rare as that is
+    /// (`record list --subject`, an erasure), and a key map is made from it. An index of its own
+    /// for either key took an insert at a random place for every new record (from C, storing a
+    /// million records into a table of a million took 6.5–7.2 µs a record with one for
+    /// subjects, 4.4–4.8 without), and each commit wrote its pages all over again.
     private static func sequenceIndex(of table: String) -> String {
-        "CREATE INDEX \(table)_by_seq ON \(table)(seq, subject);"
+        "CREATE INDEX \(table)_by_seq ON \(table)(seq, subject, key);"
     }
 
     /// The highest sequence number collection `number` used: its rows' or its floor.
@@ -393,33 +408,64 @@ public final class RecordStore {
         return shelf.nextSequence
     }
 
-    /// Reads the shelf's highest sequence number once per transaction. If another connection
-    /// wrote to the table since this one last did, the shelf's key filter or map may lack keys:
-    /// it goes.
+    /// Reads the shelf's highest sequence number and row once per transaction, and brings its
+    /// key filter or map up to date.
     private func readSequence(of shelf: Shelf) throws(StoreError) {
         precondition(database.inTransaction, "a table's sequence numbers are read and taken inside a transaction")
         guard shelf.sequenceTransaction != database.transactionsBegun else { return }
         let highest = try Self.highestSequence(of: shelf.number, in: database)
-        if highest != shelf.lastSequence { (shelf.filter, shelf.map) = (nil, nil) }
+        try catchUp(shelf, to: highest)
         shelf.nextSequence = highest + 1
+        shelf.nextRow = (try database.query("SELECT max(row) FROM \(shelf.table)") { $0.integer(0) }.first ?? 0) + 1
         shelf.sequenceTransaction = database.transactionsBegun
     }
 
-    /// Where the table keeps index key `key`, as its key filter or map says (a filter never
-    /// knows the row); nil without either (true).
-    private func mapped(_ key: Int64, on shelf: Shelf) throws(StoreError) -> KeyMap.Place? {
-        guard shelf.filter != nil || shelf.map != nil, database.inTransaction else { return nil }
-        try readSequence(of: shelf)
-        return shelf.map?.place(of: key) ?? shelf.filter.map { $0.mayHold(key) ? .unknownRow : .absent }
+    /// Adds to the shelf's key filter or map the keys of rows other connections wrote since
+    /// (up to sequence number `highest`): read from the sequence index, where their numbers are
+    /// the highest. A row another connection deleted stays in the map (not found when read).
+    private func catchUp(_ shelf: Shelf, to highest: Int64) throws(StoreError) {
+        guard highest != shelf.lastSequence, shelf.filter != nil || shelf.map != nil else { return }
+        try database.forEach("SELECT key, row FROM \(shelf.table) WHERE seq > ?", .integer(shelf.lastSequence)) { remember($0.integer(0), row: $0.integer(1), on: shelf) }
+        shelf.lastSequence = highest
+        if shelf.filter?.isFull == true { try makeFilter(on: shelf, through: highest) }
+    }
+
+    /// Where to look for the record under index key `key`: nowhere (surely absent), in some rows
+    /// (of which one may hold it), or in the key index.
+    private enum Lookup {
+        case absent, rows(KeyMap.Rows), index
+    }
+
+    private func lookup(_ key: Int64, on shelf: Shelf) throws(StoreError) -> Lookup {
+        if shelf.received {
+            // Outside a transaction, every lookup reads what other connections wrote since.
+            let highest: Int64
+            if database.inTransaction {
+                try readSequence(of: shelf)
+                highest = shelf.nextSequence - 1
+            } else {
+                highest = try Self.highestSequence(of: shelf.number, in: database)
+            }
+            if shelf.map == nil { try makeMap(on: shelf, through: highest) } else { try catchUp(shelf, to: highest) }
+        } else {
+            guard shelf.filter != nil || shelf.map != nil, database.inTransaction else { return .index }
+            try readSequence(of: shelf)
+        }
+        if let map = shelf.map { return .rows(map.rows(of: key)) }
+        return shelf.filter?.mayHold(key) == false ? .absent : .index
     }
 
     /// Whether the table surely has no row under index key `key` (its key filter or map says so).
     private func surelyLacks(_ key: Int64, on shelf: Shelf) throws(StoreError) -> Bool {
-        try mapped(key, on: shelf) == .absent
+        switch try lookup(key, on: shelf) {
+        case .absent: true
+        case .rows(var rows): rows.next() == nil
+        case .index: false
+        }
     }
 
-    /// Notes in the shelf's filter or map that the table holds `key` (in `row`, if known).
-    private func remember(_ key: Int64, row: Int64?, on shelf: Shelf) {
+    /// Notes in the shelf's filter or map that the table holds `key` in `row`.
+    private func remember(_ key: Int64, row: Int64, on shelf: Shelf) {
         shelf.filter?.insert(key)
         shelf.map?.insert(key, row: row)
     }
@@ -434,36 +480,37 @@ public final class RecordStore {
         let lookups = shelf.hits + shelf.misses
         guard lookups % 256 == 0 else { return }
         try readSequence(of: shelf)
+        let highest = shelf.nextSequence - 1
         // Rows at most: numbers taken since the table's floor (a change renews a row's number).
-        let rows = try database.query("SELECT ? - floor FROM collections WHERE id = ?", .integer(shelf.nextSequence - 1), .integer(shelf.number)) { $0.integer(0) }.first ?? 0
+        let rows = try database.query("SELECT ? - floor FROM collections WHERE id = ?", .integer(highest), .integer(shelf.number)) { $0.integer(0) }.first ?? 0
         guard lookups * 16 >= rows else { return }
         if shelf.hits >= shelf.misses {
-            if rows <= mappedRowsAtMost { try makeMap(on: shelf) }
+            if rows <= mappedRowsAtMost { try makeMap(on: shelf, through: highest) }
         } else if shelf.filter == nil {
-            try makeFilter(on: shelf)
+            try makeFilter(on: shelf, through: highest)
         }
         (shelf.hits, shelf.misses) = (0, 0)
     }
 
     /// Reads every index key of the shelf's table into a new filter with room for as many again.
-    private func makeFilter(on shelf: Shelf) throws(StoreError) {
+    private func makeFilter(on shelf: Shelf, through highest: Int64) throws(StoreError) {
         (shelf.filter, shelf.map) = (nil, nil)
         let rows = try database.query("SELECT count(*) FROM \(shelf.table)") { $0.integer(0) }.first ?? 0
         var filter = KeyFilter(capacity: 2 * Int(rows))
         try database.forEach("SELECT key FROM \(shelf.table)") { filter.insert($0.integer(0)) }
-        (shelf.filter, shelf.lastSequence) = (filter, shelf.nextSequence - 1)
+        (shelf.filter, shelf.lastSequence) = (filter, highest)
     }
 
     /// Reads every index key of the shelf's table, with its row, into a new map (with room for a
-    /// quarter more: it grows as it must).
-    private func makeMap(on shelf: Shelf) throws(StoreError) {
+    /// quarter more: it grows as it must). The table's highest sequence number was `highest`
+    /// before: rows written since are read again when the map next catches up.
+    private func makeMap(on shelf: Shelf, through highest: Int64) throws(StoreError) {
         (shelf.filter, shelf.map) = (nil, nil)
         let rows = try database.query("SELECT count(*) FROM \(shelf.table)") { $0.integer(0) }.first ?? 0
         var map = KeyMap(capacity: Int(rows) + Int(rows) / 4)
         try database.forEach("SELECT key, row FROM \(shelf.table)") { map.insert($0.integer(0), row: $0.integer(1)) }
-        (shelf.map, shelf.lastSequence) = (map, shelf.nextSequence - 1)
+        (shelf.map, shelf.lastSequence) = (map, highest)
     }
-
     /// The collection's data key; made (random, 32 bytes) if `create`.
     private func dataKey(for collection: String, create: Bool) throws(StoreError) -> [UInt8]? {
         let aad = Array("data key \(collection)".utf8)
@@ -629,14 +676,23 @@ public final class RecordStore {
         let read = { (row: Row) in
             if row.blob(1, equals: mac) { found = (Place(row: row.integer(0), subject: row.isNull(2) ? nil : row.integer(2)), sealed ? row.blob(3) : []) }
         }
-        switch try mapped(key, on: shelf) {
+        switch try lookup(key, on: shelf) {
         case .absent: return nil
-        case .row(let hint):
-            // A hint that proves wrong (the row deleted, or another key's) leaves it to the index.
-            try database.forEach(sealed ? shelf.fetch : shelf.fetchPlace, .integer(hint), body: read)
-            if found != nil { return found }
-        case .unknownRow, nil: break
+        case .rows(let rows):
+            var unknown = false
+            for row in rows {
+                guard let row else {
+                    unknown = true
+                    continue
+                }
+                try database.forEach(sealed ? shelf.fetch : shelf.fetchPlace, .integer(row), body: read)
+                if found != nil { return found }
+            }
+            // Unless the map holds a row it does not know, the record is not in the table.
+            guard unknown else { return nil }
+        case .index: break
         }
+        // (In a received collection's table, which has no index of keys, a scan.)
         try database.forEach(sealed ? shelf.find : shelf.locate, .integer(key), body: read)
         try lookedUp(found: found != nil, on: shelf)
         if let (place, _) = found { shelf.map?.insert(key, row: place.row) }
@@ -654,11 +710,8 @@ public final class RecordStore {
     /// Writes a record's row under the next sequence number: in place of its old row if it has
     /// one, else as a new row.
     private func write(_ record: SealedRecord, at place: Place?, on shelf: Shelf) throws(StoreError) {
-        guard let place else {
-            remember(record.key, row: nil, on: shelf)
-            return try writeNew([record][...], on: shelf)
-        }
         try database.atomically { () throws(StoreError) in
+            guard let place else { return try writeNew([record][...], on: shelf) }
             let sequence = try nextSequence(on: shelf)
             if place.subject == record.subject {
                 try database.run(shelf.update, .integer(sequence), .blob(record.sealed), .integer(place.row))
@@ -668,23 +721,27 @@ public final class RecordStore {
         }
     }
 
-    /// Writes records as new rows under the next sequence numbers, in order, `rowsPerInsert` to
-    /// a statement while there are as many. Their keys are in the shelf's key filter or map already.
-    private func writeNew(_ records: ArraySlice<SealedRecord>, on shelf: Shelf) throws(StoreError) {
+    /// Writes records as new rows (the table's next ones) under the next sequence numbers, in
+    /// order, `rowsPerInsert` to a statement while there are as many, and notes their keys in
+    /// the shelf's key filter or map (unless `noted`: done, with the rows they take).
+    private func writeNew(_ records: ArraySlice<SealedRecord>, on shelf: Shelf, noted: Bool = false) throws(StoreError) {
         guard !records.isEmpty else { return }
         try database.atomically { () throws(StoreError) in
             var rest = records
             while !rest.isEmpty {
                 let rows = rest.prefix(rest.count >= Shelf.rowsPerInsert ? Shelf.rowsPerInsert : 1)
                 var arguments: [SQLValue] = []
-                arguments.reserveCapacity(5 * rows.count)
+                arguments.reserveCapacity(6 * rows.count)
                 for record in rows {
-                    arguments += [.integer(try nextSequence(on: shelf)), .integer(record.key), record.subject.map { .integer($0) } ?? .null, .blob(record.mac), .blob(record.sealed)]
+                    let sequence = try nextSequence(on: shelf)
+                    if !noted { remember(record.key, row: shelf.nextRow, on: shelf) }
+                    arguments += [.integer(shelf.nextRow), .integer(sequence), .integer(record.key), record.subject.map { .integer($0) } ?? .null, .blob(record.mac), .blob(record.sealed)]
+                    shelf.nextRow += 1
                 }
                 try database.run(rows.count == 1 ? shelf.insert : shelf.insertMany, arguments)
                 rest = rest.dropFirst(rows.count)
             }
-            if shelf.filter?.isFull == true { try makeFilter(on: shelf) }
+            if shelf.filter?.isFull == true { try makeFilter(on: shelf, through: shelf.lastSequence) }
         }
     }
 
@@ -710,19 +767,22 @@ public final class RecordStore {
         guard let first = records.first else { return 0 }
         let shelf = try shelf(sealing: first.table, of: first.collection)
         return try database.atomically { () throws(StoreError) in
+            try readSequence(of: shelf)
             var unwritten = records.startIndex  // records[unwritten..<index] are new and not written yet
             for (index, record) in zip(records.indices, records) {
                 precondition(record.collection == first.collection, "records of one collection")
                 guard record.table == shelf.table else { throw StoreError.destroyedMeanwhile(record.collection) }
                 if try !surelyLacks(record.key, on: shelf) {
                     // Looked up, once those before it (one may be the same record) are written.
-                    try writeNew(records[unwritten..<index], on: shelf)
+                    try writeNew(records[unwritten..<index], on: shelf, noted: true)
                     unwritten = index
                     guard try place(of: record.mac, on: shelf) == nil else { return index - records.startIndex }
                 }
-                remember(record.key, row: nil, on: shelf)  // a later record with the same key is looked up
+                // Noted before it is written, with the row it will take: a later record with the
+                // same key is looked up.
+                remember(record.key, row: shelf.nextRow + Int64(index - unwritten), on: shelf)
             }
-            try writeNew(records[unwritten...], on: shelf)
+            try writeNew(records[unwritten...], on: shelf, noted: true)
             return records.count
         }
     }

@@ -32,12 +32,16 @@ struct RecordStoreTests {
         }
     }
 
-    func put(_ store: RecordStore, _ id: String, subject: String, _ fields: [String: Value], at milliseconds: UInt64) throws {
+    func put(_ store: RecordStore, _ id: String, subject: String, _ fields: [String: Value], at milliseconds: UInt64, in collection: String = "customers") throws {
         var set = RecordSet()
-        if let entry = try store.entry(collection: "customers", id: id) { set = RecordSet(id: id, entry: entry) }
-        _ = set.put(id: id, collection: "customers", subject: subject, fields: fields, stamp: Stamp(clock: HLC(milliseconds: milliseconds, counter: 0), node: node))
-        try store.save(collection: "customers", id: id, entry: set.entries[id]!)
+        if let entry = try store.entry(collection: collection, id: id) { set = RecordSet(id: id, entry: entry) }
+        _ = set.put(id: id, collection: collection, subject: subject, fields: fields, stamp: Stamp(clock: HLC(milliseconds: milliseconds, counter: 0), node: node))
+        try store.save(collection: collection, id: id, entry: set.entries[id]!)
     }
+
+    /// A collection of the node's own (its table has an index of keys), and one it received
+    /// (looked up through its key map alone).
+    static let ownAndReceived = ["customers", Agreement.receivedCollection("deliveries-2026")]
 
     @Test func recordsSurviveReopeningAndAreFoundBySubject() throws {
         let folder = Folder()
@@ -77,23 +81,23 @@ struct RecordStoreTests {
 
     /// A new record of customers, its one field its id, sealed by `sealer`.
     func sealedNew(_ id: String, by sealer: RecordSealer) throws -> SealedRecord {
-        try sealer.seal(id: id, entry: RecordSet.newEntry(collection: "customers", subject: "S", fields: ["n": .string(id)], stamp: Stamp(clock: HLC(milliseconds: 1, counter: 0), node: node)))
+        try sealer.seal(id: id, entry: RecordSet.newEntry(collection: sealer.collection, subject: "S", fields: ["n": .string(id)], stamp: Stamp(clock: HLC(milliseconds: 1, counter: 0), node: node)))
     }
 
     /// A store of its own (with its folder and master key, for a second connection), and the
-    /// sealing of a new record of customers for it, on a sealer of the test's.
-    func storeSealingNew() throws -> (Folder, [UInt8], RecordStore, (String) throws -> SealedRecord) {
+    /// sealing of a new record of `collection` for it, on a sealer of the test's.
+    func storeSealingNew(_ collection: String = "customers") throws -> (Folder, [UInt8], RecordStore, (String) throws -> SealedRecord) {
         let folder = Folder()
         let key = try secureRandomBytes(32)
         let store = try RecordStore(path: folder.store, masterKey: key)
-        let sealer = try RecordSealer(try store.sealingRecipe(for: "customers"))
+        let sealer = try RecordSealer(try store.sealingRecipe(for: collection))
         return (folder, key, store, { try sealedNew($0, by: sealer) })
     }
 
     /// A record stored as new is stored once: found if this connection stored it earlier in the
     /// same transaction, or if another connection stored it meanwhile.
-    @Test func aNewRecordIsStoredOnceWhicheverConnectionStoredItFirst() throws {
-        let (folder, key, store, sealed) = try storeSealingNew()
+    @Test(arguments: ownAndReceived) func aNewRecordIsStoredOnceWhicheverConnectionStoredItFirst(collection: String) throws {
+        let (folder, key, store, sealed) = try storeSealingNew(collection)
         let inserted = try store.database.transaction { try ["C-1", "C-2", "C-1"].map { try store.insertNew(try sealed($0)) } }
         #expect(inserted == [true, true, false], "C-1, stored earlier in the transaction, is found")
         #expect(try store.insertNew(try sealed("C-2")) == false)
@@ -102,13 +106,45 @@ struct RecordStoreTests {
         #expect(try other.insertNew(try sealed("C-3")))
         #expect(try store.database.transaction { try store.insertNew(try sealed("C-3")) } == false, "written by the other connection")
         #expect(try store.database.transaction { try store.insertNew(try sealed("C-4")) })
-        #expect(try store.count(collection: "customers") == 4)
-        #expect(try other.count(collection: "customers") == 4)
+        #expect(try store.count(collection: collection) == 4)
+        #expect(try other.count(collection: collection) == 4)
+    }
+
+    /// A received collection's table has no index of keys: its records are found through the
+    /// key map each connection makes from the sequence index (not reading the records) and
+    /// brings up to date with what others wrote since, in a transaction or not. A record
+    /// another connection purged is not found, nor one whose storing was rolled back; a record
+    /// twice in one call is stored once.
+    @Test func aReceivedCollectionIsFoundThroughItsKeyMapAlone() throws {
+        let received = Self.ownAndReceived[1]
+        let (folder, key, store, sealed) = try storeSealingNew(received)
+        #expect(try store.insertNew(try ["R-1", "R-2", "R-1", "R-3"].map(sealed)[...]) == 2, "stopped at R-1, held")
+        let shelf = try #require(try store.shelf(received, create: false))
+        #expect(try store.database.query("SELECT name FROM sqlite_schema WHERE tbl_name = '\(shelf.table)' AND type = 'index'") { $0.text(0) ?? "" } == ["\(shelf.table)_by_seq"])
+        let plan = try store.database.query("EXPLAIN QUERY PLAN SELECT key, row FROM \(shelf.table)") { $0.text(3) ?? "" }
+        #expect(plan == ["SCAN \(shelf.table) USING COVERING INDEX \(shelf.table)_by_seq"])
+        #expect(try store.entry(collection: received, id: "R-2") != nil && store.entry(collection: received, id: "R-3") == nil)
+        #expect(shelf.map != nil)
+
+        let other = try RecordStore(path: folder.store, masterKey: key)
+        #expect(try other.insertNew(try ["R-3", "R-4"].map(sealed)[...]) == 2)
+        #expect(try other.purge(collection: received, id: "R-1"))
+        #expect(try store.entry(collection: received, id: "R-3") != nil, "stored by the other connection, found outside a transaction")
+        #expect(try store.database.transaction { try store.row(collection: received, id: "R-4").place != nil }, "and in one")
+        #expect(try store.entry(collection: received, id: "R-1") == nil, "purged by the other connection")
+
+        struct Undone: Error {}
+        #expect(throws: Undone.self) { try store.database.transaction { _ = try store.insertNew(try sealed("R-5")); throw Undone() } }
+        #expect(try store.entry(collection: received, id: "R-5") == nil)
+        #expect(try other.insertNew(try sealed("R-6")), "R-6 takes the row R-5 had for a moment")
+        #expect(try store.entry(collection: received, id: "R-5") == nil && store.entry(collection: received, id: "R-6") != nil)
+        #expect(try store.insertNew(try sealed("R-5")))
+        #expect(try store.ids(collection: received).sorted() == ["R-2", "R-3", "R-4", "R-5", "R-6"])
     }
 
     /// Stored in bulk, new records are known new from the table's key filter, not looked up;
     /// the filter never hides a record: not one this connection stored, nor one another
-    /// connection stored since (its filter is dropped and made again).
+    /// connection stored since (its filter reads their keys from the sequence index).
     @Test func newRecordsInBulkSkipTheirLookupYetNoneIsStoredTwice() throws {
         let (folder, key, store, sealed) = try storeSealingNew()
         let ids = (0..<3000).map { "C-\($0)" }
@@ -134,7 +170,7 @@ struct RecordStoreTests {
         let rows = try store.database.transaction { try ids.map { try #require(try store.row(collection: "customers", id: $0).place).row } }
         let shelf = try #require(try store.shelf("customers", create: false))
         let keys = try #require(shelf.map, "the map was made once lookups that found their record numbered a sixteenth of the rows")
-        #expect(zip(ids, rows).allSatisfy { keys.place(of: RecordSealer.indexKey(shelf.sealer.mac(ofID: $0))) == .row($1) })
+        #expect(zip(ids, rows).allSatisfy { Array(keys.rows(of: RecordSealer.indexKey(shelf.sealer.mac(ofID: $0)))) == [$1] })
 
         #expect(try store.purge(collection: "customers", id: "C-2999"))
         #expect(try store.insertNew(try sealed("C-new")))
@@ -192,28 +228,26 @@ struct RecordStoreTests {
         #expect(strangers < 3_000, "\(strangers) of 100,000 keys not inserted were taken for present")
     }
 
-    /// No key inserted is ever reported absent, and each keeps the last row given it (or
-    /// none); of keys not inserted, almost none are reported present.
-    @Test func theKeyMapKnowsEveryKeyItHoldsAndWhere() {
+    /// Every row inserted under a key is among the rows the map gives for it (nil for one too
+    /// large to hold), each once however often inserted; of keys not inserted, almost none
+    /// are given a row.
+    @Test func theKeyMapKnowsEveryRowOfEveryKey() {
         var random = SystemRandomNumberGenerator()
         var map = KeyMap(capacity: 1000)  // grows as it must
-        // Upper halves all different (two keys alike in theirs may share a slot: a wrong hint).
-        var uppers = Set<Int64>()
-        let keys = (0..<100_000).map { _ in
-            while true {
-                let key = Int64.random(in: .min ... .max, using: &random)
-                if uppers.insert(key >> 32).inserted { return key }
-            }
-        }
-        for (index, key) in keys.enumerated() { map.insert(key, row: index % 3 == 0 ? nil : Int64(index + 1)) }
-        map.insert(keys[1], row: 7)
-        map.insert(keys[2], row: 1 << 40)  // too large for a hint
-        #expect(map.count == 100_000)
-        #expect(map.place(of: keys[1]) == .row(7) && map.place(of: keys[2]) == .unknownRow)
-        let wrong = keys.indices.dropFirst(3).filter { map.place(of: keys[$0]) != ($0 % 3 == 0 ? .unknownRow : .row(Int64($0 + 1))) }
-        #expect(wrong.isEmpty, "keys \(wrong.prefix(5)) are not where they were put")
-        let strangers = (0..<100_000).filter { _ in map.place(of: Int64.random(in: .min ... .max, using: &random)) != .absent }.count
-        #expect(strangers < 100, "\(strangers) of 100,000 keys not inserted were taken for present")
+        let keys = (0..<100_000).map { _ in Int64.random(in: .min ... .max, using: &random) }
+        for (index, key) in keys.enumerated() { map.insert(key, row: Int64(index + 1)) }
+        let twin = keys[0] & ~0xffff_ffff | (keys[0] &+ 1) & 0xffff_ffff  // the same upper half
+        map.insert(twin, row: 7)
+        map.insert(keys[1], row: 2)  // again
+        map.insert(keys[2], row: 1 << 40)  // too large to hold
+        #expect(map.count == 100_002)
+        #expect(Array(map.rows(of: keys[0])) == [1, 7] && Array(map.rows(of: twin)) == [1, 7])
+        #expect(Array(map.rows(of: keys[1])) == [2])
+        #expect(Array(map.rows(of: keys[2])) == [3, nil])
+        let lost = keys.indices.filter { !map.rows(of: keys[$0]).contains(Int64($0 + 1)) }
+        #expect(lost.isEmpty, "keys \(lost.prefix(5)) lost their rows")
+        let strangers = (0..<100_000).filter { _ in map.rows(of: Int64.random(in: .min ... .max, using: &random)).first(where: { _ in true }) != nil }.count
+        #expect(strangers < 100, "\(strangers) of 100,000 keys not inserted were given a row")
     }
 
     /// What a node received under an agreement is kept without subject keys, and is still found
@@ -339,22 +373,22 @@ struct OpLogTests {
 
     /// The indexes hold 64 bits of a record's HMAC; a row whose key is the same but whose HMAC
     /// differs (another record, as two ids' HMACs may begin alike) is never taken for it.
-    @Test func recordsWhoseIndexKeysCollideStayApart() throws {
+    @Test(arguments: RecordStoreTests.ownAndReceived) func recordsWhoseIndexKeysCollideStayApart(collection: String) throws {
         let folder = RecordStoreTests.Folder()
         let store = try RecordStore(path: folder.store, masterKey: try secureRandomBytes(32))
         let tests = RecordStoreTests()
-        try tests.put(store, "C-1", subject: "S", ["n": .integer(1)], at: 1)
-        let shelf = try #require(try store.shelf("customers", create: false))
+        try tests.put(store, "C-1", subject: "S", ["n": .integer(1)], at: 1, in: collection)
+        let shelf = try #require(try store.shelf(collection, create: false))
         let mac = shelf.sealer.mac(ofID: "C-1")
         var other = mac
         other[31] ^= 1
-        try store.database.run(shelf.insert, .integer(100), .integer(RecordSealer.indexKey(mac)), .null, .blob(other), .blob([1, 2, 3]))
+        try store.database.run(shelf.insert, .null, .integer(100), .integer(RecordSealer.indexKey(mac)), .null, .blob(other), .blob([1, 2, 3]))
         let decoy = store.database.lastInsertedRow
-        #expect(try store.entry(collection: "customers", id: "C-1")?.fields["n"]?.value == .integer(1))
-        try tests.put(store, "C-1", subject: "S", ["n": .integer(2)], at: 2)
-        #expect(try store.entry(collection: "customers", id: "C-1")?.fields["n"]?.value == .integer(2))
-        #expect(try store.purge(collection: "customers", id: "C-1"))
-        #expect(try store.entry(collection: "customers", id: "C-1") == nil)
+        #expect(try store.entry(collection: collection, id: "C-1")?.fields["n"]?.value == .integer(1))
+        try tests.put(store, "C-1", subject: "S", ["n": .integer(2)], at: 2, in: collection)
+        #expect(try store.entry(collection: collection, id: "C-1")?.fields["n"]?.value == .integer(2))
+        #expect(try store.purge(collection: collection, id: "C-1"))
+        #expect(try store.entry(collection: collection, id: "C-1") == nil)
         #expect(try store.database.query("SELECT row FROM \(shelf.table)") { $0.integer(0) } == [decoy])
     }
 }
@@ -476,7 +510,7 @@ struct SubjectKeysMigrationTests {
             """)
         let migrated = try RecordStore(path: folder.store, masterKey: key)
         #expect(try migrated.database.schemaVersion() == RecordStore.migrations.count)
-        #expect(try migrated.database.query("SELECT name FROM pragma_index_info('records_1_by_seq')") { $0.text(0) ?? "" } == ["seq", "subject"])
+        #expect(try migrated.database.query("SELECT name FROM pragma_index_info('records_1_by_seq')") { $0.text(0) ?? "" } == ["seq", "subject", "key"])
         #expect(try migrated.database.query("SELECT name FROM sqlite_schema WHERE name GLOB 'records_1*' ORDER BY name") { $0.text(0) ?? "" }
             == ["records_1", "records_1_by_key", "records_1_by_seq"])
         #expect(try migrated.entries(collection: "customers", subject: "T").map(\.id) == ["C-2"])
@@ -485,6 +519,44 @@ struct SubjectKeysMigrationTests {
         #expect(try migrated.entries(collection: "customers", subject: "T").map(\.id) == ["C-1", "C-2"])
         #expect(try migrated.entries(collection: "customers", subject: "S").isEmpty)
         #expect(try migrated.changes(collection: "customers", after: 0).map(\.sequence) == [7, 8])
+    }
+}
+
+@Suite("Schema 12: index keys in the sequence index")
+struct IndexKeysMigrationTests {
+    /// A store of schema 11 opens with each table's index keys in its sequence index, and no
+    /// index of keys for a received collection, whose records are found all the same.
+    @Test func aStoreOfSchema11HasItsIndexesRemadeOnOpen() throws {
+        let folder = RecordStoreTests.Folder()
+        let key = try secureRandomBytes(32)
+        let (own, received) = (RecordStoreTests.ownAndReceived[0], RecordStoreTests.ownAndReceived[1])
+        var tables: [String] = []
+        do {
+            let store = try RecordStore(path: folder.store, masterKey: key)
+            for collection in [own, received] {
+                try RecordStoreTests().put(store, "C-1", subject: "S", ["name": .string(collection)], at: 1, in: collection)
+                let table = try #require(try store.shelf(collection, create: false)).table
+                tables.append(table)
+                // As schema 11 made it.
+                try store.database.execute("""
+                    DROP INDEX \(table)_by_seq;
+                    CREATE INDEX \(table)_by_seq ON \(table)(seq, subject);
+                    CREATE INDEX IF NOT EXISTS \(table)_by_key ON \(table)(key);
+                    """)
+            }
+            try store.database.execute("PRAGMA user_version = 11")
+        }
+        let migrated = try RecordStore(path: folder.store, masterKey: key)
+        #expect(try migrated.database.schemaVersion() == RecordStore.migrations.count)
+        func indexes(_ table: String) throws -> [String] {
+            try migrated.database.query("SELECT name FROM sqlite_schema WHERE tbl_name = ? AND type = 'index' ORDER BY name", .text(table)) { $0.text(0) ?? "" }
+        }
+        #expect(try indexes(tables[0]) == ["\(tables[0])_by_key", "\(tables[0])_by_seq"])
+        #expect(try indexes(tables[1]) == ["\(tables[1])_by_seq"])
+        for (collection, table) in zip([own, received], tables) {
+            #expect(try migrated.database.query("SELECT name FROM pragma_index_info('\(table)_by_seq')") { $0.text(0) ?? "" } == ["seq", "subject", "key"])
+            #expect(try migrated.entry(collection: collection, id: "C-1")?.fields["name"]?.value == .string(collection))
+        }
     }
 }
 
