@@ -244,19 +244,20 @@ public final class RecordStore {
     }
 
     /// Remakes the indexes of each records table written before schema 12, each table in its
-    /// own transaction: its subject and index keys in its sequence index (before schema 11, the
-    /// subject keys had an index of their own), and no index of keys for a received collection.
+    /// own transaction: its subject keys in its sequence index (before schema 11 they had an
+    /// index of their own), and a received collection's index keys there too instead of in an
+    /// index of keys.
     private func remakeIndexes() throws(StoreError) {
         for (number, collection) in try database.query("SELECT id, name FROM collections", read: { ($0.integer(0), $0.text(1) ?? "") }) {
             let table = "records_\(number)"
+            let received = Agreement.isReceived(collection: collection)
             try database.atomically { () throws(StoreError) in
-                let covers = try database.query("SELECT count(*) FROM pragma_index_info('\(table)_by_seq')", read: { $0.integer(0) }).first == 3
-                let keyed = try !database.query("SELECT 1 FROM sqlite_schema WHERE name = '\(table)_by_key'", read: { _ in true }).isEmpty
-                let received = Agreement.isReceived(collection: collection)
-                guard !covers || (received && keyed) else { return }
+                let columns = try database.query("SELECT count(*) FROM pragma_index_info('\(table)_by_seq')", read: { $0.integer(0) }).first
+                guard columns != (received ? 3 : 2) else { return }
                 try database.execute("""
                     DROP INDEX IF EXISTS \(table)_by_subject;
-                    \(covers ? "" : "DROP INDEX \(table)_by_seq; \(Self.sequenceIndex(of: table))")
+                    DROP INDEX \(table)_by_seq;
+                    \(Self.sequenceIndex(of: table, received: received))
                     \(received ? "DROP INDEX IF EXISTS \(table)_by_key;" : "")
                     """)
             }
@@ -377,20 +378,21 @@ public final class RecordStore {
         CREATE TABLE \(table)(
             row INTEGER PRIMARY KEY, seq INTEGER NOT NULL, key INTEGER NOT NULL, subject INTEGER, mac BLOB NOT NULL,
             sealed BLOB NOT NULL) STRICT;
-        \(sequenceIndex(of: table))
+        \(sequenceIndex(of: table, received: Agreement.isReceived(collection: collection)))
         \(Agreement.isReceived(collection: collection) ? "" : "CREATE INDEX \(table)_by_key ON \(table)(key);")
         """
     }
 
     /// The index of a table's rows by sequence number (no two rows share one), which also
-    /// holds their subject and index keys. Both are read from it without the rows: a record's
-    /// subject is found by scanning it (a million records' in about 0.05 s), rare as that is
-    /// (`record list --subject`, an erasure), and a key map is made from it. An index of its own
-    /// for either key took an insert at a random place for every new record (from C, storing a
-    /// million records into a table of a million took 6.5–7.2 µs a record with one for
-    /// subjects, 4.4–4.8 without), and each commit wrote its pages all over again.
-    private static func sequenceIndex(of table: String) -> String {
-        "CREATE INDEX \(table)_by_seq ON \(table)(seq, subject, key);"
+    /// holds their subject keys and, in a received collection's table, their index keys. Both
+    /// are read from it without the rows: a record's subject is found by scanning it (a million
+    /// records' in about 0.05 s), rare as that is (`record list --subject`, an erasure), and a
+    /// received collection's key map is made from it. An index of its own for either key took
+    /// an insert at a random place for every new record (from C, storing a million records into
+    /// a table of a million took 6.5–7.2 µs a record with one for subjects, 4.4–4.8 without),
+    /// and each commit wrote its pages all over again.
+    private static func sequenceIndex(of table: String, received: Bool) -> String {
+        "CREATE INDEX \(table)_by_seq ON \(table)(seq, subject\(received ? ", key" : ""));"
     }
 
     /// The highest sequence number collection `number` used: its rows' or its floor.
@@ -421,8 +423,8 @@ public final class RecordStore {
     }
 
     /// Adds to the shelf's key filter or map the keys of rows other connections wrote since
-    /// (up to sequence number `highest`): read from the sequence index, where their numbers are
-    /// the highest. A row another connection deleted stays in the map (not found when read).
+    /// (up to sequence number `highest`): found through the sequence index, where their numbers
+    /// are the highest. A row another connection deleted stays in the map (not found when read).
     private func catchUp(_ shelf: Shelf, to highest: Int64) throws(StoreError) {
         guard highest != shelf.lastSequence, shelf.filter != nil || shelf.map != nil else { return }
         try database.forEach("SELECT key, row FROM \(shelf.table) WHERE seq > ?", .integer(shelf.lastSequence)) { remember($0.integer(0), row: $0.integer(1), on: shelf) }
