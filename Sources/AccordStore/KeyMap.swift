@@ -32,10 +32,10 @@ struct KeyMap {
         return Rows(slots: slots, upper: upper, index: home(of: upper))
     }
 
-    /// Notes that `row` (nil if not known) holds `key`.
-    mutating func insert(_ key: Int64, row: Int64?) {
-        let hint = row.flatMap { $0 > 0 && $0 < Self.unknown ? UInt64($0) : nil } ?? Self.unknown
-        put(UInt64(bitPattern: key) & Self.upperHalf | hint)
+    /// Notes that `row` holds `key`.
+    mutating func insert(_ key: Int64, row: Int64) {
+        let known = row > 0 && row < Self.unknown ? UInt64(row) : Self.unknown
+        put(UInt64(bitPattern: key) & Self.upperHalf | known)
     }
 
     /// Adds a slot, unless one holds the same already.

@@ -374,13 +374,14 @@ public final class RecordStore {
     /// and the subject. Only a collection of the node's own has an index of keys: a received
     /// one's records are found through a key map made from its sequence index (`KeyMap`).
     private static func tableDefinition(_ table: String, of collection: String) -> String {
-        """
-        CREATE TABLE \(table)(
-            row INTEGER PRIMARY KEY, seq INTEGER NOT NULL, key INTEGER NOT NULL, subject INTEGER, mac BLOB NOT NULL,
-            sealed BLOB NOT NULL) STRICT;
-        \(sequenceIndex(of: table, received: Agreement.isReceived(collection: collection)))
-        \(Agreement.isReceived(collection: collection) ? "" : "CREATE INDEX \(table)_by_key ON \(table)(key);")
-        """
+        let received = Agreement.isReceived(collection: collection)
+        return """
+            CREATE TABLE \(table)(
+                row INTEGER PRIMARY KEY, seq INTEGER NOT NULL, key INTEGER NOT NULL, subject INTEGER, mac BLOB NOT NULL,
+                sealed BLOB NOT NULL) STRICT;
+            \(sequenceIndex(of: table, received: received))
+            \(received ? "" : "CREATE INDEX \(table)_by_key ON \(table)(key);")
+            """
     }
 
     /// The index of a table's rows by sequence number (no two rows share one), which also
@@ -713,7 +714,11 @@ public final class RecordStore {
     /// one, else as a new row.
     private func write(_ record: SealedRecord, at place: Place?, on shelf: Shelf) throws(StoreError) {
         try database.atomically { () throws(StoreError) in
-            guard let place else { return try writeNew([record][...], on: shelf) }
+            guard let place else {
+                try readSequence(of: shelf)
+                remember(record.key, row: shelf.nextRow, on: shelf)
+                return try writeNew([record][...], on: shelf)
+            }
             let sequence = try nextSequence(on: shelf)
             if place.subject == record.subject {
                 try database.run(shelf.update, .integer(sequence), .blob(record.sealed), .integer(place.row))
@@ -723,10 +728,10 @@ public final class RecordStore {
         }
     }
 
-    /// Writes records as new rows (the table's next ones) under the next sequence numbers, in
-    /// order, `rowsPerInsert` to a statement while there are as many, and notes their keys in
-    /// the shelf's key filter or map (unless `noted`: done, with the rows they take).
-    private func writeNew(_ records: ArraySlice<SealedRecord>, on shelf: Shelf, noted: Bool = false) throws(StoreError) {
+    /// Writes records as new rows (the table's next ones, in order) under the next sequence
+    /// numbers, `rowsPerInsert` to a statement while there are as many. Their keys are in the
+    /// shelf's key filter or map already, with the rows they take.
+    private func writeNew(_ records: ArraySlice<SealedRecord>, on shelf: Shelf) throws(StoreError) {
         guard !records.isEmpty else { return }
         try database.atomically { () throws(StoreError) in
             var rest = records
@@ -736,7 +741,6 @@ public final class RecordStore {
                 arguments.reserveCapacity(6 * rows.count)
                 for record in rows {
                     let sequence = try nextSequence(on: shelf)
-                    if !noted { remember(record.key, row: shelf.nextRow, on: shelf) }
                     arguments += [.integer(shelf.nextRow), .integer(sequence), .integer(record.key), record.subject.map { .integer($0) } ?? .null, .blob(record.mac), .blob(record.sealed)]
                     shelf.nextRow += 1
                 }
@@ -776,7 +780,7 @@ public final class RecordStore {
                 guard record.table == shelf.table else { throw StoreError.destroyedMeanwhile(record.collection) }
                 if try !surelyLacks(record.key, on: shelf) {
                     // Looked up, once those before it (one may be the same record) are written.
-                    try writeNew(records[unwritten..<index], on: shelf, noted: true)
+                    try writeNew(records[unwritten..<index], on: shelf)
                     unwritten = index
                     guard try place(of: record.mac, on: shelf) == nil else { return index - records.startIndex }
                 }
@@ -784,7 +788,7 @@ public final class RecordStore {
                 // same key is looked up.
                 remember(record.key, row: shelf.nextRow + Int64(index - unwritten), on: shelf)
             }
-            try writeNew(records[unwritten...], on: shelf, noted: true)
+            try writeNew(records[unwritten...], on: shelf)
             return records.count
         }
     }
