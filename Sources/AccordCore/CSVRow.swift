@@ -21,11 +21,16 @@ public struct CSVRowAssembler: Sendable {
 
     /// The same, for a line's UTF-8 bytes.
     public mutating func feed(bytes line: UnsafeBufferPointer<UInt8>, lineNumber: Int) throws(CSVError) -> [String]? {
+        var cells: [Range<Int>] = []
+        if plainCells(line, lineNumber: lineNumber, into: &cells) {
+            defer { reset() }
+            pending = cells.map { String(decoding: UnsafeBufferPointer(rebasing: line[$0]), as: UTF8.self) }
+            return pending
+        }
         if !inQuotes { startLine = lineNumber } else { field.append(newline) }
         var end = line.count
         if end > 0, line[end - 1] == carriageReturn { end -= 1 }
         pending.reserveCapacity(columns)
-        if !inQuotes, !line.contains(quote) { return splitAtCommas(UnsafeBufferPointer(rebasing: line[..<end])) }
         // Quotes and commas are ASCII, so the UTF-8 bytes can be scanned directly. An unquoted
         // field is decoded straight from the line (it starts at `run`); a quoted one is
         // gathered in `field`, its doubled quotes undone.
@@ -65,16 +70,25 @@ public struct CSVRowAssembler: Sendable {
         return pending
     }
 
+    /// The cells of `line` as ranges of its bytes, if it is a row of its own without quotes
+    /// (most are): then `feed` would make texts of those bytes. False if it holds a quote or
+    /// continues a quoted field; `feed` reads it then. A trailing CR is not part of the last cell.
+    public mutating func plainCells(_ line: UnsafeBufferPointer<UInt8>, lineNumber: Int, into cells: inout [Range<Int>]) -> Bool {
+        guard !inQuotes, !line.contains(quote) else { return false }
+        startLine = lineNumber
+        cells.removeAll(keepingCapacity: true)
+        splitAtCommas(UnsafeBufferPointer(rebasing: line[..<(line.last == carriageReturn ? line.count - 1 : line.count)]), into: &cells)
+        return true
+    }
+
     /// A line without quotes: its fields are the runs between commas.
-    private mutating func splitAtCommas(_ line: UnsafeBufferPointer<UInt8>) -> [String] {
+    private func splitAtCommas(_ line: UnsafeBufferPointer<UInt8>, into cells: inout [Range<Int>]) {
         var run = 0
         for index in 0..<line.count where line[index] == comma {
-            endField(line, run..<index)
+            cells.append(run..<index)
             run = index + 1
         }
-        endField(line, run..<line.count)
-        defer { reset() }
-        return pending
+        cells.append(run..<line.count)
     }
 
     /// Ends a quoted field (gathered in `field`).

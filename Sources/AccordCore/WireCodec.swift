@@ -59,7 +59,9 @@ public struct WireWriter: Sendable {
     /// Bytes of a fixed, known size (no prefix).
     public mutating func raw(_ value: [UInt8]) { bytes += value }
     /// A slice's bytes copied from where they lie: `+=` of a slice took the generic path.
-    public mutating func raw(_ value: ArraySlice<UInt8>) { value.withUnsafeBufferPointer { bytes.append(contentsOf: $0) } }
+    public mutating func raw(_ value: ArraySlice<UInt8>) { value.withUnsafeBufferPointer { raw($0) } }
+    /// Bytes where they lie.
+    public mutating func raw(_ value: UnsafeBufferPointer<UInt8>) { bytes.append(contentsOf: value) }
 }
 
 public struct WireReader: Sendable {

@@ -4,12 +4,12 @@ import Synchronization
 
 /// A bounded queue between two threads: one puts, one takes, in order. A full queue makes the
 /// putter wait (so a fast producer holds at most `capacity` items), an empty one the taker.
-final class Handoff<Element: Sendable>: Sendable {
+package final class Handoff<Element: Sendable>: Sendable {
     private let state = Mutex<(items: FIFO<Element>, finished: Bool, cancelled: Bool)>((FIFO(), false, false))
     private let available = DispatchSemaphore(value: 0)
     private let free = DispatchSemaphore(value: 0)
 
-    init(capacity: Int) {
+    package init(capacity: Int) {
         // Raised from 0 rather than made with the capacity: libdispatch traps when a semaphore
         // is freed below the value it was made with, as this one is while items are queued.
         for _ in 0..<capacity { free.signal() }
@@ -17,7 +17,7 @@ final class Handoff<Element: Sendable>: Sendable {
 
     /// Waits for room, then queues `item`. False, queueing nothing (and not waiting), once the
     /// taker cancelled.
-    func put(_ item: Element) -> Bool {
+    package func put(_ item: Element) -> Bool {
         guard !state.withLock({ $0.cancelled }) else { return false }
         free.wait()
         let queued = state.withLock { state in
@@ -30,14 +30,14 @@ final class Handoff<Element: Sendable>: Sendable {
     }
 
     /// No more items will come: the taker gets nil once it has taken the rest.
-    func finish() {
+    package func finish() {
         state.withLock { $0.finished = true }
         available.signal()
     }
 
     /// The next item, waiting for it (or, if not `waiting`, only if one is there); nil when the
     /// putter finished and all were taken.
-    func take(waiting: Bool = true) -> Element? {
+    package func take(waiting: Bool = true) -> Element? {
         if waiting { available.wait() } else if available.wait(timeout: .now()) == .timedOut { return nil }
         let item = state.withLock { $0.items.popFirst() }
         if item != nil { free.signal() } else { available.signal() }  // the end stays visible
@@ -45,7 +45,7 @@ final class Handoff<Element: Sendable>: Sendable {
     }
 
     /// The taker stops: a waiting or later `put` returns false at once.
-    func cancel() {
+    package func cancel() {
         state.withLock { $0.cancelled = true }
         free.signal()
     }

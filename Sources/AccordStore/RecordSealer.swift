@@ -90,6 +90,13 @@ public final class RecordSealer {
         }
     }
 
+    /// The same for text fields given as UTF-8 bytes (`RecordSet.encodeNewEntry(…texts:…)`).
+    public func sealNew(id: String, subject: String, texts: [(name: String, utf8: UnsafeBufferPointer<UInt8>)], stamp: Stamp) throws(StoreError) -> SealedRecord {
+        try seal(id: id, mac: mac(ofID: id), subject: subjectKey(subject)) {
+            RecordSet.encodeNewEntry(collection: collection, subject: subject, texts: texts, stamp: stamp, to: &$0)
+        }
+    }
+
     /// The sealed form binds the row to its collection and its record's HMAC (additional data).
     private func seal(id: String, mac: [UInt8], subject: Int64?, encode: (inout WireWriter) -> Void) throws(StoreError) -> SealedRecord {
         var writer = WireWriter(capacity: 1024)

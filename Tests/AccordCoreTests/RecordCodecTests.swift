@@ -94,6 +94,33 @@ struct RecordCodecTests {
         }
     }
 
+    /// Text fields given as bytes where they lie (a CSV line's cells) are encoded and measured
+    /// as the same texts given as values are.
+    @Test func textGivenAsBytesIsEncodedAsTheSameText() throws {
+        let stamp = Stamp(clock: HLC(milliseconds: 9, counter: 3), node: nodes[1])
+        let texts = [("name", "Li Wei"), ("city", "上海"), ("note", String(repeating: "long ", count: 40)), ("e", "")]
+        for count in 0...texts.count {
+            let chosen = Array(texts.prefix(count))
+            let values = chosen.map { (name: $0.0, value: Value.string($0.1)) }
+            var (given, asValues) = (WireWriter(), WireWriter())
+            RecordSet.encodeNewEntry(collection: "customers", subject: "CUST-7", fields: values, stamp: stamp, to: &asValues)
+            let utf8 = chosen.map { Array($0.1.utf8) }
+            try withBuffers(utf8) { buffers in
+                let cells = zip(chosen, buffers).map { (name: $0.0.0, utf8: $0.1) }
+                RecordSet.encodeNewEntry(collection: "customers", subject: "CUST-7", texts: cells, stamp: stamp, to: &given)
+                #expect(RecordSet.newEntrySize(collection: "customers", subject: "CUST-7", texts: cells) == RecordSet.newEntrySize(collection: "customers", subject: "CUST-7", fields: values))
+            }
+            #expect(given.bytes == asValues.bytes, "\(count) fields")
+            #expect(try RecordSet.Entry(decoding: given.bytes).fields.count == count + 1)
+        }
+    }
+
+    /// `body` with a buffer of each array's bytes.
+    private func withBuffers(_ arrays: [[UInt8]], _ body: ([UnsafeBufferPointer<UInt8>]) throws -> Void) throws {
+        guard let first = arrays.first else { return try body([]) }
+        try first.withUnsafeBufferPointer { buffer in try withBuffers(Array(arrays.dropFirst())) { try body([buffer] + $0) } }
+    }
+
     @Test func roundTripsAndNamesEachNodeOnce() throws {
         let bytes = entry.encoded
         #expect(try RecordSet.Entry(decoding: bytes) == entry)

@@ -129,6 +129,25 @@ struct CSVRowTests {
         #expect(assembler.startLine == 7)
     }
 
+    /// A row of one line without quotes is given as ranges of its bytes, the cells `feed` makes
+    /// texts of; a line with a quote, or inside a quoted field, is left to `feed`.
+    @Test func aPlainLineIsCutIntoRangesOfItsBytes() throws {
+        var assembler = CSVRowAssembler()
+        var cells: [Range<Int>] = [0..<1]
+        for line in ["C-1,李伟,,Shanghai\r", "", ",", "one"] {
+            let bytes = Array(line.utf8)
+            #expect(bytes.withUnsafeBufferPointer { assembler.plainCells($0, lineNumber: 4, into: &cells) })
+            #expect(assembler.startLine == 4)
+            #expect(cells.map { String(decoding: bytes[$0], as: UTF8.self) } == (try rows(line).first ?? []), "\(line)")
+        }
+        for line in ["C-1,\"Li, Wei\"", "5\" disk,x"] {
+            #expect(!Array(line.utf8).withUnsafeBufferPointer { assembler.plainCells($0, lineNumber: 5, into: &cells) }, "\(line)")
+        }
+        #expect(try assembler.feed("C-2,\"two", lineNumber: 6) == nil)
+        #expect(!Array("lines,x".utf8).withUnsafeBufferPointer { assembler.plainCells($0, lineNumber: 7, into: &cells) }, "inside a quoted field")
+        #expect(try assembler.feed("lines\",x", lineNumber: 7) == ["C-2", "two\nlines", "x"] && assembler.startLine == 6)
+    }
+
     @Test func unquotedQuotesEmptyFieldsAndUTF8() throws {
         #expect(try rows("5\" disk,\"\",,李伟,\"Zoë\"") == [["5\" disk", "", "", "李伟", "Zoë"]])
         #expect(try rows(",\r") == [["", ""]])

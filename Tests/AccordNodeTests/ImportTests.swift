@@ -25,6 +25,37 @@ struct ImportTests {
         #expect(c6.stdout.contains(#""name":"two\nlines""#))
     }
 
+    /// Most lines are made into records straight from their bytes; a line with quotes or bytes
+    /// that are not UTF-8, or a file with a column the schema says is not text, goes the general
+    /// way. Either way the records are the same: the rows with every cell quoted give the same
+    /// export, and so do they under a schema whose `age` (a column left empty) is an integer.
+    @Test func aLineGivesTheSameRecordWhicheverWayItIsRead() async throws {
+        let sandbox = try Sandbox()
+        let dir = sandbox.path("firm")
+        try await CLI.run("init", "--dir", dir, "--name", "firm")
+        let rows = [["C-1", "CUST-1", "Li Wei", "上海", "", ""], ["C-2", "CUST-2", "", "", "only a note", ""], ["C-3", "CUST-3", "Zoë", "Köln", "ok", ""]]
+        func csv(quoted: Bool) -> Data {
+            let lines = rows.map { $0.map { quoted ? "\"\($0)\"" : $0 }.joined(separator: ",") }
+            // A cell that is not UTF-8 is read with the bytes replaced, either way.
+            return Data(("id,subject,name,city,note,age\r\n" + lines.joined(separator: "\r\n") + "\r\n").utf8) + Data([0x43, 0x2D, 0x34, 0x2C, 0x53, 0x2C, 0xFF, 0x2C, 0x2C, 0x2C, 0x0A])
+        }
+        func export(_ collection: String) async throws -> String {
+            try await CLI.run("record", "export", "--dir", dir, "--collection", collection).stdout.replacingOccurrences(of: #""collection":"\#(collection)""#, with: "")
+        }
+        try FileManager.default.createDirectory(atPath: dir + "/Schemas", withIntermediateDirectories: true)
+        try "name: text, personal\ncity: text, internal\nnote: text, internal\nage: integer, personal\n".write(toFile: dir + "/Schemas/typed.schema", atomically: true, encoding: .utf8)
+        for (collection, quoted) in [("plain", false), ("quoted", true), ("typed", false)] {
+            let file = sandbox.root.appendingPathComponent("\(collection).csv")
+            try csv(quoted: quoted).write(to: file)
+            let outcome = try await CLI.run("record", "import", "--dir", dir, "--collection", collection, file.path)
+            #expect(outcome.stdout.contains("Imported 4 records into \(collection); rejected 0"), "\(outcome.stdout)")
+        }
+        let plain = try await export("plain")
+        #expect(plain.contains(#""city":"上海","name":"Li Wei""#) && plain.contains("\"name\":\"\u{FFFD}\"") && !plain.contains(#""note":"""#), "\(plain)")
+        #expect(try await export("quoted") == plain)
+        #expect(try await export("typed") == plain)
+    }
+
     @Test func badJSONLinesAreNamedByLineAndTheRestIsImported() async throws {
         let sandbox = try Sandbox()
         let dir = sandbox.path("firm")

@@ -260,17 +260,7 @@ extension RecordSet {
     /// without building the entry: what an import does for each new record. Field names must
     /// be distinct; one named like the meta field is left out, as `newEntry` leaves it.
     public static func encodeNewEntry(collection: String, subject: String, fields: [(name: String, value: Value)], stamp: Stamp, to writer: inout WireWriter) {
-        writer.u8(Entry.format)
-        writer.u16(1)
-        stamp.node.encode(to: &writer)
-        writer.varint(1)
-        writer.u16(0)
-        stamp.clock.encode(to: &writer)
-        writer.varint(0)
-        writer.varint(1 + fields.count { $0.name != metaField })
-        writer.shortString(metaField)
-        writer.varint(0)
-        encodePackedMeta(collection, subject, to: &writer)
+        encodeNewEntry(collection: collection, subject: subject, fieldCount: fields.count { $0.name != metaField }, stamp: stamp, to: &writer)
         for (name, value) in fields where name != metaField {
             writer.shortString(name)
             writer.varint(0)
@@ -278,10 +268,49 @@ extension RecordSet {
         }
     }
 
+    /// The same for text fields given as UTF-8 bytes read where they lie (a CSV line's cells):
+    /// the bytes `.string` values of them give, without making texts of them. The bytes must be
+    /// valid UTF-8, the names distinct and not the meta field's.
+    public static func encodeNewEntry(collection: String, subject: String, texts: [(name: String, utf8: UnsafeBufferPointer<UInt8>)], stamp: Stamp, to writer: inout WireWriter) {
+        encodeNewEntry(collection: collection, subject: subject, fieldCount: texts.count, stamp: stamp, to: &writer)
+        for (name, utf8) in texts {
+            writer.shortString(name)
+            writer.varint(0)
+            writer.u8(Value.stringTag)
+            writer.u32(UInt32(utf8.count))
+            writer.raw(utf8)
+        }
+    }
+
+    /// Everything of a new entry but its fields (`fieldCount` of them follow, each stamped by
+    /// the entry's only stamp).
+    private static func encodeNewEntry(collection: String, subject: String, fieldCount: Int, stamp: Stamp, to writer: inout WireWriter) {
+        writer.u8(Entry.format)
+        writer.u16(1)
+        stamp.node.encode(to: &writer)
+        writer.varint(1)
+        writer.u16(0)
+        stamp.clock.encode(to: &writer)
+        writer.varint(0)
+        writer.varint(1 + fieldCount)
+        writer.shortString(metaField)
+        writer.varint(0)
+        encodePackedMeta(collection, subject, to: &writer)
+    }
+
     /// What `Entry.fieldsSize` says of the state `newEntry` makes.
     public static func newEntrySize(collection: String, subject: String, fields: [(name: String, value: Value)]) -> Int {
-        let metaSize = Value.storedSize(ofText: packedMetaSize(collection, subject))
-        return fields.reduce(metaSize) { $1.name == metaField ? $0 : $0 + $1.name.utf8.count + $1.value.storedSize }
+        fields.reduce(newEntrySize(collection: collection, subject: subject)) { $1.name == metaField ? $0 : $0 + $1.name.utf8.count + $1.value.storedSize }
+    }
+
+    /// The same for text fields given as UTF-8 bytes.
+    public static func newEntrySize(collection: String, subject: String, texts: [(name: String, utf8: UnsafeBufferPointer<UInt8>)]) -> Int {
+        texts.reduce(newEntrySize(collection: collection, subject: subject)) { $0 + $1.name.utf8.count + Value.storedSize(ofText: $1.utf8.count) }
+    }
+
+    /// What it says of a new entry without fields.
+    private static func newEntrySize(collection: String, subject: String) -> Int {
+        Value.storedSize(ofText: packedMetaSize(collection, subject))
     }
 }
 
