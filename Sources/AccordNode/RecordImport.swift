@@ -271,7 +271,7 @@ struct ImportReader: Sendable {
         var rowsRead = 0
         var header: Columns?
         var assembler = CSVRowAssembler()
-        var cells: [Range<Int>] = []
+        var ranges: [Range<Int>] = []  // a plain line's cells (`plainRow`)
         var lines = LineReader(handle)
         while let (lineNumber, line) = try lines.next() {
             rowsRead += 1
@@ -284,8 +284,9 @@ struct ImportReader: Sendable {
                     if line.allSatisfy(\.isWhitespace) { continue }
                     row = try jsonRow(line, line: lineNumber, sealer)
                 case .csv:
+                    // Most lines: made into a record straight from their bytes.
                     if let columns = header, columns.textOnly,
-                        let plain = try line.withUnsafeBufferPointer({ try plainRow($0, line: lineNumber, columns: columns, assembler: &assembler, cells: &cells, sealer) })
+                        let plain = try line.withUnsafeBufferPointer({ try plainRow($0, line: lineNumber, columns: columns, assembler: &assembler, cells: &ranges, sealer) })
                     {
                         row = plain
                         break
