@@ -151,10 +151,7 @@ public struct WireReader: Sendable {
     private mutating func validText(count: Int) throws(MessageError) -> Range<Int> {
         try need(count)
         let range = offset..<offset + count
-        let valid = bytes.withUnsafeBufferPointer { all in
-            let raw = UnsafeBufferPointer(rebasing: all[range])
-            return raw.reduce(0, |) < 0x80 || String(validating: raw, as: UTF8.self) != nil
-        }
+        let valid = bytes.withUnsafeBufferPointer { UnsafeBufferPointer(rebasing: $0[range]).isValidUTF8 }
         guard valid else { throw MessageError.malformed(what, "a text field is not valid UTF-8") }
         offset += count
         return range
@@ -238,6 +235,11 @@ extension SignedWireValue {
         encodeSignedFields(to: &writer)
         writer.data(signature)
     }
+}
+
+extension UnsafeBufferPointer<UInt8> {
+    /// Whether the bytes are valid UTF-8: ASCII (most text) at a glance, anything else validated.
+    public var isValidUTF8: Bool { reduce(0, |) < 0x80 || String(validating: self, as: UTF8.self) != nil }
 }
 
 extension String {

@@ -372,7 +372,7 @@ struct ImportReader: Sendable {
     ) throws -> Row? {
         guard assembler.plainCells(line, lineNumber: number, into: &cells), cells.count == columns.names.count,
             let subjectColumn = columns.subject, !cells[subjectColumn].isEmpty, !cells[columns.id].isEmpty,
-            line.allSatisfy({ $0 < 0x80 }) || String(validating: line, as: UTF8.self) != nil
+            line.isValidUTF8
         else { return nil }
         func text(_ cell: Range<Int>) -> String { String(decoding: UnsafeBufferPointer(rebasing: line[cell]), as: UTF8.self) }
         let (id, subject) = (text(cells[columns.id]), text(cells[subjectColumn]))
