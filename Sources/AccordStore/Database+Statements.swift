@@ -114,10 +114,12 @@ extension Database {
     /// transaction it is a savepoint: it lands with the outer one, or rolls back alone.
     public func transaction<T>(_ body: () throws -> T) throws -> T {
         let nested = inTransaction
+        if nested { try deferredWrites?() }
         try execute(nested ? "SAVEPOINT nested" : "BEGIN IMMEDIATE")
         if !nested { transactionsBegun += 1 }
         do {
             let result = try body()
+            if !nested { try deferredWrites?() }
             try execute(nested ? "RELEASE nested" : "COMMIT")
             return result
         } catch {

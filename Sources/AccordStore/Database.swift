@@ -34,6 +34,12 @@ public final class Database {
     var transactionsBegun = 0
     /// Copies the WAL into the database, if this connection does not (`checkpointInBackground()`).
     var checkpointer: Checkpointer?
+    /// Writes the connection's owner gathers to make at the end of a transaction (index entries,
+    /// to be written in order): run before a transaction commits and before a savepoint opens
+    /// inside one, so that they land with what they belong to and a savepoint rolled back takes
+    /// only its own with it. What was gathered when a transaction or savepoint rolled back, the
+    /// owner drops (`rollbacks` tells it).
+    var deferredWrites: (() throws(StoreError) -> Void)?
 
     /// Opens (or creates) the database at `path`, switches it to WAL and applies `migrations`:
     /// `migrations[i]` takes the schema from version i to i + 1, each in its own transaction.

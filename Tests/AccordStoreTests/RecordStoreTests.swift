@@ -183,6 +183,52 @@ struct RecordStoreTests {
         #expect(try store.entry(collection: "customers", id: "C-new")?.fields["n"]?.value == .string("C-new"))
     }
 
+    /// A collection of the node's own keeps each row's index key in its keys table, written when
+    /// the transaction ends: every row's key and no other, whatever rolled back or was purged
+    /// meanwhile, and every record found through it by a connection that never saw it written.
+    @Test func theKeysTableHoldsTheKeyOfEveryRowAndNoOther() throws {
+        let (folder, key, store, sealed) = try storeSealingNew()
+        let table = try store.sealingRecipe(for: "customers").table
+        func keys(_ from: String) throws -> [[Int64]] {
+            try store.database.query("SELECT key, row FROM \(from) ORDER BY key, row") { [$0.integer(0), $0.integer(1)] }
+        }
+        try store.database.transaction { () throws in
+            #expect(try store.insertNew(try (0..<3000).map { try sealed("C-\($0)") }[...]) == 3000)
+            #expect(try store.insertNew(try sealed("C-3000")))
+            #expect(try keys("\(table)_keys").count < keys(table).count, "the newest keys wait for the transaction's end")
+            // Found within the transaction all the same, and not stored twice.
+            for id in ["C-17", "C-3000"] { #expect(try store.entry(collection: "customers", id: id)?.fields["n"]?.value == .string(id)) }
+            #expect(try store.insertNew(try sealed("C-3000")) == false)
+            // A savepoint rolled back takes its rows' keys with it, and only those.
+            #expect(throws: StoreError.self) {
+                try store.database.transaction { () throws in
+                    #expect(try store.insertNew(try sealed("C-gone")))
+                    throw StoreError(code: 0, message: "rolled back")
+                }
+            }
+            #expect(try store.insertNew(try sealed("C-3001")))
+            #expect(try store.purge(collection: "customers", id: "C-3001"), "written in this transaction, purged in it")
+            #expect(try store.purge(collection: "customers", id: "C-5"))
+        }
+        #expect(try keys("\(table)_keys") == keys(table))
+        #expect(try keys(table).count == 3000)
+
+        let other = try RecordStore(path: folder.store, masterKey: key)
+        for id in ["C-0", "C-17", "C-2999", "C-3000"] { #expect(try other.entry(collection: "customers", id: id)?.fields["n"]?.value == .string(id)) }
+        for id in ["C-5", "C-gone", "C-3001"] { #expect(try other.entry(collection: "customers", id: id) == nil) }
+        // Found through a key map (records read in bulk), a record written and purged in one
+        // transaction leaves no key behind either.
+        try other.database.transaction { () throws in
+            for index in 0..<3000 { _ = try other.row(collection: "customers", id: "C-\(index)") }
+            #expect(try other.shelf("customers", create: false)?.map != nil)
+            #expect(try other.insertNew(try sealed("C-3002")))
+            #expect(try other.purge(collection: "customers", id: "C-3002"))
+        }
+        #expect(try keys("\(table)_keys") == keys(table))
+        let plan = try other.database.query("EXPLAIN QUERY PLAN SELECT t.row FROM \(table)_keys AS k CROSS JOIN \(table) AS t ON t.row = k.row WHERE k.key = 1") { $0.text(3) ?? "" }
+        #expect(plan == ["SEARCH k USING PRIMARY KEY (key=?)", "SEARCH t USING INTEGER PRIMARY KEY (rowid=?)"], "\(plan)")
+    }
+
     /// A table larger than a map may cover keeps its records looked up in the index.
     @Test func aTableTooLargeToMapIsReadThroughItsIndex() throws {
         let (folder, key, writer, sealed) = try storeSealingNew()
@@ -368,7 +414,9 @@ struct OpLogTests {
         #expect(try store.count(collection: "customers") == 0)
         try tests.put(store, "C-1", subject: "S", ["n": .integer(1)], at: 5)
         #expect(try store.changes(collection: "customers", after: 3).map(\.id) == ["C-1"])
-        #expect(try store.database.query("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name GLOB 'records_*'") { $0.integer(0) } == [1])
+        let table = try store.sealingRecipe(for: "customers").table
+        #expect(try store.database.query("SELECT name FROM sqlite_schema WHERE type = 'table' AND name GLOB 'records_*' ORDER BY name") { $0.text(0) ?? "" }
+            == [table, "\(table)_keys"])
     }
 
     /// The indexes hold 64 bits of a record's HMAC; a row whose key is the same but whose HMAC
@@ -490,7 +538,7 @@ struct RelayoutTests {
         try RecordStoreTests().put(rebuilt, "C-1", subject: "S", ["name": .string("Lin")], at: 3)
         #expect(try rebuilt.changes(collection: "customers", after: 7).map(\.sequence) == [9])
         #expect(try rebuilt.database.query("SELECT name FROM sqlite_schema WHERE name GLOB 'records_1*' ORDER BY name") { $0.text(0) ?? "" }
-            == ["records_1", "records_1_by_key", "records_1_by_seq"])
+            == ["records_1", "records_1_by_seq", "records_1_keys"])
     }
 }
 
@@ -512,7 +560,7 @@ struct SubjectKeysMigrationTests {
         #expect(try migrated.database.schemaVersion() == RecordStore.migrations.count)
         #expect(try migrated.database.query("SELECT name FROM pragma_index_info('records_1_by_seq')") { $0.text(0) ?? "" } == ["seq", "subject"])
         #expect(try migrated.database.query("SELECT name FROM sqlite_schema WHERE name GLOB 'records_1*' ORDER BY name") { $0.text(0) ?? "" }
-            == ["records_1", "records_1_by_key", "records_1_by_seq"])
+            == ["records_1", "records_1_by_seq", "records_1_keys"])
         #expect(try migrated.entries(collection: "customers", subject: "T").map(\.id) == ["C-2"])
         #expect(try migrated.entry(collection: "customers", id: "C-1")?.fields["name"]?.value == .string("Li"))
         try RecordStoreTests().put(migrated, "C-1", subject: "T", ["name": .string("Lin")], at: 3)
@@ -522,11 +570,12 @@ struct SubjectKeysMigrationTests {
     }
 }
 
-@Suite("Schema 12: index keys in the sequence index")
+@Suite("Schemas 12 and 13: index keys in the sequence index, or in a keys table")
 struct IndexKeysMigrationTests {
-    /// A store of schema 11 opens with a received collection's index keys in its sequence index
-    /// and no index of keys, its records found all the same; a collection of its own as it was.
-    @Test func aStoreOfSchema11HasItsIndexesRemadeOnOpen() throws {
+    /// A store of schema 11 or 12 opens with a received collection's index keys in its sequence
+    /// index and no index of keys, a collection of its own with its keys in a keys table instead
+    /// of an index, and the records of both found all the same.
+    @Test(arguments: [11, 12]) func aStoreOfSchema11Or12HasItsIndexesRemadeOnOpen(version: Int) throws {
         let folder = RecordStoreTests.Folder()
         let key = try secureRandomBytes(32)
         let (own, received) = (RecordStoreTests.ownAndReceived[0], RecordStoreTests.ownAndReceived[1])
@@ -534,30 +583,36 @@ struct IndexKeysMigrationTests {
         do {
             let store = try RecordStore(path: folder.store, masterKey: key)
             for collection in [own, received] {
-                try RecordStoreTests().put(store, "C-1", subject: "S", ["name": .string(collection)], at: 1, in: collection)
+                for id in ["C-1", "C-2"] { try RecordStoreTests().put(store, id, subject: "S", ["name": .string(collection)], at: 1, in: collection) }
                 let table = try #require(try store.shelf(collection, create: false)).table
                 tables.append(table)
-                // As schema 11 made it.
+                // As schema 11 (both) or 12 (a collection of the node's own) made it.
+                guard collection == own || version == 11 else { continue }
                 try store.database.execute("""
+                    DROP TABLE IF EXISTS \(table)_keys;
                     DROP INDEX \(table)_by_seq;
                     CREATE INDEX \(table)_by_seq ON \(table)(seq, subject);
-                    CREATE INDEX IF NOT EXISTS \(table)_by_key ON \(table)(key);
+                    CREATE INDEX \(table)_by_key ON \(table)(key);
                     """)
             }
-            try store.database.execute("PRAGMA user_version = 11")
+            try store.database.execute("PRAGMA user_version = \(version)")
         }
         let migrated = try RecordStore(path: folder.store, masterKey: key)
         #expect(try migrated.database.schemaVersion() == RecordStore.migrations.count)
-        func indexes(_ table: String) throws -> [String] {
-            try migrated.database.query("SELECT name FROM sqlite_schema WHERE tbl_name = ? AND type = 'index' ORDER BY name", .text(table)) { $0.text(0) ?? "" }
+        func named(_ table: String) throws -> [String] {
+            try migrated.database.query("SELECT name FROM sqlite_schema WHERE name GLOB '\(table)*' ORDER BY name") { $0.text(0) ?? "" }
         }
-        #expect(try indexes(tables[0]) == ["\(tables[0])_by_key", "\(tables[0])_by_seq"])
-        #expect(try indexes(tables[1]) == ["\(tables[1])_by_seq"])
+        #expect(try named(tables[0]) == [tables[0], "\(tables[0])_by_seq", "\(tables[0])_keys"])
+        #expect(try named(tables[1]) == [tables[1], "\(tables[1])_by_seq"])
+        let keys = { (from: String) in try migrated.database.query("SELECT key, row FROM \(from) ORDER BY key, row") { [$0.integer(0), $0.integer(1)] } }
+        #expect(try keys("\(tables[0])_keys") == keys(tables[0]))
         for (collection, table) in zip([own, received], tables) {
             let columns = collection == own ? ["seq", "subject"] : ["seq", "subject", "key"]
             #expect(try migrated.database.query("SELECT name FROM pragma_index_info('\(table)_by_seq')") { $0.text(0) ?? "" } == columns)
-            #expect(try migrated.entry(collection: collection, id: "C-1")?.fields["name"]?.value == .string(collection))
+            for id in ["C-1", "C-2"] { #expect(try migrated.entry(collection: collection, id: id)?.fields["name"]?.value == .string(collection)) }
         }
+        try RecordStoreTests().put(migrated, "C-3", subject: "S", ["name": .string(own)], at: 2)
+        #expect(try RecordStore(path: folder.store, masterKey: key).entry(collection: own, id: "C-3") != nil)
     }
 }
 
