@@ -752,7 +752,8 @@ public final class RecordStore {
             guard try readRows(rows) else { return found }
         case .index: break
         }
-        // Rows written in this transaction, whose keys are not in the keys table yet.
+        // Rows written in this transaction, whose keys are not in the keys table yet (should the
+        // map not know one's row, they are written there first).
         if try readRows(shelf.unindexedKeys.rows(of: key)) { try writeKeys(of: shelf) }
         if found != nil { return found }
         // (In a received collection's table, which has no keys table, a scan.)
@@ -817,8 +818,8 @@ public final class RecordStore {
 
     /// Writes the index keys of the rows written since into the keys tables, each table's in key
     /// order (`Shelf.unindexed`): before a transaction commits or a savepoint opens
-    /// (`Database.deferredWrites`), and before a key among them is sought. After a rollback the
-    /// shelves go, and with them the keys of rows that went too.
+    /// (`Database.deferredWrites`), and before a table's keys are read whole or one is deleted.
+    /// After a rollback the shelves go, and with them the keys of rows that went too.
     private func writeKeys() throws(StoreError) {
         guard database.rollbacks == shelvesMadeAfter else {
             (shelves, shelvesMadeAfter) = ([:], database.rollbacks)
