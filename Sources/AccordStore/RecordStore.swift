@@ -292,9 +292,11 @@ public final class RecordStore {
         /// Whether the collection was received under an agreement: its table has no index of
         /// keys, and its records are found through the key map alone.
         let received: Bool
-        let find, locate, fetch, fetchPlace, insert, insertMany, update, updateSubject, delete, changes: Statement
+        let find, locate, fetch, fetchPlace, update, updateSubject, delete, changes: Statement
+        let insert: Insert
         /// A collection of the node's own: its keys table's statements (`records_<n>_keys`).
-        let insertKey, insertKeys, deleteKey: Statement?
+        let insertKey: Insert?
+        let deleteKey: Statement?
         /// The next sequence number and the next row, valid within the transaction `sequenceTransaction`.
         var nextSequence: Int64 = 0
         var nextRow: Int64 = 0
@@ -327,6 +329,21 @@ public final class RecordStore {
         /// pages: 3.3–3.8 µs a row rather than 4.5–5.1).
         static let rowsPerInsert = 32
 
+        /// Statements inserting one row, and `rowsPerInsert` rows.
+        struct Insert {
+            let one, many: Statement
+
+            init(into table: String, _ columns: String, count: Int, in database: Database) throws(StoreError) {
+                let row = "(\(repeatElement("?", count: count).joined(separator: ", ")))"
+                one = try database.statement("INSERT INTO \(table)(\(columns)) VALUES \(row)")
+                // OR FAIL: with ABORT, SQLite journals every page a many-row insert changes, to
+                // undo its earlier rows should a later one fail (8.6 µs a row rather than
+                // 3.3–3.8); none can (the numbers are the store's own), and an error ends the
+                // transaction anyway.
+                many = try database.statement("INSERT OR FAIL INTO \(table)(\(columns)) VALUES \(repeatElement(row, count: Shelf.rowsPerInsert).joined(separator: ", "))")
+            }
+        }
+
         init(_ sealer: RecordSealer, number: Int64, in database: Database) throws(StoreError) {
             (self.sealer, self.number) = (sealer, number)
             received = Agreement.isReceived(collection: sealer.collection)
@@ -337,20 +354,14 @@ public final class RecordStore {
             locate = try database.statement("SELECT t.row, t.mac, t.subject FROM \(byKey)")
             fetch = try database.statement("SELECT row, mac, subject, sealed FROM \(table) WHERE row = ?")
             fetchPlace = try database.statement("SELECT row, mac, subject FROM \(table) WHERE row = ?")
-            insert = try database.statement("INSERT INTO \(table)(row, seq, key, subject, mac, sealed) VALUES (?, ?, ?, ?, ?, ?)")
-            // OR FAIL: with ABORT, SQLite journals every page a many-row insert changes, to undo
-            // its earlier rows should a later one fail (8.6 µs a row rather than 3.3–3.8); none can
-            // (the numbers are the store's own), and an error ends the transaction anyway.
-            let rows = repeatElement("(?, ?, ?, ?, ?, ?)", count: Self.rowsPerInsert).joined(separator: ", ")
-            insertMany = try database.statement("INSERT OR FAIL INTO \(table)(row, seq, key, subject, mac, sealed) VALUES \(rows)")
+            insert = try Insert(into: table, "row, seq, key, subject, mac, sealed", count: 6, in: database)
             update = try database.statement("UPDATE \(table) SET seq = ?, sealed = ? WHERE row = ?")
             updateSubject = try database.statement("UPDATE \(table) SET seq = ?, sealed = ?, subject = ? WHERE row = ?")
             delete = try database.statement("DELETE FROM \(table) WHERE row = ?")
             if received {
-                (insertKey, insertKeys, deleteKey) = (nil, nil, nil)
+                (insertKey, deleteKey) = (nil, nil)
             } else {
-                insertKey = try database.statement("INSERT INTO \(table)_keys(key, row) VALUES (?, ?)")
-                insertKeys = try database.statement("INSERT OR FAIL INTO \(table)_keys(key, row) VALUES \(repeatElement("(?, ?)", count: Self.rowsPerInsert).joined(separator: ", "))")
+                insertKey = try Insert(into: "\(table)_keys", "key, row", count: 2, in: database)
                 deleteKey = try database.statement("DELETE FROM \(table)_keys WHERE key = ? AND row = ?")
             }
             changes = try database.statement("SELECT mac, sealed, seq FROM \(table) WHERE seq > ? ORDER BY seq LIMIT ?")
@@ -359,8 +370,7 @@ public final class RecordStore {
 
     /// The collection's key and table, made the first time a record is written (`create`).
     func shelf(_ name: String, create: Bool) throws(StoreError) -> Shelf? {
-        // A rollback may have undone a key or table made in its transaction.
-        if database.rollbacks != shelvesMadeAfter { (shelves, shelvesMadeAfter) = ([:], database.rollbacks) }
+        droppedShelvesAfterRollback()
         if let shelf = shelves[name] { return shelf }
         // Only making one writes (the key, the table): reading takes no write lock.
         let load = { () throws(StoreError) -> Shelf? in
@@ -377,6 +387,15 @@ public final class RecordStore {
         let shelf = try create ? database.atomically(load) : load()
         shelves[name] = shelf
         return shelf
+    }
+
+    /// Drops the shelves if a transaction or savepoint rolled back since they were made: it may
+    /// have undone a key or table made in it, or rows whose keys a shelf gathered. Whether it did.
+    @discardableResult
+    private func droppedShelvesAfterRollback() -> Bool {
+        guard database.rollbacks != shelvesMadeAfter else { return false }
+        (shelves, shelvesMadeAfter) = ([:], database.rollbacks)
+        return true
     }
 
     func writableShelf(_ name: String) throws(StoreError) -> Shelf {
@@ -795,22 +814,14 @@ public final class RecordStore {
     private func writeNew(_ records: ArraySlice<SealedRecord>, on shelf: Shelf) throws(StoreError) {
         guard !records.isEmpty else { return }
         try database.atomically { () throws(StoreError) in
-            var rest = records
-            while !rest.isEmpty {
-                let rows = rest.prefix(rest.count >= Shelf.rowsPerInsert ? Shelf.rowsPerInsert : 1)
-                var arguments: [SQLValue] = []
-                arguments.reserveCapacity(6 * rows.count)
-                for record in rows {
-                    let sequence = try nextSequence(on: shelf)
-                    arguments += [.integer(shelf.nextRow), .integer(sequence), .integer(record.key), record.subject.map { .integer($0) } ?? .null, .blob(record.mac), .blob(record.sealed)]
-                    if !shelf.received {
-                        shelf.unindexed.append((record.key, shelf.nextRow))
-                        shelf.unindexedKeys.insert(record.key, row: shelf.nextRow)
-                    }
-                    shelf.nextRow += 1
+            try insert(records, by: shelf.insert) { record, values throws(StoreError) in
+                let sequence = try nextSequence(on: shelf)
+                values += [.integer(shelf.nextRow), .integer(sequence), .integer(record.key), record.subject.map { .integer($0) } ?? .null, .blob(record.mac), .blob(record.sealed)]
+                if !shelf.received {
+                    shelf.unindexed.append((record.key, shelf.nextRow))
+                    shelf.unindexedKeys.insert(record.key, row: shelf.nextRow)
                 }
-                try database.run(rows.count == 1 ? shelf.insert : shelf.insertMany, arguments)
-                rest = rest.dropFirst(rows.count)
+                shelf.nextRow += 1
             }
             if shelf.filter?.isFull == true { try makeFilter(on: shelf, through: shelf.lastSequence) }
         }
@@ -819,30 +830,33 @@ public final class RecordStore {
     /// Writes the index keys of the rows written since into the keys tables, each table's in key
     /// order (`Shelf.unindexed`): before a transaction commits or a savepoint opens
     /// (`Database.deferredWrites`), and before a table's keys are read whole or one is deleted.
-    /// After a rollback the shelves go, and with them the keys of rows that went too.
+    /// After a rollback the shelves go, and with them the keys of rows that went too
+    /// (`droppedShelvesAfterRollback`).
     private func writeKeys() throws(StoreError) {
-        guard database.rollbacks == shelvesMadeAfter else {
-            (shelves, shelvesMadeAfter) = ([:], database.rollbacks)
-            return
-        }
+        guard !droppedShelvesAfterRollback() else { return }
         for shelf in shelves.values where !shelf.unindexed.isEmpty { try writeKeys(of: shelf) }
     }
 
     private func writeKeys(of shelf: Shelf) throws(StoreError) {
-        guard let insertKey = shelf.insertKey, let insertKeys = shelf.insertKeys else { return }
+        guard let insertKey = shelf.insertKey else { return }
         shelf.unindexed.sort { $0.key < $1.key }
-        var rest = shelf.unindexed[...]
-        while !rest.isEmpty {
-            let keys = rest.prefix(rest.count >= Shelf.rowsPerInsert ? Shelf.rowsPerInsert : 1)
-            var arguments: [SQLValue] = []
-            arguments.reserveCapacity(2 * keys.count)
-            for (key, row) in keys { arguments += [.integer(key), .integer(row)] }
-            try database.run(keys.count == 1 ? insertKey : insertKeys, arguments)
-            rest = rest.dropFirst(keys.count)
-        }
+        try insert(shelf.unindexed[...], by: insertKey) { $1 += [.integer($0.key), .integer($0.row)] }
         // As many keys again, most likely: the map need not grow on the way.
         shelf.unindexedKeys = KeyMap(capacity: shelf.unindexed.count)
         shelf.unindexed.removeAll(keepingCapacity: true)
+    }
+
+    /// Inserts a row for each of `items`, in order, `Shelf.rowsPerInsert` to a statement while
+    /// there are as many; `values` adds an item's values to its statement's.
+    private func insert<Item>(_ items: ArraySlice<Item>, by statements: Shelf.Insert, values: (Item, inout [SQLValue]) throws(StoreError) -> Void) throws(StoreError) {
+        var (rest, arguments) = (items, [SQLValue]())
+        while !rest.isEmpty {
+            let rows = rest.prefix(rest.count >= Shelf.rowsPerInsert ? Shelf.rowsPerInsert : 1)
+            arguments.removeAll(keepingCapacity: true)
+            for item in rows { try values(item, &arguments) }
+            try database.run(rows.count == 1 ? statements.one : statements.many, arguments)
+            rest = rest.dropFirst(rows.count)
+        }
     }
 
     /// A record whose state the caller has in binary form (`encoded`, as received), about

@@ -430,7 +430,7 @@ struct OpLogTests {
         let mac = shelf.sealer.mac(ofID: "C-1")
         var other = mac
         other[31] ^= 1
-        try store.database.run(shelf.insert, .null, .integer(100), .integer(RecordSealer.indexKey(mac)), .null, .blob(other), .blob([1, 2, 3]))
+        try store.database.run(shelf.insert.one, .null, .integer(100), .integer(RecordSealer.indexKey(mac)), .null, .blob(other), .blob([1, 2, 3]))
         let decoy = store.database.lastInsertedRow
         #expect(try store.entry(collection: collection, id: "C-1")?.fields["n"]?.value == .integer(1))
         try tests.put(store, "C-1", subject: "S", ["n": .integer(2)], at: 2, in: collection)
