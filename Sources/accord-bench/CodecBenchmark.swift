@@ -50,6 +50,16 @@ struct CodecBenchmark {
         measure("project for a recipient (every field in clear, the subject as a pseudonym)") { _ in
             if let projected = try? projector.project(encoded) { kept += projected.count } else { failed = true }
         }
+        // What a recipient does first with each record it receives: a frame of 1,000 decoded,
+        // each change checked and outlined.
+        let projected = try projector.project(encoded) ?? []
+        let frame = Message.syncBatch(SyncBatch(
+            agreementID: "bench", contentHash: [UInt8](repeating: 3, count: 32), through: 1000,
+            changes: (0..<1000).map { SyncBatch.Change(id: "C-\($0)", encoded: projected[...]) }
+        )).frame
+        measure("receive a sync batch (\(projected.count)-byte states: the frame decoded, each outlined)", records: 1000) { _ in
+            if case .syncBatch(let batch)? = try? Message(frame) { kept += batch.changes.count } else { failed = true }
+        }
         let sealing = try SealingKey([UInt8](repeating: 2, count: 32))
         let aad = Array("customers".utf8) + [UInt8](repeating: 9, count: 32)
         var sealed: [UInt8] = []
@@ -61,9 +71,10 @@ struct CodecBenchmark {
         if failed || kept == 0 { throw BenchmarkError("a round failed") }
     }
 
-    private func measure(_ what: String, _ body: (Int) -> Void) {
+    /// Runs `body` for `rounds` records, `records` at a time.
+    private func measure(_ what: String, records: Int = 1, _ body: (Int) -> Void) {
         let start = ContinuousClock.now
-        for index in 0..<rounds { body(index) }
+        for index in 0..<rounds / records { body(index) }
         let micros = (ContinuousClock.now - start).seconds / Double(rounds) * 1_000_000
         say("\(what): \(String(format: "%.2f", micros)) µs per record")
     }

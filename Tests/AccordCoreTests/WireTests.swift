@@ -81,6 +81,49 @@ struct WireTests {
         #expect((try? validReader.string()) == "Zoë 李 🙂")
     }
 
+    /// The ASCII check reads eight bytes at a time, then the rest one by one: a byte with its
+    /// top bit set is seen wherever it lies, and sends the text to full validation.
+    @Test func aByteOutsideASCIIIsSeenWhereverItLies() {
+        for count in 0...24 {
+            let ascii = [UInt8](repeating: 0x61, count: count)
+            #expect(ascii.withUnsafeBufferPointer { $0.isASCII && $0.isValidUTF8 })
+            for place in 0..<count {
+                var text = ascii
+                text[place] = 0xFF
+                #expect(!text.withUnsafeBufferPointer(\.isASCII), "0xFF at \(place) of \(count)")
+                var writer = WireWriter()
+                writer.data(text)
+                var reader = WireReader(writer.bytes, reading: "test")
+                #expect(throws: MessageError.malformed("test", "a text field is not valid UTF-8")) { try reader.string() }
+            }
+        }
+    }
+
+    /// One-byte varints are read at once; longer ones byte by byte, and one cut short is an error.
+    @Test func varintsRoundTripAndACutOneIsRefused() throws {
+        let values = [0, 1, 127, 128, 300, 16_383, 16_384, Int(Int32.max), 1 << 62]
+        var writer = WireWriter()
+        for value in values { writer.varint(value) }
+        var reader = WireReader(writer.bytes, reading: "test")
+        #expect(try values.map { _ in try reader.varint() } == values)
+        try reader.finish()
+        var cut = WireReader([0x80], reading: "test")
+        #expect(throws: MessageError.malformed("test", "it ends early (needs 1 more bytes, 0 left)")) { try cut.varint() }
+        var empty = WireReader([], reading: "test")
+        #expect(throws: MessageError.self) { try empty.varint() }
+    }
+
+    @Test func textComparesWithBytesWhereTheyLie() {
+        #expect("".utf8Equals([][...]))
+        #expect("name".utf8Equals(Array("name".utf8)[...]))
+        #expect("Zoë 李".utf8Equals(Array("Zoë 李".utf8)[...]))
+        #expect(!"name".utf8Equals(Array("namE".utf8)[...]))
+        #expect(!"name".utf8Equals(Array("nam".utf8)[...]))
+        #expect(!"nam".utf8Equals(Array("name".utf8)[...]))
+        #expect("x name".utf8Equals(Array("x name".utf8)[2...]) == false)
+        #expect("name".utf8Equals(Array("x name".utf8)[2...]))
+    }
+
     @Test(arguments: [
         Frame(kind: 0x02, payload: [1, 2, 3]),  // short ping
         Frame(kind: 0x02, payload: Array(repeating: 0, count: 17)),  // trailing byte
