@@ -41,24 +41,32 @@ public final class SealingKey {
         }.get()
     }
 
-    /// Seals `plaintext` with the additional data `aad` followed by `moreAAD` (authenticated as
-    /// one string, so a caller need not join them first).
-    public func seal(_ plaintext: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer, _ moreAAD: UnsafeRawBufferPointer = .init(start: nil, count: 0)) throws(CryptoError) -> [UInt8] {
+    /// Seals `header` followed by `plaintext` (one plaintext, not joined first) with the
+    /// additional data `aad` followed by `moreAAD` (authenticated as one string, so a caller
+    /// need not join them first either).
+    public func seal(
+        _ plaintext: UnsafeRawBufferPointer, after header: UnsafeRawBufferPointer = .init(start: nil, count: 0),
+        aad: UnsafeRawBufferPointer, _ moreAAD: UnsafeRawBufferPointer = .init(start: nil, count: 0)
+    ) throws(CryptoError) -> [UInt8] {
         if counter == .max {
             fixedField = try secureRandomBytes(8)
             counter = 0
         }
         counter += 1
-        let count = plaintext.count
+        let count = header.count + plaintext.count
         var ok = false
         let sealed = [UInt8](unsafeUninitializedCapacity: 12 + count + 16) { buffer, initialized in
             let out = buffer.baseAddress!
             fixedField.withUnsafeBufferPointer { out.initialize(from: $0.baseAddress!, count: 8) }
             withUnsafeBytes(of: counter.bigEndian) { UnsafeMutableRawPointer(out + 8).copyMemory(from: $0.baseAddress!, byteCount: 4) }
             var length: Int32 = 0
+            func encrypt(_ part: UnsafeRawBufferPointer, at offset: Int) -> Bool {
+                guard let bytes = part.baseAddress, part.count > 0 else { return true }
+                return EVP_EncryptUpdate(encryptor, out + 12 + offset, &length, bytes.assumingMemoryBound(to: UInt8.self), Int32(part.count)) == 1
+            }
             ok = EVP_EncryptInit_ex(encryptor, nil, nil, nil, out) == 1
                 && Self.update(encryptor, aad) && Self.update(encryptor, moreAAD)
-                && (count == 0 || EVP_EncryptUpdate(encryptor, out + 12, &length, plaintext.baseAddress, Int32(count)) == 1)
+                && encrypt(header, at: 0) && encrypt(plaintext, at: header.count)
                 && EVP_EncryptFinal_ex(encryptor, out + 12 + count, &length) == 1
                 && EVP_CIPHER_CTX_ctrl(encryptor, EVP_CTRL_GCM_GET_TAG, 16, out + 12 + count) == 1
             initialized = ok ? 12 + count + 16 : 0

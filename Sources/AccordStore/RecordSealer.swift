@@ -76,7 +76,18 @@ public final class RecordSealer {
     /// The row of a record whose state the caller has in binary form (`encoded`, as received),
     /// about `subject` (asked for only where subjects are indexed): sealed as it is.
     func seal(id: String, subject: @autoclosure () -> String?, encoded: ArraySlice<UInt8>) throws(StoreError) -> SealedRecord {
-        try seal(id: id, mac: mac(ofID: id), subject: subjectKey(subject())) { $0.raw(encoded) }
+        // The id alone is written out; the state is sealed where it lies, after it.
+        var header = WireWriter(capacity: 4 + id.utf8.count)
+        header.string(id)
+        let mac = mac(ofID: id)
+        let sealed = header.bytes.withUnsafeBytes { header in
+            encoded.withUnsafeBytes { state in
+                collectionBytes.withUnsafeBytes { collection in
+                    mac.withUnsafeBytes { mac in Result { () throws(CryptoError) in try sealing.seal(state, after: header, aad: collection, mac) } }
+                }
+            }
+        }
+        return try sealedRecord(mac: mac, subject: subjectKey(subject()), sealed: sealed)
     }
 
     /// The subject key of a record about `subject`: nil for none (a tombstone), and where the
@@ -102,13 +113,16 @@ public final class RecordSealer {
         var writer = WireWriter(capacity: 1024)
         writer.string(id)
         encode(&writer)
-        let sealed: [UInt8]
+        return try sealedRecord(mac: mac, subject: subject, sealed: Result { () throws(CryptoError) in try sealing.seal(writer.bytes, aad: collectionBytes, mac) })
+    }
+
+    /// The row, once sealed.
+    private func sealedRecord(mac: [UInt8], subject: Int64?, sealed: Result<[UInt8], CryptoError>) throws(StoreError) -> SealedRecord {
         do {
-            sealed = try sealing.seal(writer.bytes, aad: collectionBytes, mac)
+            return SealedRecord(collection: collection, table: recipe.table, key: Self.indexKey(mac), subject: subject, mac: mac, sealed: try sealed.get())
         } catch {
             throw StoreError(code: 0, message: "cannot encrypt: \(error)")
         }
-        return SealedRecord(collection: collection, table: recipe.table, key: Self.indexKey(mac), subject: subject, mac: mac, sealed: sealed)
     }
 
     /// The plaintext of a sealed row, read where it lies (in SQLite's page, say).

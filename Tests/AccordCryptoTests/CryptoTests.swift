@@ -99,6 +99,19 @@ struct KeyedContextTests {
         #expect(first.withUnsafeBytes { first in joined.withUnsafeBytes { key.open($0, aad: first) } } == nil)
     }
 
+    /// A plaintext given as a header and a body is sealed as the two joined.
+    @Test(arguments: [(0, 0), (0, 5), (7, 0), (7, 600), (16, 16)])
+    func plaintextAfterAHeaderIsTheTwoJoined(headerCount: Int, bodyCount: Int) throws {
+        let key = try SealingKey(try secureRandomBytes(32))
+        let (header, body) = (try secureRandomBytes(headerCount), try secureRandomBytes(bodyCount))
+        let aad: [UInt8] = [9]
+        let sealed = try header.withUnsafeBytes { header in
+            try body.withUnsafeBytes { body in try aad.withUnsafeBytes { try key.seal(body, after: header, aad: $0) } }
+        }
+        #expect(sealed.count == 12 + headerCount + bodyCount + 16)
+        #expect(key.open(sealed, aad: [9]) == header + body)
+    }
+
     /// NIST's GCM test case 14: zero key, zero nonce, 16 zero bytes.
     @Test func opensAKnownAnswer() throws {
         let sealed = [UInt8](repeating: 0, count: 12) + hex("cea7403d4d606b6e074ec5d3baf39d18") + hex("d0d1c8a799996bf0265b98b5d48ab919")
