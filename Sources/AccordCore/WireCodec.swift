@@ -106,13 +106,12 @@ public struct WireReader: Sendable {
         return bytes[offset]
     }
 
+    /// Big-endian, loaded at once (a byte at a time, each byte's index was checked).
     private mutating func integer<T: FixedWidthInteger>() throws(MessageError) -> T {
-        let size = MemoryLayout<T>.size
+        let (size, start) = (MemoryLayout<T>.size, offset)
         try need(size)
-        var value: T = 0
-        for index in offset..<offset + size { value = value << 8 | T(bytes[index]) }
         offset += size
-        return value
+        return bytes.withUnsafeBytes { T(bigEndian: $0.loadUnaligned(fromByteOffset: start, as: T.self)) }
     }
     /// A varint (see `WireWriter.varint`) of at most 63 bits.
     public mutating func varint() throws(MessageError) -> Int {
@@ -156,7 +155,8 @@ public struct WireReader: Sendable {
     private mutating func validText(count: Int) throws(MessageError) -> Range<Int> {
         try need(count)
         let range = offset..<offset + count
-        let valid = bytes.withUnsafeBufferPointer { UnsafeBufferPointer(rebasing: $0[range]).isValidUTF8 }
+        // Where they lie, checked to be there already (a rebased slice checks its bounds again).
+        let valid = bytes.withUnsafeBufferPointer { UnsafeBufferPointer(start: $0.baseAddress.map { $0 + range.lowerBound }, count: count).isValidUTF8 }
         guard valid else { throw MessageError.malformed(what, "a text field is not valid UTF-8") }
         offset += count
         return range

@@ -142,14 +142,17 @@ extension AgreementBook {
         // At a recipient, records are stored as new without the read a merge needs (merging
         // into nothing keeps what came) until one turns out to exist: then the rest of the batch
         // merges. (The owner holds every record its recipients edit.)
-        var fresh: [(record: SealedRecord, change: SyncBatch.Change, latest: HLC)] = []
+        // (Each sealed record's change is kept by its place in the batch: a copy retains every
+        // reference it holds.)
+        var fresh: [SealedRecord] = []
+        var freshChanges: [(index: Int, latest: HLC)] = []
         var latest = HLC.zero
         var incoming: [IncomingChange] = []
         incoming.reserveCapacity(batch.changes.count)
         // The fields the last change checked held, and what that check found: the changes of a
         // batch mostly hold the same (and then share their outlines' array of names).
         var checked: (names: [String], refusal: String?) = ([], nil)
-        for change in batch.changes {
+        for (index, change) in batch.changes.enumerated() {
             let id = change.id
             // Checked as outlined when received; built (decoded) only to be merged.
             let outline = try change.outline()
@@ -166,14 +169,18 @@ extension AgreementBook {
                 continue
             }
             if !info.owner {
-                fresh.append((try store.seal(collection: info.collection, id: id, subject: outline.subject, encoded: change.encoded), change, outline.latestClock))
+                fresh.append(try store.seal(collection: info.collection, id: id, subject: outline.subject, encoded: change.encoded))
+                freshChanges.append((index, outline.latestClock))
                 continue
             }
             incoming.append(IncomingChange(id: id, entry: try change.entry(), encoded: change.encoded))
         }
-        let stored = try store.insertNew(fresh.map(\.record)[...])
-        latest = fresh.prefix(stored).reduce(latest) { max($0, $1.latest) }
-        incoming = try fresh.dropFirst(stored).map { IncomingChange(id: $0.change.id, entry: try $0.change.entry(), encoded: $0.change.encoded) } + incoming
+        let stored = try store.insertNew(fresh[...])
+        latest = freshChanges.prefix(stored).reduce(latest) { max($0, $1.latest) }
+        incoming = try freshChanges.dropFirst(stored).map {
+            let change = batch.changes[$0.index]
+            return IncomingChange(id: change.id, entry: try change.entry(), encoded: change.encoded)
+        } + incoming
         // A recipient's edit is checked against the record as the owner holds it, on the
         // merge's worker thread, which reads it anyway.
         let (agreement, party, node) = (info.agreement, info.peerParty, info.route.peer)

@@ -814,14 +814,18 @@ public final class RecordStore {
     private func writeNew(_ records: ArraySlice<SealedRecord>, on shelf: Shelf) throws(StoreError) {
         guard !records.isEmpty else { return }
         try database.atomically { () throws(StoreError) in
-            try insert(records, by: shelf.insert) { record, values throws(StoreError) in
-                let sequence = try nextSequence(on: shelf)
-                values += [.integer(shelf.nextRow), .integer(sequence), .integer(record.key), record.subject.map { .integer($0) } ?? .null, .blob(record.mac), .blob(record.sealed)]
-                if !shelf.received {
-                    shelf.unindexed.append((record.key, shelf.nextRow))
-                    shelf.unindexedKeys.insert(record.key, row: shelf.nextRow)
+            // Each record read where it lies, not copied out of the slice (which retains each of
+            // its references).
+            try records.withUnsafeBufferPointer { (records) throws(StoreError) in
+                try insert(records.count, by: shelf.insert) { index, values throws(StoreError) in
+                    let (key, sequence) = (records[index].key, try nextSequence(on: shelf))
+                    values += [.integer(shelf.nextRow), .integer(sequence), .integer(key), records[index].subject.map { .integer($0) } ?? .null, .blob(records[index].mac), .blob(records[index].sealed)]
+                    if !shelf.received {
+                        shelf.unindexed.append((key, shelf.nextRow))
+                        shelf.unindexedKeys.insert(key, row: shelf.nextRow)
+                    }
+                    shelf.nextRow += 1
                 }
-                shelf.nextRow += 1
             }
             if shelf.filter?.isFull == true { try makeFilter(on: shelf, through: shelf.lastSequence) }
         }
@@ -840,22 +844,22 @@ public final class RecordStore {
     private func writeKeys(of shelf: Shelf) throws(StoreError) {
         guard let insertKey = shelf.insertKey else { return }
         shelf.unindexed.sort { $0.key < $1.key }
-        try insert(shelf.unindexed[...], by: insertKey) { $1 += [.integer($0.key), .integer($0.row)] }
+        try insert(shelf.unindexed.count, by: insertKey) { $1 += [.integer(shelf.unindexed[$0].key), .integer(shelf.unindexed[$0].row)] }
         // As many keys again, most likely: the map need not grow on the way.
         shelf.unindexedKeys = KeyMap(capacity: shelf.unindexed.count)
         shelf.unindexed.removeAll(keepingCapacity: true)
     }
 
-    /// Inserts a row for each of `items`, in order, `Shelf.rowsPerInsert` to a statement while
-    /// there are as many; `values` adds an item's values to its statement's.
-    private func insert<Item>(_ items: ArraySlice<Item>, by statements: Shelf.Insert, values: (Item, inout [SQLValue]) throws(StoreError) -> Void) throws(StoreError) {
-        var (rest, arguments) = (items, [SQLValue]())
-        while !rest.isEmpty {
-            let rows = rest.prefix(rest.count >= Shelf.rowsPerInsert ? Shelf.rowsPerInsert : 1)
+    /// Inserts `count` rows, `Shelf.rowsPerInsert` to a statement while there are as many;
+    /// `values` adds the values of row `index` (0 to `count` - 1, in order) to its statement's.
+    private func insert(_ count: Int, by statements: Shelf.Insert, values: (_ index: Int, inout [SQLValue]) throws(StoreError) -> Void) throws(StoreError) {
+        var (next, arguments) = (0, [SQLValue]())
+        while next < count {
+            let rows = count - next >= Shelf.rowsPerInsert ? Shelf.rowsPerInsert : 1
             arguments.removeAll(keepingCapacity: true)
-            for item in rows { try values(item, &arguments) }
-            try database.run(rows.count == 1 ? statements.one : statements.many, arguments)
-            rest = rest.dropFirst(rows.count)
+            for index in next..<next + rows { try values(index, &arguments) }
+            try database.run(rows == 1 ? statements.one : statements.many, arguments)
+            next += rows
         }
     }
 
@@ -883,19 +887,25 @@ public final class RecordStore {
         return try database.atomically { () throws(StoreError) in
             try readSequence(of: shelf)
             var unwritten = records.startIndex  // records[unwritten..<index] are new and not written yet
-            for (index, record) in zip(records.indices, records) {
-                precondition(record.collection == first.collection, "records of one collection")
-                guard record.table == shelf.table else { throw StoreError.destroyedMeanwhile(record.collection) }
-                if try !surelyLacks(record.key, on: shelf) {
-                    // Looked up, once those before it (one may be the same record) are written.
-                    try writeNew(records[unwritten..<index], on: shelf)
-                    unwritten = index
-                    guard try place(of: record.mac, on: shelf) == nil else { return index - records.startIndex }
+            // Each record read where it lies, not copied out of the slice (which retains each of
+            // its references).
+            let held = try records.withUnsafeBufferPointer { (buffer) throws(StoreError) -> Int? in
+                for (offset, index) in records.indices.enumerated() {
+                    precondition(buffer[offset].collection == first.collection, "records of one collection")
+                    guard buffer[offset].table == shelf.table else { throw StoreError.destroyedMeanwhile(first.collection) }
+                    if try !surelyLacks(buffer[offset].key, on: shelf) {
+                        // Looked up, once those before it (one may be the same record) are written.
+                        try writeNew(records[unwritten..<index], on: shelf)
+                        unwritten = index
+                        guard try place(of: buffer[offset].mac, on: shelf) == nil else { return offset }
+                    }
+                    // Noted before it is written, with the row it will take: a later record with
+                    // the same key is looked up.
+                    remember(buffer[offset].key, row: shelf.nextRow + Int64(index - unwritten), on: shelf)
                 }
-                // Noted before it is written, with the row it will take: a later record with the
-                // same key is looked up.
-                remember(record.key, row: shelf.nextRow + Int64(index - unwritten), on: shelf)
+                return nil
             }
+            if let held { return held }
             try writeNew(records[unwritten...], on: shelf)
             return records.count
         }

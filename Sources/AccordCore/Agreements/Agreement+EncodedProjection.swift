@@ -63,17 +63,22 @@ extension Agreement {
 
         public mutating func project(_ encoded: [UInt8]) throws(MessageError) -> [UInt8]? {
             guard let grant else { return nil }
+            // The layout and the plan are taken out while in use and put back after, not copied:
+            // a copy retains each of their lists, and a copy kept would make the next read
+            // allocate the layout's lists anew.
+            var layout = RecordSet.Entry.Layout()
+            swap(&layout, &self.layout)
+            defer { swap(&layout, &self.layout) }
             var reader = WireReader(encoded, reading: "record entry")
-            try self.layout.read(&reader)
+            try layout.read(&reader)
             try reader.finish()
-            let layout = self.layout
             let plan: Plan
-            if let known = self.plan, known.fits(layout, in: encoded) {
+            if let known = self.plan.take(), known.fits(layout, in: encoded) {
                 plan = known
             } else {
                 plan = makePlan(layout, in: encoded, grant: grant)
-                self.plan = plan
             }
+            defer { self.plan = plan }
 
             func value(_ field: Int) throws(MessageError) -> Value {
                 var reader = WireReader(encoded, from: layout.fields[field].value.lowerBound, reading: "record entry")
@@ -85,7 +90,7 @@ extension Agreement {
                 }
             }
             // The values transformed, by field; a meta field that holds no text is left out.
-            var given: [(field: Int, value: Value)] = []
+            var given: [(field: Int, value: RecordSet.Entry.Replacement)] = []
             var hidesMeta = false
             for (field, fate) in plan.fates.enumerated() {
                 switch fate {
@@ -98,9 +103,9 @@ extension Agreement {
                         continue
                     }
                     let (collection, subject) = RecordSet.unpackMeta(encoded[try reader.skipText()])
-                    given.append((field, .string(RecordSet.packMeta(collection, pseudonym(subject)))))
+                    given.append((field, .meta(collection: collection, subject: pseudonym(subject))))
                 case .shown(let transform):
-                    given.append((field, transform.apply(to: try value(field), pseudonym: pseudonym)))
+                    given.append((field, .value(transform.apply(to: try value(field), pseudonym: pseudonym))))
                 }
             }
             // Every field kept: the stored head (stamps, node IDs, deletes) is what the kept
@@ -131,7 +136,7 @@ extension RecordSet.Entry {
 
     /// `encoded` (laid out as `layout`) with the values of some fields replaced, given in field
     /// order; every other byte as it lies.
-    static func replacingValues(in encoded: [UInt8], _ layout: Layout, with values: [(field: Int, value: Value)]) -> [UInt8] {
+    static func replacingValues(in encoded: [UInt8], _ layout: Layout, with values: [(field: Int, value: Replacement)]) -> [UInt8] {
         var writer = WireWriter(capacity: encoded.count + 64)
         var copied = 0
         for (field, value) in values {

@@ -35,9 +35,9 @@ extension RecordSet.Entry {
                 // `write.wins(over:)` the stored write, its value compared as it lies.
                 let (stamp, value) = (parts[index].stamp, encoded[layout.fields[index].value])
                 guard stamp != write.stamp ? stamp < write.stamp : value.lexicographicallyPrecedes(write.value.tieBreaker) else { continue }
-                parts[index] = Rewrite.Field(name: .stored(layout.fields[index].name), stamp: write.stamp, value: .given(write.value))
+                parts[index] = Rewrite.Field(name: .stored(layout.fields[index].name), stamp: write.stamp, value: .given(.value(write.value)))
             } else {
-                parts.append(Rewrite.Field(name: .given(name), stamp: write.stamp, value: .given(write.value)))
+                parts.append(Rewrite.Field(name: .given(name), stamp: write.stamp, value: .given(.value(write.value))))
             }
             metaWon = metaWon || name == RecordSet.metaField
         }
@@ -69,9 +69,9 @@ extension RecordSet.Entry {
         struct Field {
             let name: Bytes<String>
             let stamp: Stamp
-            let value: Bytes<Value>
+            let value: Bytes<Replacement>
 
-            func with(value: Value) -> Field { Field(name: name, stamp: stamp, value: .given(value)) }
+            func with(value: Replacement) -> Field { Field(name: name, stamp: stamp, value: .given(value)) }
         }
 
         let encoded: [UInt8]
@@ -113,6 +113,20 @@ extension RecordSet.Entry {
                 }
             }
             return writer.bytes
+        }
+    }
+
+    /// A value written in place of a stored one.
+    enum Replacement {
+        case value(Value)
+        /// The meta field's text (``RecordSet/packMeta(_:_:)``), written without making it.
+        case meta(collection: String, subject: String)
+
+        func encode(to writer: inout WireWriter) {
+            switch self {
+            case .value(let value): value.encode(to: &writer)
+            case .meta(let collection, let subject): RecordSet.encodePackedMeta(collection, subject, to: &writer)
+            }
         }
     }
 }
