@@ -63,7 +63,8 @@ public enum Message: Sendable, Equatable {
     /// once rather than by doubling.
     private var sizeHint: Int {
         guard case .syncBatch(let batch) = self else { return 64 }
-        return batch.changes.reduce(128) { $0 + 4 + $1.id.utf8.count + $1.encoded.count }
+        // By index, each change read where it lies (iterating copies each, retaining its bytes).
+        return batch.changes.indices.reduce(128) { $0 + 4 + batch.changes[$1].id.utf8.count + batch.changes[$1].encoded.count }
     }
 
     public var frame: Frame {
@@ -93,9 +94,9 @@ public enum Message: Sendable, Equatable {
             writer.data(batch.contentHash)
             writer.u64(UInt64(bitPattern: batch.through))
             writer.u32(UInt32(batch.changes.count))
-            for change in batch.changes {
-                writer.string(change.id)
-                writer.raw(change.encoded)
+            for index in batch.changes.indices {
+                writer.string(batch.changes[index].id)
+                writer.raw(batch.changes[index].encoded)
             }
         case .syncAck(let ack):
             writer.string(ack.agreementID)

@@ -1029,24 +1029,27 @@ public final class RecordStore {
     /// A range scan of the collection's table by sequence number. Stops early, after at least
     /// one, before the sealed rows would exceed `byteLimit`.
     public func changes(collection: String, after sequence: Int64, limit: Int = 1000, byteLimit: Int = .max) throws(StoreError) -> [(sequence: Int64, id: String, entry: RecordSet.Entry)] {
-        try changes(collection: collection, after: sequence, limit: limit, byteLimit: byteLimit) { sealer, sealed, mac throws(StoreError) in try sealer.open(sealed, mac: mac) }
-            .map { (sequence: $0.0, id: $0.1, entry: $0.2) }
+        try changes(collection: collection, after: sequence, limit: limit, byteLimit: byteLimit) { sealer, sealed, mac, sequence throws(StoreError) in
+            let (id, entry) = try sealer.open(sealed, mac: mac)
+            return (sequence, id, entry)
+        }
     }
 
-    private func changes<State>(
+    /// The changes as `make` makes each from its row, opened where SQLite holds it (and made
+    /// as the caller wants it, not made again).
+    private func changes<Change>(
         collection: String, after sequence: Int64, limit: Int, byteLimit: Int,
-        open: (RecordSealer, _ sealed: UnsafeRawBufferPointer, _ mac: UnsafeRawBufferPointer) throws(StoreError) -> (String, State)
-    ) throws(StoreError) -> [(Int64, String, State)] {
+        make: (RecordSealer, _ sealed: UnsafeRawBufferPointer, _ mac: UnsafeRawBufferPointer, _ sequence: Int64) throws(StoreError) -> Change
+    ) throws(StoreError) -> [Change] {
         guard let shelf = try shelf(collection, create: false) else { return [] }
-        var changes: [(Int64, String, State)] = []
+        var changes: [Change] = []
         var bytes = 0
-        // Each row opened where SQLite holds it; the scan stops at the byte limit.
+        // The scan stops at the byte limit.
         try database.scan(shelf.changes, .integer(sequence), .integer(Int64(limit))) { row throws(StoreError) in
             try row.withSealed { sealed, mac throws(StoreError) in
                 bytes += sealed.count
                 guard bytes <= byteLimit || changes.isEmpty else { return false }
-                let (id, state) = try open(shelf.sealer, sealed, mac)
-                changes.append((row.integer(2), id, state))
+                changes.append(try make(shelf.sealer, sealed, mac, row.integer(2)))
                 return true
             }
         }
@@ -1056,8 +1059,10 @@ public final class RecordStore {
     /// ``changes(collection:after:limit:byteLimit:)`` with each state in binary form, not
     /// decoded: what an owner projects as it lies.
     public func encodedChanges(collection: String, after sequence: Int64, limit: Int = 1000, byteLimit: Int = .max) throws(StoreError) -> [(sequence: Int64, id: String, encoded: [UInt8])] {
-        try changes(collection: collection, after: sequence, limit: limit, byteLimit: byteLimit) { sealer, sealed, mac throws(StoreError) in try sealer.openEncoded(sealed, mac: mac) }
-            .map { (sequence: $0.0, id: $0.1, encoded: $0.2) }
+        try changes(collection: collection, after: sequence, limit: limit, byteLimit: byteLimit) { sealer, sealed, mac, sequence throws(StoreError) in
+            let (id, encoded) = try sealer.openEncoded(sealed, mac: mac)
+            return (sequence, id, encoded)
+        }
     }
 
     /// The collections that have a data key.

@@ -24,6 +24,8 @@ extension Agreement {
         private var plan: Plan?
         /// The layout of the entry being projected (its lists' storage serves the next).
         private var layout = RecordSet.Entry.Layout()
+        /// The values it is given (the list's storage serves the next).
+        private var given: [(field: Int, value: RecordSet.Entry.Replacement)] = []
 
         public init(_ agreement: Agreement, for recipient: String, pseudonym: @escaping (String) -> String) {
             (self.agreement, grant, self.pseudonym) = (agreement, agreement.grants[recipient], pseudonym)
@@ -63,12 +65,17 @@ extension Agreement {
 
         public mutating func project(_ encoded: [UInt8]) throws(MessageError) -> [UInt8]? {
             guard let grant else { return nil }
-            // The layout and the plan are taken out while in use and put back after, not copied:
-            // a copy retains each of their lists, and a copy kept would make the next read
-            // allocate the layout's lists anew.
-            var layout = RecordSet.Entry.Layout()
+            // The layout, the values given and the plan are taken out while in use and put back
+            // after, not copied: a copy retains each of their lists, and one kept would make the
+            // next entry's lists anew.
+            var (layout, given) = (RecordSet.Entry.Layout(), [(field: Int, value: RecordSet.Entry.Replacement)]())
             swap(&layout, &self.layout)
-            defer { swap(&layout, &self.layout) }
+            swap(&given, &self.given)
+            defer {
+                swap(&layout, &self.layout)
+                given.removeAll(keepingCapacity: true)
+                swap(&given, &self.given)
+            }
             var reader = WireReader(encoded, reading: "record entry")
             try layout.read(&reader)
             try reader.finish()
@@ -90,7 +97,6 @@ extension Agreement {
                 }
             }
             // The values transformed, by field; a meta field that holds no text is left out.
-            var given: [(field: Int, value: RecordSet.Entry.Replacement)] = []
             var hidesMeta = false
             for (field, fate) in plan.fates.enumerated() {
                 switch fate {
