@@ -89,6 +89,12 @@ public struct WireReader: Sendable {
     /// Bytes read before, where they lie (as `skipText` returns them).
     public func bytes(_ range: Range<Int>) -> ArraySlice<UInt8> { bytes[range.clamped(to: 0..<offset)] }
 
+    /// Whether the bytes read before at `range` are `text`'s UTF-8, compared where they lie
+    /// (no slice of them made, which retains the reader's storage).
+    func bytes(_ range: Range<Int>, areUTF8Of text: String) -> Bool {
+        bytes.withUnsafeBufferPointer { text.utf8Equals(UnsafeBufferPointer(rebasing: $0[range.clamped(to: 0..<offset)])) }
+    }
+
     public mutating func skip(_ count: Int) throws(MessageError) { _ = try take(count) }
 
     public mutating func u8() throws(MessageError) -> UInt8 {
@@ -271,9 +277,10 @@ extension String {
     /// Whether its UTF-8 is `bytes`, compared where both lie, byte by byte by index (as
     /// sequences, a String's UTF-8 is walked index by index: a tenth of a µs for an entry's
     /// names; `elementsEqual` of the two buffers went through an iterator a byte).
-    func utf8Equals(_ bytes: ArraySlice<UInt8>) -> Bool {
+    func utf8Equals(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         utf8.count == bytes.count
-            && (utf8.withContiguousStorageIfAvailable { text in bytes.withUnsafeBufferPointer { other in text.indices.allSatisfy { text[$0] == other[$0] } } }
-                ?? utf8.elementsEqual(bytes))
+            && (utf8.withContiguousStorageIfAvailable { text in text.indices.allSatisfy { text[$0] == bytes[$0] } } ?? utf8.elementsEqual(bytes))
     }
+
+    func utf8Equals(_ bytes: ArraySlice<UInt8>) -> Bool { bytes.withUnsafeBufferPointer { utf8Equals($0) } }
 }

@@ -25,7 +25,12 @@ public final class RecordStore {
     public let database: Database
     private let masterKey: SealingKey
     private let keyFolder: String?
-    private var shelves: [String: Shelf] = [:]
+    private var shelves: [String: Shelf] = [:] {
+        didSet { lastShelf = nil }
+    }
+    /// The shelf last asked for, found again without hashing its name (a sync batch asks for
+    /// one shelf a record).
+    private var lastShelf: Shelf?
     /// `database.rollbacks` when `shelves` was last known good.
     private var shelvesMadeAfter = 0
     /// The most rows a table may have for its keys to be mapped (`KeyMap`: 11–21 MB a million
@@ -371,7 +376,11 @@ public final class RecordStore {
     /// The collection's key and table, made the first time a record is written (`create`).
     func shelf(_ name: String, create: Bool) throws(StoreError) -> Shelf? {
         droppedShelvesAfterRollback()
-        if let shelf = shelves[name] { return shelf }
+        if let lastShelf, lastShelf.name == name { return lastShelf }
+        if let shelf = shelves[name] {
+            lastShelf = shelf
+            return shelf
+        }
         // Only making one writes (the key, the table): reading takes no write lock.
         let load = { () throws(StoreError) -> Shelf? in
             guard let key = try self.dataKey(for: name, create: create) else { return nil }
@@ -819,7 +828,13 @@ public final class RecordStore {
             try records.withUnsafeBufferPointer { (records) throws(StoreError) in
                 try insert(records.count, by: shelf.insert) { index, values throws(StoreError) in
                     let (key, sequence) = (records[index].key, try nextSequence(on: shelf))
-                    values += [.integer(shelf.nextRow), .integer(sequence), .integer(key), records[index].subject.map { .integer($0) } ?? .null, .blob(records[index].mac), .blob(records[index].sealed)]
+                    // One at a time: `+= [...]` makes an array of them first.
+                    values.append(.integer(shelf.nextRow))
+                    values.append(.integer(sequence))
+                    values.append(.integer(key))
+                    values.append(records[index].subject.map { .integer($0) } ?? .null)
+                    values.append(.blob(records[index].mac))
+                    values.append(.blob(records[index].sealed))
                     if !shelf.received {
                         shelf.unindexed.append((key, shelf.nextRow))
                         shelf.unindexedKeys.insert(key, row: shelf.nextRow)
@@ -844,7 +859,10 @@ public final class RecordStore {
     private func writeKeys(of shelf: Shelf) throws(StoreError) {
         guard let insertKey = shelf.insertKey else { return }
         shelf.unindexed.sort { $0.key < $1.key }
-        try insert(shelf.unindexed.count, by: insertKey) { $1 += [.integer(shelf.unindexed[$0].key), .integer(shelf.unindexed[$0].row)] }
+        try insert(shelf.unindexed.count, by: insertKey) { index, values in
+            values.append(.integer(shelf.unindexed[index].key))
+            values.append(.integer(shelf.unindexed[index].row))
+        }
         // As many keys again, most likely: the map need not grow on the way.
         shelf.unindexedKeys = KeyMap(capacity: shelf.unindexed.count)
         shelf.unindexed.removeAll(keepingCapacity: true)

@@ -70,7 +70,7 @@ extension RecordSet.Entry {
                 if name.isEmpty {
                     metaTwice = metaTwice || meta != nil
                     meta = reader.bytes(value)  // the meta field's name is empty
-                } else if fresh == nil, matched < previous.count, previous[matched].utf8Equals(reader.bytes(name)) {
+                } else if fresh == nil, matched < previous.count, reader.bytes(name, areUTF8Of: previous[matched]) {
                     matched += 1
                 } else {
                     if fresh == nil { fresh = Array(previous.prefix(matched)) }
