@@ -19,7 +19,7 @@ extension RecordStore {
     public func mergeAll(
         _ changes: [IncomingChange], into collection: String,
         unless refusal: (@Sendable (RecordSet.Entry, RecordSet.Entry?) -> String?)? = nil
-    ) throws -> [MergeOutcome] {
+    ) throws -> [MergeOutcome.Written] {
         // The check of one change against the stored state.
         let check = { @Sendable (change: IncomingChange) in refusal.map { refusal in { refusal(change.entry, $0) } } }
         guard changes.count > Self.mergeChunk else {
@@ -45,10 +45,10 @@ extension RecordStore {
             let sealer = Result { () throws(StoreError) in try RecordSealer(recipe) }
             while let chunk = jobs.take() {
                 while spent.take(waiting: false) != nil {}
+                // Each change read where it lies (a copy retains its entry's storage and bytes).
                 let joined = chunk.map { job in
                     Result { () throws(StoreError) in
-                        let change = changes[job.change]
-                        return try sealer.get().join(change.entry, encoded: change.encoded, into: job.row, unless: check(change))
+                        try sealer.get().join(changes[job.change].entry, encoded: changes[job.change].encoded, into: job.row, unless: check(changes[job.change]))
                     }
                 }
                 guard outcomes.put((chunk, joined)) else { return }
@@ -87,7 +87,7 @@ extension RecordStore {
         }
 
         return try database.withinTransaction {
-            var merged: [MergeOutcome] = []
+            var merged: [MergeOutcome.Written] = []
             merged.reserveCapacity(changes.count)
             // A change to a record changed before in `changes` has its row read only once that
             // change is written (outcomes are written in order: once `merged` counts past it).
@@ -114,9 +114,10 @@ extension RecordStore {
                 submitted -= 1
                 defer { _ = spent.put(results) }
                 for result in results {
-                    let outcome = try result.get()
-                    if case .changed(let joined) = outcome { try write(joined) }
-                    merged.append(outcome)
+                    switch result {
+                    case .success(let outcome): merged.append(try write(outcome))
+                    case .failure(let error): throw error
+                    }
                 }
             }
             return merged

@@ -231,6 +231,14 @@ public enum MergeOutcome: Sendable {
     /// To be written (``RecordStore/write(_:)``).
     case changed(JoinedRecord)
     case refused(String)
+
+    /// What a merge came to once written (``RecordStore/merge(_:into:unless:)``,
+    /// ``RecordStore/mergeAll(_:into:unless:)``): it holds no record, so a batch's outcomes keep
+    /// none of the records written.
+    public enum Written: Sendable, Equatable {
+        case unchanged, changed
+        case refused(String)
+    }
 }
 
 @available(*, unavailable)

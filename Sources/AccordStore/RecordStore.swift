@@ -951,10 +951,19 @@ public final class RecordStore {
 
     /// The same, with what ``RecordSealer/join(_:encoded:into:unless:)`` takes besides: the
     /// change as received, and a check of the stored state that may refuse it.
-    public func merge(_ change: IncomingChange, into collection: String, unless refusal: ((RecordSet.Entry?) -> String?)? = nil) throws(StoreError) -> MergeOutcome {
-        let outcome = try writableShelf(collection).sealer.join(change.entry, encoded: change.encoded, into: try row(collection: collection, id: change.id), unless: refusal)
-        if case .changed(let joined) = outcome { try write(joined) }
-        return outcome
+    public func merge(_ change: IncomingChange, into collection: String, unless refusal: ((RecordSet.Entry?) -> String?)? = nil) throws(StoreError) -> MergeOutcome.Written {
+        try write(try writableShelf(collection).sealer.join(change.entry, encoded: change.encoded, into: try row(collection: collection, id: change.id), unless: refusal))
+    }
+
+    /// A merge's outcome written: its joined record, if it changed the record.
+    public func write(_ outcome: MergeOutcome) throws(StoreError) -> MergeOutcome.Written {
+        switch outcome {
+        case .unchanged: return .unchanged
+        case .changed(let joined):
+            try write(joined)
+            return .changed
+        case .refused(let reason): return .refused(reason)
+        }
     }
 
     /// A merge in three steps, so that another thread can take the middle one

@@ -22,20 +22,22 @@ extension RecordSet.Entry {
         var reader = WireReader(encoded, reading: "record entry")
         let layout = try Layout(&reader)
         try reader.finish()
-        let rewrite = Rewrite(encoded, layout)
+        // The layout moves into the rewrite and is read there (a copy retains each of its lists).
+        let rewrite = Rewrite(encoded, consume layout)
         let deletes = rewrite.deletes
         guard deletes.count == other.deletes.count, deletes.allSatisfy({ other.deletes[$0.node] == $0 }) else {
             return try joinDecoded(other, into: encoded)
         }
 
-        var parts = layout.fields.indices.map(rewrite.stored)
+        // (A closure, not `rewrite.stored` itself, which would hold a copy of the rewrite.)
+        var parts = rewrite.layout.fields.indices.map { rewrite.stored($0) }
         var metaWon = false
         for (name, write) in other.fields {
-            if let index = encoded.withUnsafeBufferPointer({ encoded in layout.fields.firstIndex { name.utf8Equals(UnsafeBufferPointer(rebasing: encoded[$0.name])) } }) {
+            if let index = encoded.withUnsafeBufferPointer({ encoded in rewrite.layout.fields.firstIndex { name.utf8Equals(UnsafeBufferPointer(rebasing: encoded[$0.name])) } }) {
                 // `write.wins(over:)` the stored write, its value compared as it lies.
-                let (stamp, value) = (parts[index].stamp, encoded[layout.fields[index].value])
+                let (stamp, value) = (parts[index].stamp, encoded[rewrite.layout.fields[index].value])
                 guard stamp != write.stamp ? stamp < write.stamp : value.lexicographicallyPrecedes(write.value.tieBreaker) else { continue }
-                parts[index] = Rewrite.Field(name: .stored(layout.fields[index].name), stamp: write.stamp, value: .given(.value(write.value)))
+                parts[index] = Rewrite.Field(name: .stored(rewrite.layout.fields[index].name), stamp: write.stamp, value: .given(.value(write.value)))
             } else {
                 parts.append(Rewrite.Field(name: .given(name), stamp: write.stamp, value: .given(.value(write.value))))
             }
