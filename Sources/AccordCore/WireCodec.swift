@@ -281,6 +281,4 @@ extension String {
         utf8.count == bytes.count
             && (utf8.withContiguousStorageIfAvailable { text in text.indices.allSatisfy { text[$0] == bytes[$0] } } ?? utf8.elementsEqual(bytes))
     }
-
-    func utf8Equals(_ bytes: ArraySlice<UInt8>) -> Bool { bytes.withUnsafeBufferPointer { utf8Equals($0) } }
 }

@@ -114,14 +114,19 @@ struct WireTests {
     }
 
     @Test func textComparesWithBytesWhereTheyLie() {
-        #expect("".utf8Equals([][...]))
-        #expect("name".utf8Equals(Array("name".utf8)[...]))
-        #expect("Zoë 李".utf8Equals(Array("Zoë 李".utf8)[...]))
-        #expect(!"name".utf8Equals(Array("namE".utf8)[...]))
-        #expect(!"name".utf8Equals(Array("nam".utf8)[...]))
-        #expect(!"nam".utf8Equals(Array("name".utf8)[...]))
-        #expect("x name".utf8Equals(Array("x name".utf8)[2...]) == false)
-        #expect("name".utf8Equals(Array("x name".utf8)[2...]))
+        func equal(_ text: String, _ bytes: ArraySlice<UInt8>) -> Bool { bytes.withUnsafeBufferPointer { text.utf8Equals($0) } }
+        #expect(equal("", [][...]))
+        #expect(equal("name", Array("name".utf8)[...]))
+        #expect(equal("Zoë 李", Array("Zoë 李".utf8)[...]))
+        #expect(!equal("name", Array("namE".utf8)[...]))
+        #expect(!equal("name", Array("nam".utf8)[...]))
+        #expect(!equal("nam", Array("name".utf8)[...]))
+        #expect(!equal("x name", Array("x name".utf8)[2...]))
+        #expect(equal("name", Array("x name".utf8)[2...]))
+        // As a reader compares a name read before with one it knows.
+        var reader = WireReader(Array("\u{0}\u{0}\u{0}\u{4}name".utf8), reading: "test")
+        let range = (try? reader.skipText()) ?? 0..<0
+        #expect(reader.bytes(range, areUTF8Of: "name") && !reader.bytes(range, areUTF8Of: "nam") && !reader.bytes(range, areUTF8Of: "namE"))
     }
 
     @Test(arguments: [
