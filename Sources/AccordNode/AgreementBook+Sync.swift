@@ -169,7 +169,9 @@ extension AgreementBook {
                 continue
             }
             if !info.owner {
-                fresh.append(try store.seal(collection: info.collection, id: id, subject: outline.subject, encoded: change.encoded))
+                // The subject, asked for only where subjects are indexed (not in a received
+                // collection), from the state decoded (checked already as it was outlined).
+                fresh.append(try store.seal(collection: info.collection, id: id, subject: (try? change.entry())?.subject, encoded: change.encoded))
                 freshChanges.append((index, outline.latestClock))
                 continue
             }

@@ -15,26 +15,13 @@ extension RecordSet.Entry {
         /// The latest clock reading among its stamps: ``RecordSet/Entry/latestClock``, as every
         /// stamp an entry holds is used by one of its fields or deletes when this version wrote it.
         public let latestClock: HLC
-        /// The meta field's value in binary form.
-        private let meta: ArraySlice<UInt8>?
-
-        /// ``RecordSet/Entry/subject``, decoded when asked for.
-        public var subject: String? {
-            guard let meta else { return nil }
-            var reader = WireReader(Array(meta), reading: "record entry")
-            guard case .string(let packed)? = try? Value.decode(from: &reader) else { return nil }
-            return RecordSet.unpackMeta(packed).subject
-        }
+        // (No reference but `names`: a batch's outlines are copied on the way to the store, and
+        // each reference a copy holds is retained.)
 
         /// The outline of a decoded entry.
         public init(_ entry: RecordSet.Entry) {
             names = entry.fields.keys.filter { $0 != RecordSet.metaField }
             (isLive, fieldsSize, latestClock) = (entry.isLive, entry.fieldsSize, entry.latestClock)
-            meta = entry.fields[RecordSet.metaField].map { write in
-                var writer = WireWriter()
-                write.value.encode(to: &writer)
-                return writer.bytes[...]
-            }
         }
 
         /// Reads the format-2 entry at `reader` (`walk`).
@@ -45,7 +32,7 @@ extension RecordSet.Entry {
             // previous entry's (checked when they were new) need no check again.
             if reading.metaTwice || reading.fresh.map(Self.repeats) == true { throw RecordSet.Entry.Repeats.fieldTwice }
             let names = reading.fresh ?? (reading.matched == previous.count ? previous : Array(previous.prefix(reading.matched)))
-            (self.names, isLive, fieldsSize, latestClock, meta) = (names, reading.meta != nil, reading.size, reading.latest, reading.meta)
+            (self.names, isLive, fieldsSize, latestClock) = (names, reading.hasMeta, reading.size, reading.latest)
         }
 
         /// Whether `names` holds a name twice.
@@ -57,7 +44,7 @@ extension RecordSet.Entry {
             let previous: [String]
             var matched = 0, size = 0
             var fresh: [String]?
-            var meta: ArraySlice<UInt8>?
+            var hasMeta = false
             var latest = HLC.zero
             var metaTwice = false
 
@@ -68,8 +55,8 @@ extension RecordSet.Entry {
             mutating func field(name: Range<Int>, stamp: Int, value: Range<Int>, in reader: WireReader) {
                 size += name.count + value.count
                 if name.isEmpty {
-                    metaTwice = metaTwice || meta != nil
-                    meta = reader.bytes(value)  // the meta field's name is empty
+                    // The meta field (its name is empty).
+                    (metaTwice, hasMeta) = (metaTwice || hasMeta, true)
                 } else if fresh == nil, matched < previous.count, reader.bytes(name, areUTF8Of: previous[matched]) {
                     matched += 1
                 } else {
