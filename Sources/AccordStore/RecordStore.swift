@@ -594,6 +594,7 @@ public final class RecordStore {
         try writeKeys(of: shelf)
         return "\(shelf.table)_keys"
     }
+
     /// The collection's data key; made (random, 32 bytes) if `create`.
     private func dataKey(for collection: String, create: Bool) throws(StoreError) -> [UInt8]? {
         let aad = Array("data key \(collection)".utf8)
