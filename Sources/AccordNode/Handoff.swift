@@ -38,7 +38,11 @@ package final class Handoff<Element: Sendable>: Sendable {
     /// The next item, waiting for it (or, if not `waiting`, only if one is there); nil when the
     /// putter finished and all were taken.
     package func take(waiting: Bool = true) -> Element? {
-        if waiting { available.wait() } else if available.wait(timeout: .now()) == .timedOut { return nil }
+        // Not `available.wait(timeout: .now())`: on Linux that sleeps for the timer's slack (some
+        // 50 µs) when nothing is there. Whatever the state shows is signalled or about to be:
+        // no other thread takes.
+        if !waiting, state.withLock({ $0.items.count == 0 && !$0.finished }) { return nil }
+        available.wait()
         let item = state.withLock { $0.items.popFirst() }
         if item != nil { free.signal() } else { available.signal() }  // the end stays visible
         return item

@@ -8,8 +8,8 @@ extension RecordStore {
 
     /// Merges replicas' states of records of `collection`, in order, on two threads: this one
     /// reads each record's row and writes the outcome (SQLite), a worker opens, joins and seals
-    /// (``RecordSealer/join(_:encoded:into:unless:)``), so the two halves of a merge run at once.
-    /// What it stores is what ``merge(collection:id:entry:)`` of each in turn stores; a change to
+    /// (``RecordSealer/join(_:encoded:into:unless:)``), so the two halves of a merge run at once;
+    /// rather than wait for the worker, this thread joins chunks too. What it stores is what ``merge(collection:id:entry:)`` of each in turn stores; a change to
     /// a record whose earlier change is still with the worker waits for it to be written. All in
     /// one transaction (the caller's if it holds one).
     /// - Parameter refusal: why a change must not be merged into the stored state (nil if the
@@ -30,11 +30,20 @@ extension RecordStore {
         // Each change by its place in `changes`, with its record's row.
         typealias Chunk = [(change: Int, row: StoredRow)]
         typealias Outcomes = [Result<MergeOutcome, StoreError>]
+        // A chunk's joins, on either thread, each change read where it lies (a copy retains its
+        // entry's storage and bytes).
+        let join = { @Sendable (chunk: Chunk, sealer: Result<RecordSealer, StoreError>) -> Outcomes in
+            chunk.map { job in
+                Result { () throws(StoreError) in
+                    try sealer.get().join(changes[job.change].entry, encoded: changes[job.change].encoded, into: job.row, unless: check(changes[job.change]))
+                }
+            }
+        }
         // What one thread allocated goes back to it to be freed: memory freed by another thread
         // makes both wait on the allocator's lock (a merge took a fifth longer).
         let jobs = Handoff<Chunk>(capacity: 8)
         let outcomes = Handoff<(Chunk, Outcomes)>(capacity: 8)
-        // At most the chunks submitted (4) plus one come back between two the worker takes.
+        // At most the chunks with the worker (2) plus one come back between two it takes.
         let spent = Handoff<Outcomes>(capacity: 8)
         let done = DispatchSemaphore(value: 0)
         Thread.detachNewThread {
@@ -45,13 +54,7 @@ extension RecordStore {
             let sealer = Result { () throws(StoreError) in try RecordSealer(recipe) }
             while let chunk = jobs.take() {
                 while spent.take(waiting: false) != nil {}
-                // Each change read where it lies (a copy retains its entry's storage and bytes).
-                let joined = chunk.map { job in
-                    Result { () throws(StoreError) in
-                        try sealer.get().join(changes[job.change].entry, encoded: changes[job.change].encoded, into: job.row, unless: check(changes[job.change]))
-                    }
-                }
-                guard outcomes.put((chunk, joined)) else { return }
+                guard outcomes.put((chunk, join(chunk, sealer))) else { return }
             }
         }
         // The HMACs of the changes' ids, a chunk at a time, made ahead of the reads that need
@@ -96,29 +99,50 @@ extension RecordStore {
             last.reserveCapacity(changes.count)
             for (index, change) in changes.enumerated() { earlier[index] = last.updateValue(index, forKey: change.id) ?? -1 }
             func ready(_ index: Int) -> Bool { index < changes.count && earlier[index] < merged.count }
-            var submitted = 0
             var next = 0
-            while next < changes.count || submitted > 0 {
-                // Four chunks with the worker.
-                while submitted < 4, ready(next) {
-                    var chunk: Chunk = []
-                    while chunk.count < Self.mergeChunk, ready(next) {
-                        chunk.append((next, try row(collection: collection, id: changes[next].id, mac: mac(of: next))))
-                        next += 1
-                    }
-                    submitted += 1
-                    _ = jobs.put(chunk)
+            func readChunk() throws -> Chunk {
+                var chunk: Chunk = []
+                while chunk.count < Self.mergeChunk, ready(next) {
+                    chunk.append((next, try row(collection: collection, id: changes[next].id, mac: mac(of: next))))
+                    next += 1
                 }
+                return chunk
+            }
+            func writeAll(_ results: Outcomes) throws {
+                for result in results { merged.append(try write(result.get())) }
+            }
+            // The chunks read and not yet written, in order: each one's outcomes if it was joined
+            // here, nil while it is with the worker.
+            var pending: [Outcomes?] = []
+            var withWorker = 0
+            let sealer = Result { () throws(StoreError) in try RecordSealer(recipe) }
+            while next < changes.count || !pending.isEmpty {
+                // Two chunks with the worker.
+                while withWorker < 2, ready(next) {
+                    _ = jobs.put(try readChunk())
+                    pending.append(nil)
+                    withWorker += 1
+                }
+                if let joined = pending.first ?? nil {
+                    pending.removeFirst()
+                    try writeAll(joined)
+                    continue
+                }
+                // The oldest chunk is with the worker. Rather than wait for it, this thread joins
+                // the next one itself: the two threads then share the joins as they have time.
+                var returned = outcomes.take(waiting: false)
+                if returned == nil, pending.count < 6, ready(next) {
+                    let chunk = try readChunk()
+                    pending.append(join(chunk, sealer))
+                    continue
+                }
+                if returned == nil { returned = outcomes.take() }
                 // The chunk comes back only to be freed here, where its rows were read.
-                guard let (_, results) = outcomes.take() else { throw NodeError("the merge's worker thread stopped") }
-                submitted -= 1
+                guard let (_, results) = returned else { throw NodeError("the merge's worker thread stopped") }
+                pending.removeFirst()
+                withWorker -= 1
                 defer { _ = spent.put(results) }
-                for result in results {
-                    switch result {
-                    case .success(let outcome): merged.append(try write(outcome))
-                    case .failure(let error): throw error
-                    }
-                }
+                try writeAll(results)
             }
             return merged
         }

@@ -1,5 +1,6 @@
 import AccordCore
 import AccordCrypto
+import AccordTestSupport
 import Testing
 
 @testable import AccordNet
@@ -86,12 +87,6 @@ struct FramingViolationTests {
         await server.stop()
         await loop.shutdown()
     }
-}
-
-final class Counter: Sendable {
-    private let count = Synchronization.Mutex(0)
-    func increment() { count.withLock { $0 += 1 } }
-    var value: Int { count.withLock { $0 } }
 }
 
 import Synchronization
