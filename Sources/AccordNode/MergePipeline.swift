@@ -68,7 +68,7 @@ extension RecordStore {
             }
             guard let sealer = try? RecordSealer(recipe) else { return }
             for start in stride(from: 0, to: changes.count, by: Self.mergeChunk) {
-                guard keyed.put(sealer.macs(ofIDs: changes[start..<min(changes.count, start + Self.mergeChunk)].lazy.map(\.id))) else { return }
+                guard keyed.put(sealer.macs(ofIDs: changes[start..<min(changes.count, start + Self.mergeChunk)].map(\.id))) else { return }
             }
         }
         defer {
