@@ -9,9 +9,10 @@ extension RecordStore {
     /// Merges replicas' states of records of `collection`, in order, on two threads: this one
     /// reads each record's row and writes the outcome (SQLite), a worker opens, joins and seals
     /// (``RecordSealer/join(_:encoded:into:unless:)``), so the two halves of a merge run at once;
-    /// rather than wait for the worker, this thread joins chunks too. What it stores is what ``merge(collection:id:entry:)`` of each in turn stores; a change to
-    /// a record whose earlier change is still with the worker waits for it to be written. All in
-    /// one transaction (the caller's if it holds one).
+    /// rather than wait for the worker, this thread joins chunks too. What it stores is what
+    /// ``merge(collection:id:entry:)`` of each in turn stores; a change to a record whose earlier
+    /// change is still being joined waits for it to be written. All in one transaction (the
+    /// caller's if it holds one).
     /// - Parameter refusal: why a change must not be merged into the stored state (nil if the
     ///   store lacks the record), or nil to merge it. Fewer changes than a chunk are merged on
     ///   this thread alone (``RecordStore/merge(_:into:unless:)``).
@@ -130,6 +131,7 @@ extension RecordStore {
                 }
                 // The oldest chunk is with the worker. Rather than wait for it, this thread joins
                 // the next one itself: the two threads then share the joins as they have time.
+                // (At most six chunks read and not written.)
                 var returned = outcomes.take(waiting: false)
                 if returned == nil, pending.count < 6, ready(next) {
                     let chunk = try readChunk()
