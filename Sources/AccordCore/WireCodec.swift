@@ -92,7 +92,7 @@ public struct WireReader: Sendable {
     /// Whether the bytes read before at `range` are `text`'s UTF-8, compared where they lie
     /// (no slice of them made, which retains the reader's storage).
     func bytes(_ range: Range<Int>, areUTF8Of text: String) -> Bool {
-        bytes.withUnsafeBufferPointer { text.utf8Equals(UnsafeBufferPointer(rebasing: $0[range.clamped(to: 0..<offset)])) }
+        text.utf8Equals(bytes, at: range.clamped(to: 0..<offset))
     }
 
     public mutating func skip(_ count: Int) throws(MessageError) { _ = try take(count) }
@@ -280,5 +280,11 @@ extension String {
     func utf8Equals(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         utf8.count == bytes.count
             && (utf8.withContiguousStorageIfAvailable { text in text.indices.allSatisfy { text[$0] == bytes[$0] } } ?? utf8.elementsEqual(bytes))
+    }
+
+    /// ``utf8Equals(_:)`` of `bytes[range]`, compared where they lie (a slice of them retains
+    /// their storage).
+    func utf8Equals(_ bytes: [UInt8], at range: Range<Int>) -> Bool {
+        bytes.withUnsafeBufferPointer { utf8Equals(UnsafeBufferPointer(rebasing: $0[range])) }
     }
 }

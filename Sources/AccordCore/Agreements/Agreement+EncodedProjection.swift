@@ -48,8 +48,7 @@ extension Agreement {
             var hidesNone: Bool { !fates.contains(.hidden) }
 
             func fits(_ layout: RecordSet.Entry.Layout, in encoded: [UInt8]) -> Bool {
-                names.count == layout.fields.count
-                    && encoded.withUnsafeBufferPointer { encoded in zip(names, layout.fields).allSatisfy { $0.utf8Equals(UnsafeBufferPointer(rebasing: encoded[$1.name])) } }
+                names.count == layout.fields.count && zip(names, layout.fields).allSatisfy { $0.utf8Equals(encoded, at: $1.name) }
             }
         }
 

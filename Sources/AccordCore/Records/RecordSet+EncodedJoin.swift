@@ -33,7 +33,7 @@ extension RecordSet.Entry {
         var parts = rewrite.layout.fields.indices.map { rewrite.stored($0) }
         var metaWon = false
         for (name, write) in other.fields {
-            if let index = encoded.withUnsafeBufferPointer({ encoded in rewrite.layout.fields.firstIndex { name.utf8Equals(UnsafeBufferPointer(rebasing: encoded[$0.name])) } }) {
+            if let index = rewrite.layout.fields.firstIndex(where: { name.utf8Equals(encoded, at: $0.name) }) {
                 // `write.wins(over:)` the stored write, its value compared as it lies.
                 let (stamp, value) = (parts[index].stamp, encoded[rewrite.layout.fields[index].value])
                 guard stamp != write.stamp ? stamp < write.stamp : value.lexicographicallyPrecedes(write.value.tieBreaker) else { continue }
