@@ -129,6 +129,28 @@ extension Database {
         }
     }
 
+    /// Runs `body`, which only reads, on one snapshot of the database: inside the transaction
+    /// already open, or in a read transaction of its own. What it reads in several statements is
+    /// then of one moment, never half before and half after another connection's commit.
+    public func reading<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        guard !inTransaction else { return try body() }
+        try run("BEGIN")
+        transactionsBegun += 1
+        do {
+            let result = try body()
+            try run("COMMIT")
+            return result
+        } catch {
+            try? run("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// A number that changes whenever another connection commits (SQLite's `data_version`).
+    public func dataVersion() throws(StoreError) -> Int64 {
+        try query("PRAGMA data_version") { $0.integer(0) }.first ?? 0
+    }
+
     /// Runs `body` as part of the transaction already open, or in one of its own. Unlike a
     /// nested ``transaction(_:)`` it takes no savepoint, so an error from `body` inside an open
     /// transaction must end that one too (by reaching the code that opened it). A savepoint
@@ -145,6 +167,9 @@ extension Database {
 
     /// Whether a transaction is open on this connection.
     public var inTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+
+    /// Whether a transaction that may write is open (``transaction(_:)``, not ``reading(_:)``).
+    var inWriteTransaction: Bool { sqlite3_txn_state(handle, nil) == SQLITE_TXN_WRITE }
 
     /// The rowid of the last row inserted on this connection.
     public var lastInsertedRow: Int64 { sqlite3_last_insert_rowid(handle) }

@@ -33,6 +33,9 @@ public final class RecordStore {
     private var lastShelf: Shelf?
     /// `database.rollbacks` when `shelves` was last known good.
     private var shelvesMadeAfter = 0
+    /// When the shelves were last checked against the collections other connections destroyed:
+    /// in which transaction, and at which `database.dataVersion()`.
+    private var shelvesChecked: (transaction: Int, dataVersion: Int64) = (-1, -1)
     /// The most rows a table may have for its keys to be mapped (`KeyMap`: 11–21 MB a million
     /// keys); a larger table's records are looked up in its index. 0: none is mapped.
     public var mappedRowsAtMost: Int64 = 4_000_000
@@ -376,6 +379,7 @@ public final class RecordStore {
     /// The collection's key and table, made the first time a record is written (`create`).
     func shelf(_ name: String, create: Bool) throws(StoreError) -> Shelf? {
         droppedShelvesAfterRollback()
+        try dropShelvesDestroyedElsewhere()
         if let lastShelf, lastShelf.name == name { return lastShelf }
         if let shelf = shelves[name] {
             lastShelf = shelf
@@ -405,6 +409,23 @@ public final class RecordStore {
         guard database.rollbacks != shelvesMadeAfter else { return false }
         (shelves, shelvesMadeAfter) = ([:], database.rollbacks)
         return true
+    }
+
+    /// Drops the shelves of collections another connection (the CLI, while the node runs)
+    /// destroyed or made anew since: their keys must not open anything more, and their tables
+    /// may be gone. Checked once per transaction, and at every call outside one, when another
+    /// connection has committed since the last check.
+    private func dropShelvesDestroyedElsewhere() throws(StoreError) {
+        guard !shelves.isEmpty else { return }
+        if database.inTransaction {
+            guard shelvesChecked.transaction != database.transactionsBegun else { return }
+            shelvesChecked.transaction = database.transactionsBegun
+        }
+        let version = try database.dataVersion()
+        guard version != shelvesChecked.dataVersion else { return }
+        shelvesChecked.dataVersion = version
+        let tables = Dictionary(uniqueKeysWithValues: try database.query("SELECT name, id FROM collections") { ($0.text(0) ?? "", $0.integer(1)) })
+        for (name, shelf) in shelves where tables[name] != shelf.number { shelves[name] = nil }
     }
 
     func writableShelf(_ name: String) throws(StoreError) -> Shelf {
@@ -549,7 +570,7 @@ public final class RecordStore {
     /// which spares the lookups from then on (reading a key costs a fraction of a lookup): into
     /// a filter if most were not found (new records), else into a map with their rows.
     private func lookedUp(found: Bool, on shelf: Shelf) throws(StoreError) {
-        guard shelf.map == nil, database.inTransaction else { return }
+        guard shelf.map == nil, database.inWriteTransaction else { return }
         if found { shelf.hits += 1 } else { shelf.misses += 1 }
         let lookups = shelf.hits + shelf.misses
         guard lookups % 256 == 0 else { return }
@@ -730,8 +751,10 @@ public final class RecordStore {
 
     /// The stored state of one record, `nil` if the store has never seen it.
     public func entry(collection: String, id: String) throws(StoreError) -> RecordSet.Entry? {
-        guard let shelf = try shelf(collection, create: false) else { return nil }
-        return try stored(shelf.sealer.mac(ofID: id), on: shelf)?.entry
+        try database.reading { () throws(StoreError) in
+            guard let shelf = try shelf(collection, create: false) else { return nil }
+            return try stored(shelf.sealer.mac(ofID: id), on: shelf)?.entry
+        }
     }
 
     /// Where a record is stored: its row, and the subject key the row is indexed under.
@@ -997,28 +1020,32 @@ public final class RecordStore {
     /// Returns whether there was one. Its sequence number is never used again.
     @discardableResult
     public func purge(collection: String, id: String) throws(StoreError) -> Bool {
-        guard let shelf = try shelf(collection, create: false) else { return false }
-        let mac = shelf.sealer.mac(ofID: id)
-        guard let place = try place(of: mac, on: shelf) else { return false }
         try database.atomically { () throws(StoreError) in
+            guard let shelf = try shelf(collection, create: false) else { return false }
+            let mac = shelf.sealer.mac(ofID: id)
+            guard let place = try place(of: mac, on: shelf) else { return false }
             try database.run("UPDATE collections SET floor = ? WHERE id = ?", .integer(try Self.highestSequence(of: shelf.number, in: database)), .integer(shelf.number))
             try database.run(shelf.delete, .integer(place.row))
             try writeKeys(of: shelf)  // its key among them, if the row is new
             if let deleteKey = shelf.deleteKey { try database.run(deleteKey, .integer(RecordSealer.indexKey(mac)), .integer(place.row)) }
+            return true
         }
-        return true
     }
 
     /// The highest sequence number a record of `collection` has (0 if none).
     public func lastSequence(of collection: String) throws(StoreError) -> Int64 {
-        guard let shelf = try shelf(collection, create: false) else { return 0 }
-        return try database.query("SELECT max(seq) FROM \(shelf.table)") { $0.integer(0) }.first ?? 0
+        try database.reading { () throws(StoreError) in
+            guard let shelf = try shelf(collection, create: false) else { return 0 }
+            return try database.query("SELECT max(seq) FROM \(shelf.table)") { $0.integer(0) }.first ?? 0
+        }
     }
 
     /// How many records of `collection` changed after sequence `after` (all of them after 0).
     public func count(collection: String, after sequence: Int64 = 0) throws(StoreError) -> Int {
-        guard let shelf = try shelf(collection, create: false) else { return 0 }
-        return Int(try database.query("SELECT count(*) FROM \(shelf.table) WHERE seq > ?", .integer(sequence)) { $0.integer(0) }.first ?? 0)
+        try database.reading { () throws(StoreError) in
+            guard let shelf = try shelf(collection, create: false) else { return 0 }
+            return Int(try database.query("SELECT count(*) FROM \(shelf.table) WHERE seq > ?", .integer(sequence)) { $0.integer(0) }.first ?? 0)
+        }
     }
 
     /// Whether records of `collection` keep their subject's key, to be found by. Not what the
@@ -1028,28 +1055,32 @@ public final class RecordStore {
 
     /// Every stored record of `collection` (optionally only those about `subject`), by id.
     public func entries(collection: String, subject: String? = nil) throws(StoreError) -> [(id: String, entry: RecordSet.Entry)] {
-        guard let shelf = try shelf(collection, create: false) else { return [] }
-        var result: [(id: String, entry: RecordSet.Entry)] = []
-        let read = { (row: Row) throws(StoreError) in result.append(try row.withSealed { sealed, mac throws(StoreError) in try shelf.sealer.open(sealed, mac: mac) }) }
-        if let subject, shelf.sealer.indexesSubjects {
-            try database.forEach("SELECT mac, sealed FROM \(shelf.table) WHERE row IN (SELECT row FROM \(shelf.table) WHERE subject = ?)", .integer(shelf.sealer.key(ofSubject: subject)), body: read)
-        } else {
-            try database.forEach("SELECT mac, sealed FROM \(shelf.table)", body: read)
+        try database.reading { () throws(StoreError) in
+            guard let shelf = try shelf(collection, create: false) else { return [] }
+            var result: [(id: String, entry: RecordSet.Entry)] = []
+            let read = { (row: Row) throws(StoreError) in result.append(try row.withSealed { sealed, mac throws(StoreError) in try shelf.sealer.open(sealed, mac: mac) }) }
+            if let subject, shelf.sealer.indexesSubjects {
+                try database.forEach("SELECT mac, sealed FROM \(shelf.table) WHERE row IN (SELECT row FROM \(shelf.table) WHERE subject = ?)", .integer(shelf.sealer.key(ofSubject: subject)), body: read)
+            } else {
+                try database.forEach("SELECT mac, sealed FROM \(shelf.table)", body: read)
+            }
+            // A subject key is 64 bits of an HMAC: two subjects may share one.
+            if let subject { result.removeAll { $0.entry.subject != subject } }
+            return result.sorted { $0.id < $1.id }
         }
-        // A subject key is 64 bits of an HMAC: two subjects may share one.
-        if let subject { result.removeAll { $0.entry.subject != subject } }
-        return result.sorted { $0.id < $1.id }
     }
 
     /// Every record id of `collection`, decrypting only as far as the id.
     public func ids(collection: String) throws(StoreError) -> [String] {
-        guard let shelf = try shelf(collection, create: false) else { return [] }
-        var ids: [String] = []
-        try database.forEach("SELECT mac, sealed FROM \(shelf.table)") { row throws(StoreError) in
-            var reader = WireReader(try row.withSealed { sealed, mac throws(StoreError) in try shelf.sealer.unseal(sealed, mac: mac) }, reading: "stored record")
-            do { ids.append(try reader.string()) } catch { throw StoreError(code: 0, message: "a record of '\(shelf.name)' cannot be decoded: \(error)") }
+        try database.reading { () throws(StoreError) in
+            guard let shelf = try shelf(collection, create: false) else { return [] }
+            var ids: [String] = []
+            try database.forEach("SELECT mac, sealed FROM \(shelf.table)") { row throws(StoreError) in
+                var reader = WireReader(try row.withSealed { sealed, mac throws(StoreError) in try shelf.sealer.unseal(sealed, mac: mac) }, reading: "stored record")
+                do { ids.append(try reader.string()) } catch { throw StoreError(code: 0, message: "a record of '\(shelf.name)' cannot be decoded: \(error)") }
+            }
+            return ids
         }
-        return ids
     }
 
     /// The records of `collection` changed after sequence `after`, in the order of their last
@@ -1069,19 +1100,21 @@ public final class RecordStore {
         collection: String, after sequence: Int64, limit: Int, byteLimit: Int,
         make: (RecordSealer, _ sealed: UnsafeRawBufferPointer, _ mac: UnsafeRawBufferPointer, _ sequence: Int64) throws(StoreError) -> Change
     ) throws(StoreError) -> [Change] {
-        guard let shelf = try shelf(collection, create: false) else { return [] }
-        var changes: [Change] = []
-        var bytes = 0
-        // The scan stops at the byte limit.
-        try database.scan(shelf.changes, .integer(sequence), .integer(Int64(limit))) { row throws(StoreError) in
-            try row.withSealed { sealed, mac throws(StoreError) in
-                bytes += sealed.count
-                guard bytes <= byteLimit || changes.isEmpty else { return false }
-                changes.append(try make(shelf.sealer, sealed, mac, row.integer(2)))
-                return true
+        try database.reading { () throws(StoreError) in
+            guard let shelf = try shelf(collection, create: false) else { return [] }
+            var changes: [Change] = []
+            var bytes = 0
+            // The scan stops at the byte limit.
+            try database.scan(shelf.changes, .integer(sequence), .integer(Int64(limit))) { row throws(StoreError) in
+                try row.withSealed { sealed, mac throws(StoreError) in
+                    bytes += sealed.count
+                    guard bytes <= byteLimit || changes.isEmpty else { return false }
+                    changes.append(try make(shelf.sealer, sealed, mac, row.integer(2)))
+                    return true
+                }
             }
+            return changes
         }
-        return changes
     }
 
     /// ``changes(collection:after:limit:byteLimit:)`` with each state in binary form, not

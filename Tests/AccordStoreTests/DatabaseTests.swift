@@ -94,6 +94,27 @@ struct DatabaseTests {
 
     /// A new file gets 16 KiB pages; one made with SQLite's default keeps its 4 KiB. Either
     /// checkpoints every 256 MiB of WAL.
+    /// Reads in `reading` see one moment: not another connection's commit (a table dropped
+    /// between two of them, say), nor do they count as one of its own. After it, they see it.
+    @Test func readsOfOneSnapshotSeeOneMoment() throws {
+        let path = temporaryPath()
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let schema = ["CREATE TABLE t(a INTEGER) STRICT"]
+        let (reader, writer) = (try Database(path: path, migrations: schema), try Database(path: path, migrations: schema))
+        try writer.run("INSERT INTO t(a) VALUES (1)")
+        let version = try reader.dataVersion()
+        let seen = try reader.reading { () throws(StoreError) in
+            let before = try reader.query("SELECT count(*) FROM t") { $0.integer(0) }
+            try writer.execute("INSERT INTO t(a) VALUES (2); DROP TABLE t")
+            #expect(reader.inTransaction && !reader.inWriteTransaction)
+            return before + (try reader.query("SELECT count(*) FROM t") { $0.integer(0) })
+        }
+        #expect(seen == [1, 1])
+        #expect(!reader.inTransaction)
+        #expect(try reader.dataVersion() != version, "another connection committed")
+        #expect(throws: StoreError.self) { try reader.query("SELECT count(*) FROM t") { $0.integer(0) } }
+    }
+
     @Test func newFilesHaveLargePagesAndOldOnesKeepTheirs() throws {
         let (new, old) = (temporaryPath(), temporaryPath())
         defer { for path in [new, old] { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } } }

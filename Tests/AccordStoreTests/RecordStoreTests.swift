@@ -335,6 +335,34 @@ struct RecordStoreTests {
         #expect(try reopened.entry(collection: "customers", id: "C-1001") == nil)
     }
 
+    /// A collection another connection destroyed (the CLI, while the node runs): this one's key
+    /// of it opens nothing more, in a transaction or not, and it is made anew, under a new key,
+    /// when written again; nothing fails on its dropped table.
+    @Test(arguments: ownAndReceived) func aCollectionDestroyedByAnotherConnectionIsGoneForThisOne(collection: String) throws {
+        let folder = Folder()
+        let key = try secureRandomBytes(32)
+        let (node, cli) = (try RecordStore(path: folder.store, masterKey: key), try RecordStore(path: folder.store, masterKey: key))
+        try put(node, "C-1", subject: "S", ["n": .integer(1)], at: 1, in: collection)
+        #expect(try cli.entry(collection: collection, id: "C-1") != nil)
+        let recipe = try node.sealingRecipe(for: collection)
+
+        try cli.forgetKey(of: collection)
+        #expect(try node.entry(collection: collection, id: "C-1") == nil, "opened with the key the other connection forgot")
+        #expect(try node.database.transaction { try node.entries(collection: collection) }.isEmpty)
+        try cli.purgeForgotten()
+        #expect(try node.entries(collection: collection).isEmpty)
+        #expect(try node.ids(collection: collection).isEmpty)
+        #expect(try node.changes(collection: collection, after: 0).isEmpty)
+        #expect(try node.count(collection: collection) == 0)
+        #expect(try !node.purge(collection: collection, id: "C-1"))
+
+        let late = try RecordSealer(recipe).seal(id: "C-2", entry: RecordSet.newEntry(collection: collection, subject: "S", fields: ["n": .integer(2)], stamp: Stamp(clock: HLC(milliseconds: 2, counter: 0), node: self.node)))
+        #expect(throws: StoreError.self, "sealed under the forgotten key") { try node.insertNew(late) }
+        try put(node, "C-3", subject: "S", ["n": .integer(3)], at: 3, in: collection)
+        #expect(try cli.entries(collection: collection).map(\.id) == ["C-3"])
+        #expect(try node.sealingRecipe(for: collection).table != recipe.table)
+    }
+
     @Test func alteredRowsAndAWrongMasterKeyAreClearErrors() throws {
         let folder = Folder()
         let key = try secureRandomBytes(32)
