@@ -134,11 +134,12 @@ extension Database {
     /// then of one moment, never half before and half after another connection's commit.
     public func reading<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
         guard !inTransaction else { return try body() }
-        try run("BEGIN")
+        let statements = try snapshot()
+        try run(statements.begin, [])
         transactionsBegun += 1
         do {
             let result = try body()
-            try run("COMMIT")
+            try run(statements.commit, [])
             return result
         } catch {
             try? run("ROLLBACK")
@@ -148,7 +149,19 @@ extension Database {
 
     /// A number that changes whenever another connection commits (SQLite's `data_version`).
     public func dataVersion() throws(StoreError) -> Int64 {
-        try query("PRAGMA data_version") { $0.integer(0) }.first ?? 0
+        var version: Int64 = 0
+        try scan(try snapshot().dataVersion, []) { row in
+            version = row.integer(0)
+            return false
+        }
+        return version
+    }
+
+    private func snapshot() throws(StoreError) -> (begin: Statement, commit: Statement, dataVersion: Statement) {
+        if let snapshotStatements { return snapshotStatements }
+        let statements = (try statement("BEGIN"), try statement("COMMIT"), try statement("PRAGMA data_version"))
+        snapshotStatements = statements
+        return statements
     }
 
     /// Runs `body` as part of the transaction already open, or in one of its own. Unlike a

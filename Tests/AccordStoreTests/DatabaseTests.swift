@@ -111,6 +111,7 @@ struct DatabaseTests {
         }
         #expect(seen == [1, 1])
         #expect(!reader.inTransaction)
+        #expect(try reader.transaction { reader.inWriteTransaction }, "a transaction that may write holds the write lock from its start")
         #expect(try reader.dataVersion() != version, "another connection committed")
         #expect(throws: StoreError.self) { try reader.query("SELECT count(*) FROM t") { $0.integer(0) } }
     }
