@@ -29,7 +29,24 @@ public enum FieldAssignment {
         if let integer = Int64(text) { return .integer(integer) }
         if let decimal = Value.canonicalDecimal(text) { return .decimal(decimal) }
         if Value.isDate(text) { return .date(text) }
+        if isWholeNumber(text) {
+            throw NodeError("\(field):=\(text): \(tooLarge); write \(field):=\(text).0 to keep it exactly as a decimal, or \(field)=\(text) for text")
+        }
+        if looksLikeDate(text) {
+            throw NodeError("\(field):=\(text): there is no such date (YYYY-MM-DD: month 01–12, a day the month has); for text write \(field)=\(text)")
+        }
         throw NodeError("\(field):=\(text): not a number, true/false, null or a date (YYYY-MM-DD); for text write \(field)=\(text)")
+    }
+
+    /// Digits, perhaps after a minus: what is not an integer only for being too large.
+    private static func isWholeNumber(_ text: String) -> Bool { !text.contains(".") && Value.canonicalDecimal(text + ".0") != nil }
+
+    private static let tooLarge = "too large for an integer (\(Int64.min) to \(Int64.max))"
+
+    /// Digits in the shape of a date, `NNNN-NN-NN`, whether or not it is one.
+    private static func looksLikeDate(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        return bytes.count == 10 && bytes.indices.allSatisfy { [4, 7].contains($0) ? bytes[$0] == UInt8(ascii: "-") : (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[$0]) }
     }
 
     /// A JSON object's members as fields (`--json`): strings, integers, decimals, booleans, null.
@@ -70,7 +87,8 @@ public enum FieldAssignment {
             let text = number.stringValue
             if let integer = Int64(text) { return .integer(integer) }
             if let decimal = Value.canonicalDecimal(text) { return .decimal(decimal) }
-            throw NodeError("'\(field)' is \(text); use plain decimal numbers")
+            if isWholeNumber(text) { throw NodeError("'\(field)' is \(text): \(tooLarge); write \(text).0 to keep it exactly as a decimal, or \"\(text)\" for text") }
+            throw NodeError("'\(field)' is \(text); write numbers in plain decimal notation (12.50, not 1.25e1)")
         default:
             throw NodeError("'\(field)' is a list or object; a field holds one value")
         }

@@ -65,11 +65,13 @@ struct RecordCommandTests {
         let cases: [([String], String)] = [
             (["--id", "C-1", "name=Li"], "is a new record without a data subject"),
             (["--id", "C-1", "--subject", "S", "age:=forty"], "age:=forty: not a number"),
-            (["--id", "C-1", "--subject", "S", "since:=2026-02-30"], "since:=2026-02-30: not a number"),
+            (["--id", "C-1", "--subject", "S", "since:=2026-02-30"], "since:=2026-02-30: there is no such date"),
+            (["--id", "C-1", "--subject", "S", "n:=-99999999999999999999"], "n:=-99999999999999999999: too large for an integer (-9223372036854775808 to 9223372036854775807); write n:=-99999999999999999999.0"),
             (["--id", "C-1", "--subject", "S", "nonsense"], "'nonsense' is not a field"),
             (["--id", "C-1", "--subject", "S", "--json", "[1, 2]"], "--json: not a JSON object"),
             (["--id", "C-1", "--subject", "S", "--json", #"{"tags": ["a"]}"#], "--json: 'tags' is a list or object"),
             (["--id", "C-1", "--subject", "S", "--json", #"{"a": 1e400}"#], "--json: not valid JSON"),
+            (["--id", "C-1", "--subject", "S", "--json", #"{"a": 99999999999999999999}"#], "--json: 'a' is 99999999999999999999: too large for an integer"),
             (["--id", "", "--subject", "S", "a=b"], "--id is required"),
         ]
         for (arguments, message) in cases {
