@@ -41,8 +41,8 @@ public final class Database {
     /// owner drops (`rollbacks` tells it).
     var deferredWrites: (() throws(StoreError) -> Void)?
     /// The statements of ``reading(_:)`` and ``dataVersion()``, prepared at their first use and
-    /// kept at hand: a point read runs all three, and finding them by their text took a tenth
-    /// of its instructions.
+    /// kept at hand: a point read runs all three, and finding them by their text took 2,300 of
+    /// its 49,000 instructions (callgrind).
     var snapshotStatements: (begin: Statement, commit: Statement, dataVersion: Statement)?
 
     /// Opens (or creates) the database at `path`, switches it to WAL and applies `migrations`:
