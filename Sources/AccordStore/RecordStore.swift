@@ -425,7 +425,16 @@ public final class RecordStore {
         guard version != shelvesChecked.dataVersion else { return }
         shelvesChecked.dataVersion = version
         let tables = Dictionary(uniqueKeysWithValues: try database.query("SELECT name, id FROM collections") { ($0.text(0) ?? "", $0.integer(1)) })
-        for (name, shelf) in shelves where tables[name] != shelf.number { shelves[name] = nil }
+        shelves = shelves.filter { tables[$0.key] == $0.value.number }
+    }
+
+    /// `body` with the shelf of `collection`, on one snapshot of the store (``Database/reading(_:)``);
+    /// `absent` if the store has no such collection.
+    private func reading<T>(_ collection: String, absent: T, _ body: (Shelf) throws(StoreError) -> T) throws(StoreError) -> T {
+        try database.reading { () throws(StoreError) in
+            guard let shelf = try shelf(collection, create: false) else { return absent }
+            return try body(shelf)
+        }
     }
 
     func writableShelf(_ name: String) throws(StoreError) -> Shelf {
@@ -751,10 +760,7 @@ public final class RecordStore {
 
     /// The stored state of one record, `nil` if the store has never seen it.
     public func entry(collection: String, id: String) throws(StoreError) -> RecordSet.Entry? {
-        try database.reading { () throws(StoreError) in
-            guard let shelf = try shelf(collection, create: false) else { return nil }
-            return try stored(shelf.sealer.mac(ofID: id), on: shelf)?.entry
-        }
+        try reading(collection, absent: nil) { shelf throws(StoreError) in try stored(shelf.sealer.mac(ofID: id), on: shelf)?.entry }
     }
 
     /// Where a record is stored: its row, and the subject key the row is indexed under.
@@ -1034,17 +1040,13 @@ public final class RecordStore {
 
     /// The highest sequence number a record of `collection` has (0 if none).
     public func lastSequence(of collection: String) throws(StoreError) -> Int64 {
-        try database.reading { () throws(StoreError) in
-            guard let shelf = try shelf(collection, create: false) else { return 0 }
-            return try database.query("SELECT max(seq) FROM \(shelf.table)") { $0.integer(0) }.first ?? 0
-        }
+        try reading(collection, absent: 0) { shelf throws(StoreError) in try database.query("SELECT max(seq) FROM \(shelf.table)") { $0.integer(0) }.first ?? 0 }
     }
 
     /// How many records of `collection` changed after sequence `after` (all of them after 0).
     public func count(collection: String, after sequence: Int64 = 0) throws(StoreError) -> Int {
-        try database.reading { () throws(StoreError) in
-            guard let shelf = try shelf(collection, create: false) else { return 0 }
-            return Int(try database.query("SELECT count(*) FROM \(shelf.table) WHERE seq > ?", .integer(sequence)) { $0.integer(0) }.first ?? 0)
+        try reading(collection, absent: 0) { shelf throws(StoreError) in
+            Int(try database.query("SELECT count(*) FROM \(shelf.table) WHERE seq > ?", .integer(sequence)) { $0.integer(0) }.first ?? 0)
         }
     }
 
@@ -1055,8 +1057,7 @@ public final class RecordStore {
 
     /// Every stored record of `collection` (optionally only those about `subject`), by id.
     public func entries(collection: String, subject: String? = nil) throws(StoreError) -> [(id: String, entry: RecordSet.Entry)] {
-        try database.reading { () throws(StoreError) in
-            guard let shelf = try shelf(collection, create: false) else { return [] }
+        try reading(collection, absent: []) { shelf throws(StoreError) in
             var result: [(id: String, entry: RecordSet.Entry)] = []
             let read = { (row: Row) throws(StoreError) in result.append(try row.withSealed { sealed, mac throws(StoreError) in try shelf.sealer.open(sealed, mac: mac) }) }
             if let subject, shelf.sealer.indexesSubjects {
@@ -1072,8 +1073,7 @@ public final class RecordStore {
 
     /// Every record id of `collection`, decrypting only as far as the id.
     public func ids(collection: String) throws(StoreError) -> [String] {
-        try database.reading { () throws(StoreError) in
-            guard let shelf = try shelf(collection, create: false) else { return [] }
+        try reading(collection, absent: []) { shelf throws(StoreError) in
             var ids: [String] = []
             try database.forEach("SELECT mac, sealed FROM \(shelf.table)") { row throws(StoreError) in
                 var reader = WireReader(try row.withSealed { sealed, mac throws(StoreError) in try shelf.sealer.unseal(sealed, mac: mac) }, reading: "stored record")
@@ -1100,8 +1100,7 @@ public final class RecordStore {
         collection: String, after sequence: Int64, limit: Int, byteLimit: Int,
         make: (RecordSealer, _ sealed: UnsafeRawBufferPointer, _ mac: UnsafeRawBufferPointer, _ sequence: Int64) throws(StoreError) -> Change
     ) throws(StoreError) -> [Change] {
-        try database.reading { () throws(StoreError) in
-            guard let shelf = try shelf(collection, create: false) else { return [] }
+        try reading(collection, absent: []) { shelf throws(StoreError) in
             var changes: [Change] = []
             var bytes = 0
             // The scan stops at the byte limit.
