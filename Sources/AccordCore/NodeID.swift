@@ -22,16 +22,22 @@ public struct NodeID: Hashable, Comparable, Sendable, CustomStringConvertible {
         self.words = words
     }
 
+    /// The 32 bytes of `bytes` at `offset`, which must lie within them, loaded as four words.
+    init(_ bytes: [UInt8], at offset: Int) {
+        precondition(offset >= 0 && offset <= bytes.count - 32, "a node ID is 32 bytes")
+        words = bytes.withUnsafeBytes { raw in
+            func word(_ index: Int) -> UInt64 { UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: offset + 8 * index, as: UInt64.self)) }
+            return (word(0), word(1), word(2), word(3))
+        }
+    }
+
     /// Reads the 32 bytes as four big-endian words.
     init(from reader: inout WireReader) throws(MessageError) {
         words = (try reader.u64(), try reader.u64(), try reader.u64(), try reader.u64())
     }
 
     func encode(to writer: inout WireWriter) {
-        writer.u64(words.0)
-        writer.u64(words.1)
-        writer.u64(words.2)
-        writer.u64(words.3)
+        writer.memory(of: (words.0.bigEndian, words.1.bigEndian, words.2.bigEndian, words.3.bigEndian))
     }
 
     /// The 32 digest bytes.

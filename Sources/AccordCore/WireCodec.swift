@@ -62,6 +62,11 @@ public struct WireWriter: Sendable {
     public mutating func raw(_ value: ArraySlice<UInt8>) { value.withUnsafeBufferPointer { raw($0) } }
     /// Bytes where they lie.
     public mutating func raw(_ value: UnsafeBufferPointer<UInt8>) { bytes.append(contentsOf: value) }
+    /// The bytes of `value` as it lies in memory, at once: a tuple of integers made big-endian
+    /// (a node ID's 32 bytes took four times as long as four `u64`s).
+    mutating func memory<T: BitwiseCopyable>(of value: T) {
+        withUnsafeBytes(of: value) { raw($0.assumingMemoryBound(to: UInt8.self)) }
+    }
 }
 
 public struct WireReader: Sendable {
@@ -145,11 +150,18 @@ public struct WireReader: Sendable {
     /// UTF-8 with a varint length.
     public mutating func shortString() throws(MessageError) -> String { try text(count: try varint()) }
 
-    /// Reads past text (u32 length, or varint with `short`) after checking it is valid UTF-8.
+    /// Reads past text (u32 length, or varint with `short`) after checking it is valid UTF-8
+    /// (unless not `checked`: bytes whose text was checked before they were stored).
     /// Returns where its bytes lie.
     @discardableResult
-    public mutating func skipText(short: Bool = false) throws(MessageError) -> Range<Int> {
-        try validText(count: short ? try varint() : Int(try u32()))
+    public mutating func skipText(short: Bool = false, checked: Bool = true) throws(MessageError) -> Range<Int> {
+        let count = short ? try varint() : Int(try u32())
+        guard checked else {
+            try need(count)
+            defer { offset += count }
+            return offset..<offset + count
+        }
+        return try validText(count: count)
     }
 
     private mutating func text(count: Int) throws(MessageError) -> String {

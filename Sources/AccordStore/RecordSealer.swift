@@ -23,6 +23,8 @@ public final class RecordSealer {
     let indexesSubjects: Bool
     /// The collection's name, which begins every sealed row's additional data.
     private let collectionBytes: [UInt8]
+    /// Joins merges into stored entries (its working storage serves each in turn).
+    private var joiner = RecordSet.Entry.Joiner()
 
     public init(_ recipe: Recipe) throws(StoreError) {
         do {
@@ -185,7 +187,7 @@ extension RecordSealer {
     /// `encoded`, if given) if the store lacks the record.
     /// - Parameter refusal: why `incoming` must not be merged into the stored state (nil if the
     ///   store lacks the record), or nil to merge it. The join itself is made on the stored form
-    ///   as it lies (`RecordSet.Entry.join(_:into:)`).
+    ///   as it lies (`RecordSet.Entry.Joiner`).
     public func join(
         _ incoming: RecordSet.Entry, encoded: ArraySlice<UInt8>? = nil, into row: StoredRow,
         unless refusal: ((RecordSet.Entry?) -> String?)? = nil
@@ -205,7 +207,7 @@ extension RecordSealer {
                 var reader = WireReader(stored, reading: "stored record")
                 if let reason = refusal(try RecordSet.Entry(from: &reader)) { return .refused(reason) }
             }
-            joined = try RecordSet.Entry.join(incoming, into: stored)
+            joined = try joiner.join(incoming, into: stored)
         } catch let error as StoreError {
             throw error
         } catch {

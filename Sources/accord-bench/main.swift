@@ -35,11 +35,11 @@ case "keymap":
 case "sync":
     await run { try await SyncBenchmark(count: option("--count").flatMap(Int.init) ?? 1_000_000, updates: option("--updates").flatMap(Int.init) ?? 10_000).run() }
 case "codec":
-    await run { try CodecBenchmark().run() }
+    await run { try CodecBenchmark(rounds: option("--count").flatMap(Int.init) ?? 200_000).run() }
 case "revocation":
     await run { try await RevocationBenchmark(peers: option("--peers").flatMap(Int.init) ?? 10, count: option("--count").flatMap(Int.init) ?? 100_000).run() }
 default:
-    say("usage: accord-bench transport [--seconds N] [--only handshakes|bulk] | records [--count N] | keymap [--count N] | sync [--count N] [--updates N] | revocation [--peers N] [--count N] | codec")
+    say("usage: accord-bench transport [--seconds N] [--only handshakes|bulk] | records [--count N] | keymap [--count N] | sync [--count N] [--updates N] | revocation [--peers N] [--count N] | codec [--count N]")
     exit(2)
 }
 

@@ -25,7 +25,8 @@ extension Agreement {
         /// The layout of the entry being projected (its lists' storage serves the next).
         private var layout = RecordSet.Entry.Layout()
         /// The values it is given (the list's storage serves the next).
-        private var given: [(field: Int, value: RecordSet.Entry.Replacement)] = []
+        private var given: [RecordSet.Entry.Given] = []
+        private var scratch = RecordSet.Entry.RewriteScratch()
 
         public init(_ agreement: Agreement, for recipient: String, pseudonym: @escaping (String) -> String) {
             (self.agreement, grant, self.pseudonym) = (agreement, agreement.grants[recipient], pseudonym)
@@ -68,7 +69,7 @@ extension Agreement {
             // The layout, the values given and the plan are taken out while in use and put back
             // after, not copied: a copy retains each of their lists, and one kept would make the
             // next entry's lists anew.
-            var (layout, given) = (RecordSet.Entry.Layout(), [(field: Int, value: RecordSet.Entry.Replacement)]())
+            var (layout, given) = (RecordSet.Entry.Layout(), [RecordSet.Entry.Given]())
             swap(&layout, &self.layout)
             swap(&given, &self.given)
             defer {
@@ -109,29 +110,25 @@ extension Agreement {
                         continue
                     }
                     let (collection, subject) = RecordSet.unpackMeta(encoded[try reader.skipText()])
-                    given.append((field, .meta(collection: collection, subject: pseudonym(subject))))
+                    given.append(RecordSet.Entry.Given(field: field, stamp: nil, value: .meta(collection: collection, subject: pseudonym(subject))))
                 case .shown(let transform):
-                    given.append((field, .value(transform.apply(to: try value(field), pseudonym: pseudonym))))
+                    given.append(RecordSet.Entry.Given(field: field, stamp: nil, value: .value(transform.apply(to: try value(field), pseudonym: pseudonym))))
                 }
             }
             // Every field kept: the stored head (stamps, node IDs, deletes) is what the kept
             // fields use, as this version writes only stamps an entry uses.
             if plan.hidesNone, !hidesMeta { return RecordSet.Entry.replacingValues(in: encoded, layout, with: given) }
 
-            // What is kept: each field as it lies, or its value transformed.
-            let rewrite = RecordSet.Entry.Rewrite(encoded, layout)
-            var kept: [RecordSet.Entry.Rewrite.Field] = []
-            kept.reserveCapacity(plan.fates.count)
+            // What is kept: each field shown, as it lies or its value transformed.
             var nextGiven = 0
-            for (field, fate) in plan.fates.enumerated() {
-                if nextGiven < given.count, given[nextGiven].field == field {
-                    kept.append(rewrite.stored(field).with(value: given[nextGiven].value))
-                    nextGiven += 1
-                } else if case .shown = fate {
-                    kept.append(rewrite.stored(field))
+            let kept = plan.fates.indices.filter { field in
+                guard nextGiven < given.count, given[nextGiven].field == field else {
+                    if case .shown = plan.fates[field] { return true } else { return false }
                 }
+                nextGiven += 1
+                return true
             }
-            return rewrite.write(kept)
+            return RecordSet.Entry.rewrite(encoded, layout, keeping: kept, replacing: given, in: &scratch)
         }
     }
 }
@@ -142,13 +139,13 @@ extension RecordSet.Entry {
 
     /// `encoded` (laid out as `layout`) with the values of some fields replaced, given in field
     /// order; every other byte as it lies.
-    static func replacingValues(in encoded: [UInt8], _ layout: Layout, with values: [(field: Int, value: Replacement)]) -> [UInt8] {
+    static func replacingValues(in encoded: [UInt8], _ layout: Layout, with values: [Given]) -> [UInt8] {
         var writer = WireWriter(capacity: encoded.count + 64)
         var copied = 0
-        for (field, value) in values {
-            let range = layout.fields[field].value
+        for given in values {
+            let range = layout.fields[given.field].value
             writer.raw(encoded[copied..<range.lowerBound])
-            value.encode(to: &writer)
+            given.value.encode(to: &writer)
             copied = range.upperBound
         }
         writer.raw(encoded[copied...])

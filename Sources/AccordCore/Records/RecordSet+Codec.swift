@@ -92,9 +92,11 @@ extension RecordSet.Entry: WireCodable {
 
     /// Reads an entry of the current format part by part, each checked as decoding checks it
     /// (with the same errors), and hands each part to `visitor`, nothing built: the one reading
-    /// of the format that an entry's `Layout` and its `Outline` are made by.
+    /// of the format that an entry's `Layout` and its `Outline` are made by. Not `checkingText`,
+    /// its text is not checked to be UTF-8: for an entry stored, whose text was checked when it
+    /// was received or made (and whose bytes the store authenticates).
     @inline(__always)
-    static func walk(_ reader: inout WireReader, _ visitor: inout some EntryVisitor) throws(MessageError) {
+    static func walk(_ reader: inout WireReader, _ visitor: inout some EntryVisitor, checkingText: Bool = true) throws(MessageError) {
         guard try reader.u8() == format else { throw .malformed("record entry", "not of the current format") }
         let nodeCount = Int(try reader.u16())
         guard nodeCount <= reader.remaining / 32 else { throw .malformed("record entry", "node count \(nodeCount) is impossible") }
@@ -134,11 +136,12 @@ extension RecordSet.Entry: WireCodable {
         guard fieldCount <= reader.remaining / 3 else { throw .malformed("record entry", "field count \(fieldCount) is impossible") }
         visitor.fields(count: fieldCount)
         for _ in 0..<fieldCount {
-            let name = try reader.skipText(short: true)
-            let stamp = try stamp(&reader)
             let start = reader.position
-            try Value.skip(in: &reader)
-            visitor.field(name: name, stamp: stamp, value: start..<reader.position, in: reader)
+            let name = try reader.skipText(short: true, checked: checkingText)
+            let stamp = try stamp(&reader)
+            let valueStart = reader.position
+            try Value.skip(in: &reader, checkingText: checkingText)
+            visitor.field(at: start, name: name, stamp: stamp, value: valueStart..<reader.position, in: reader)
         }
         // Names twice are the visitor's to find (an outline checks only names it has not met).
         try repeats.check()
@@ -146,16 +149,17 @@ extension RecordSet.Entry: WireCodable {
 
     /// Where the parts of an entry of the current format lie in its bytes (`walk`): what joining
     /// and projecting an entry as it lies (`Agreement.projection(ofEncoded:for:pseudonym:)`)
-    /// start from.
+    /// start from. Laid out is an entry the store kept: its form is checked, its text not
+    /// again (half the walk's time).
     struct Layout: EntryVisitor {
         var nodeCount = 0, nodesStart = 0
         /// Each stamp's node index and clock.
         var stamps: [(node: Int, clock: HLC)] = []
         /// Stamp indexes.
         var deletes: [Int] = []
-        var fields: [(name: Range<Int>, stamp: Int, value: Range<Int>)] = []
-
-        init(_ reader: inout WireReader) throws(MessageError) { try RecordSet.Entry.walk(&reader, &self) }
+        /// Each field's place: where it starts (its name's length), its name, its stamp's index
+        /// and its value.
+        var fields: [(start: Int, name: Range<Int>, stamp: Int, value: Range<Int>)] = []
 
         init() {}
 
@@ -165,7 +169,7 @@ extension RecordSet.Entry: WireCodable {
             stamps.removeAll(keepingCapacity: true)
             deletes.removeAll(keepingCapacity: true)
             fields.removeAll(keepingCapacity: true)
-            try RecordSet.Entry.walk(&reader, &self)
+            try RecordSet.Entry.walk(&reader, &self, checkingText: false)
         }
 
         mutating func nodes(count: Int, at start: Int) { (nodeCount, nodesStart) = (count, start) }
@@ -173,7 +177,12 @@ extension RecordSet.Entry: WireCodable {
         mutating func stamp(node: Int, clock: HLC) { stamps.append((node, clock)) }
         mutating func delete(stamp: Int) { deletes.append(stamp) }
         mutating func fields(count: Int) { fields.reserveCapacity(count) }
-        mutating func field(name: Range<Int>, stamp: Int, value: Range<Int>, in reader: WireReader) { fields.append((name, stamp, value)) }
+        mutating func field(at start: Int, name: Range<Int>, stamp: Int, value: Range<Int>, in reader: WireReader) { fields.append((start, name, stamp, value)) }
+
+        /// Stamp `index` of the entry laid out, whose bytes are `encoded`.
+        func stamp(_ index: Int, in encoded: [UInt8]) -> Stamp {
+            Stamp(clock: stamps[index].clock, node: NodeID(encoded, at: nodesStart + 32 * stamps[index].node))
+        }
     }
 
     /// What an entry being read holds twice: a delete by one node, or a field name (decoding
@@ -316,8 +325,7 @@ extension RecordSet {
 
 extension HLC {
     func encode(to writer: inout WireWriter) {
-        writer.u64(milliseconds)
-        writer.u32(counter)
+        writer.memory(of: (milliseconds.bigEndian, counter.bigEndian))  // 12 bytes: no padding between
     }
 
     init(from reader: inout WireReader) throws(MessageError) {
@@ -339,6 +347,12 @@ extension RecordSet {
 struct IndexTable<Item: Hashable> {
     private(set) var items: [Item] = []
     private var positions: [Item: Int] = [:]
+
+    /// Forgets every item, keeping the storage.
+    mutating func removeAll() {
+        items.removeAll(keepingCapacity: true)
+        if !positions.isEmpty { positions.removeAll(keepingCapacity: true) }
+    }
 
     mutating func index(of item: Item) -> Int {
         if items.count <= 16 {
@@ -362,7 +376,8 @@ protocol EntryVisitor {
     /// A delete, by the index of its stamp.
     mutating func delete(stamp: Int)
     mutating func fields(count: Int)
-    mutating func field(name: Range<Int>, stamp: Int, value: Range<Int>, in reader: WireReader)
+    /// A field starting at `start` (its name's length).
+    mutating func field(at start: Int, name: Range<Int>, stamp: Int, value: Range<Int>, in reader: WireReader)
 }
 
 extension EntryVisitor {

@@ -18,38 +18,59 @@ extension RecordSet.Entry {
     ///   the entry `absorb` makes.
     /// - Throws: ``MessageError`` if `encoded` is not an entry.
     public static func join(_ other: Self, into encoded: [UInt8]) throws(MessageError) -> EncodedJoin? {
-        guard isCurrentFormat(encoded) else { return try joinDecoded(other, into: encoded) }
-        var reader = WireReader(encoded, reading: "record entry")
-        let layout = try Layout(&reader)
-        try reader.finish()
-        // The layout moves into the rewrite and is read there (a copy retains each of its lists).
-        let rewrite = Rewrite(encoded, consume layout)
-        let deletes = rewrite.deletes
-        guard deletes.count == other.deletes.count, deletes.allSatisfy({ other.deletes[$0.node] == $0 }) else {
-            return try joinDecoded(other, into: encoded)
-        }
+        var joiner = Joiner()
+        return try joiner.join(other, into: encoded)
+    }
 
-        // (A closure, not `rewrite.stored` itself, which would hold a copy of the rewrite.)
-        var parts = rewrite.layout.fields.indices.map { rewrite.stored($0) }
-        var metaWon = false
-        for (name, write) in other.fields {
-            if let index = rewrite.layout.fields.firstIndex(where: { name.utf8Equals(encoded, at: $0.name) }) {
-                // `write.wins(over:)` the stored write, its value compared as it lies.
-                let (stamp, value) = (parts[index].stamp, encoded[rewrite.layout.fields[index].value])
-                guard stamp != write.stamp ? stamp < write.stamp : value.lexicographicallyPrecedes(write.value.tieBreaker) else { continue }
-                parts[index] = Rewrite.Field(name: .stored(rewrite.layout.fields[index].name), stamp: write.stamp, value: .given(.value(write.value)))
-            } else {
-                parts.append(Rewrite.Field(name: .given(name), stamp: write.stamp, value: .given(.value(write.value))))
+    /// Joins states into stored entries as they lie (``join(_:into:)`` of each), one after
+    /// another, its working lists' storage serving each in turn (allocating and freeing them
+    /// took a sixth of a join).
+    public struct Joiner {
+        private var layout = Layout()
+        /// The fields the state joined wins: in place of stored ones, or after them.
+        private var given: [Given] = []
+        private var added: [(name: String, write: RecordSet.Write)] = []
+        private var scratch = RewriteScratch()
+
+        public init() {}
+
+        /// ``RecordSet/Entry/join(_:into:)``.
+        public mutating func join(_ other: RecordSet.Entry, into encoded: [UInt8]) throws(MessageError) -> EncodedJoin? {
+            guard isCurrentFormat(encoded) else { return try joinDecoded(other, into: encoded) }
+            var reader = WireReader(encoded, reading: "record entry")
+            try layout.read(&reader)
+            try reader.finish()
+            guard layout.deletes.count == other.deletes.count, layout.deletes.allSatisfy({ [layout] delete in
+                let stamp = layout.stamp(delete, in: encoded)
+                return other.deletes[stamp.node] == stamp
+            }) else {
+                return try joinDecoded(other, into: encoded)
             }
-            metaWon = metaWon || name == RecordSet.metaField
+
+            given.removeAll(keepingCapacity: true)
+            added.removeAll(keepingCapacity: true)
+            var metaWon = false
+            for (name, write) in other.fields {
+                if let index = layout.fields.firstIndex(where: { name.utf8Equals(encoded, at: $0.name) }) {
+                    // `write.wins(over:)` the stored write, its value compared as it lies.
+                    let stamp = layout.stamp(layout.fields[index].stamp, in: encoded)
+                    guard stamp != write.stamp ? stamp < write.stamp : encoded[layout.fields[index].value].lexicographicallyPrecedes(write.value.tieBreaker) else { continue }
+                    given.append(Given(field: index, stamp: write.stamp, value: .value(write.value)))
+                } else {
+                    added.append((name, write))
+                }
+                metaWon = metaWon || name == RecordSet.metaField
+            }
+            guard !given.isEmpty || !added.isEmpty else { return nil }
+            if given.count > 1 { given.sort { $0.field < $1.field } }
+            let subject = metaWon ? EncodedJoin.Subject(value: RecordSet.Entry(fields: [RecordSet.metaField: other.fields[RecordSet.metaField]!]).subject) : nil
+            let joined = rewrite(encoded, layout, keeping: layout.fields.indices, replacing: given, adding: added, in: &scratch)
+            return EncodedJoin(encoded: joined, subject: subject)
         }
-        guard parts.contains(where: { if case .given = $0.value { true } else { false } }) else { return nil }
-        let subject = metaWon ? EncodedJoin.Subject(value: Self(fields: [RecordSet.metaField: other.fields[RecordSet.metaField]!]).subject) : nil
-        return EncodedJoin(encoded: rewrite.write(parts), subject: subject)
     }
 
     /// The join of decoded states, encoded: where deletes differ, or the stored form is older.
-    private static func joinDecoded(_ other: Self, into encoded: [UInt8]) throws(MessageError) -> EncodedJoin? {
+    static func joinDecoded(_ other: Self, into encoded: [UInt8]) throws(MessageError) -> EncodedJoin? {
         var reader = WireReader(encoded, reading: "record entry")
         var joined = try Self(from: &reader)
         try reader.finish()
@@ -59,63 +80,97 @@ extension RecordSet.Entry {
         return EncodedJoin(encoded: writer.bytes, subject: EncodedJoin.Subject(value: joined.subject))
     }
 
-    /// An entry of format 2 written from the parts of another as it lies (its `Layout`): its
-    /// deletes, and fields whose names and values are copied from it or given. Stamps and node
-    /// IDs are written once each, in order of use (deletes first), only those still used.
-    struct Rewrite {
-        enum Bytes<Given> {
-            case stored(Range<Int>)
-            case given(Given)
-        }
+    /// A value written in place of a stored field's: stamped anew, or with the field's stamp.
+    struct Given {
+        let field: Int
+        /// Nil: the stored field's.
+        let stamp: Stamp?
+        let value: Replacement
+    }
 
-        struct Field {
-            let name: Bytes<String>
-            let stamp: Stamp
-            let value: Bytes<Replacement>
-
-            func with(value: Replacement) -> Field { Field(name: name, stamp: stamp, value: .given(value)) }
-        }
-
-        let encoded: [UInt8]
-        let layout: Layout
-        /// The stored stamps, by index.
-        let stamps: [Stamp]
-        /// The stored deletes' stamps, kept as they are.
-        var deletes: [Stamp] { layout.deletes.map { stamps[$0] } }
-
-        init(_ encoded: [UInt8], _ layout: Layout) {
-            (self.encoded, self.layout) = (encoded, layout)
-            stamps = layout.stamps.map { stamp in
-                let node = layout.nodesStart + stamp.node * 32
-                return Stamp(clock: stamp.clock, node: NodeID(digest: encoded[node..<node + 32]))
+    /// An entry of format 2 written from the parts of another as it lies (laid out as `layout`):
+    /// its deletes, the `kept` fields (in order) as they lie or with the values `given` (in field
+    /// order, each one of the kept), then the fields `added`. Stamps and node IDs are written once
+    /// each, in order of use (deletes first), only those still used. A run of stored fields whose
+    /// stamps keep their numbers is copied at once.
+    static func rewrite(
+        _ encoded: [UInt8], _ layout: Layout, keeping kept: some Collection<Int>,
+        replacing given: [Given], adding added: [(name: String, write: RecordSet.Write)] = [], in scratch: inout RewriteScratch
+    ) -> [UInt8] {
+        // The stamps in use, numbered in order of first use; each stored one's number, looked
+        // up once (-1 while unused).
+        scratch.stamps.removeAll()
+        scratch.renumbered.removeAll(keepingCapacity: true)
+        scratch.renumbered.append(contentsOf: repeatElement(-1, count: layout.stamps.count))
+        for delete in layout.deletes { scratch.renumbered[delete] = scratch.stamps.index(of: layout.stamp(delete, in: encoded)) }
+        var nextGiven = 0
+        for field in kept {
+            var givenStamp: Stamp?
+            if nextGiven < given.count, given[nextGiven].field == field {
+                givenStamp = given[nextGiven].stamp
+                nextGiven += 1
+            }
+            if let givenStamp {
+                _ = scratch.stamps.index(of: givenStamp)
+            } else if case let stored = layout.fields[field].stamp, scratch.renumbered[stored] < 0 {
+                scratch.renumbered[stored] = scratch.stamps.index(of: layout.stamp(stored, in: encoded))
             }
         }
+        for (_, write) in added { _ = scratch.stamps.index(of: write.stamp) }
 
-        /// Stored field `index` as it lies.
-        func stored(_ index: Int) -> Field {
-            let field = layout.fields[index]
-            return Field(name: .stored(field.name), stamp: stamps[field.stamp], value: .stored(field.value))
+        var writer = WireWriter(capacity: encoded.count + 64)
+        scratch.nodes.removeAll()
+        for stamp in scratch.stamps.items { _ = scratch.nodes.index(of: stamp.node) }
+        writer.u8(format)
+        writer.u16(UInt16(scratch.nodes.items.count))
+        for node in scratch.nodes.items { node.encode(to: &writer) }
+        writer.varint(scratch.stamps.items.count)
+        for stamp in scratch.stamps.items {
+            writer.u16(UInt16(scratch.nodes.index(of: stamp.node)))
+            stamp.clock.encode(to: &writer)
         }
-
-        func write(_ fields: [Field]) -> [UInt8] {
-            var writer = WireWriter(capacity: encoded.count + 64)
-            var usedStamps = RecordSet.Entry.writeHead(deletes: deletes, fieldStamps: fields.lazy.map { $0.stamp }, to: &writer)
-            writer.varint(fields.count)
-            for field in fields {
-                switch field.name {
-                case .stored(let range):
-                    writer.varint(range.count)
-                    writer.raw(encoded[range])
-                case .given(let name): writer.shortString(name)
-                }
-                writer.varint(usedStamps.index(of: field.stamp))
-                switch field.value {
-                case .stored(let range): writer.raw(encoded[range])
-                case .given(let value): value.encode(to: &writer)
-                }
+        writer.varint(layout.deletes.count)
+        for delete in layout.deletes { writer.varint(scratch.renumbered[delete]) }
+        writer.varint(kept.count + added.count)
+        // Stored fields to copy as they lie, not yet copied: a run of them lies in one piece.
+        var run = 0..<0
+        nextGiven = 0
+        for field in kept {
+            let stored = layout.fields[field]
+            let replacement = nextGiven < given.count && given[nextGiven].field == field ? given[nextGiven] : nil
+            if replacement == nil, scratch.renumbered[stored.stamp] == stored.stamp {
+                if !run.isEmpty, run.upperBound != stored.start { writer.raw(encoded[run]) }
+                run = (run.isEmpty || run.upperBound != stored.start ? stored.start : run.lowerBound)..<stored.value.upperBound
+                continue
             }
-            return writer.bytes
+            if !run.isEmpty { writer.raw(encoded[run]) }
+            run = 0..<0
+            writer.raw(encoded[stored.start..<stored.name.upperBound])  // the name, after its length
+            if let replacement {
+                writer.varint(replacement.stamp.map { scratch.stamps.index(of: $0) } ?? scratch.renumbered[stored.stamp])
+                replacement.value.encode(to: &writer)
+                nextGiven += 1
+            } else {
+                writer.varint(scratch.renumbered[stored.stamp])
+                writer.raw(encoded[stored.value])
+            }
         }
+        if !run.isEmpty { writer.raw(encoded[run]) }
+        for (name, write) in added {
+            writer.shortString(name)
+            writer.varint(scratch.stamps.index(of: write.stamp))
+            write.value.encode(to: &writer)
+        }
+        return writer.bytes
+    }
+
+    /// What ``rewrite(_:_:keeping:replacing:adding:in:)`` works in: the stamps and node IDs it
+    /// writes, numbered, and each stored stamp's number. Kept by whoever rewrites one entry
+    /// after another, so that their storage serves each.
+    struct RewriteScratch {
+        var stamps = IndexTable<Stamp>()
+        var nodes = IndexTable<NodeID>()
+        var renumbered: [Int] = []
     }
 
     /// A value written in place of a stored one.

@@ -52,7 +52,7 @@ extension RecordSet.Entry {
 
             mutating func stamp(node: Int, clock: HLC) { latest = max(latest, clock) }
 
-            mutating func field(name: Range<Int>, stamp: Int, value: Range<Int>, in reader: WireReader) {
+            mutating func field(at start: Int, name: Range<Int>, stamp: Int, value: Range<Int>, in reader: WireReader) {
                 size += name.count + value.count
                 if name.isEmpty {
                     // The meta field (its name is empty).

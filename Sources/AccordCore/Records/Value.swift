@@ -54,11 +54,13 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// Reads past an encoded value without decoding it (text is checked all the same).
-    static func skip(in reader: inout WireReader) throws(MessageError) {
+    /// Reads past an encoded value without decoding it (its text is checked all the same unless
+    /// not `checkingText`).
+    @inline(__always)
+    static func skip(in reader: inout WireReader, checkingText: Bool = true) throws(MessageError) {
         switch try reader.u8() {
         case 0: return
-        case 1, 3, 5: try reader.skipText()
+        case 1, 3, 5: try reader.skipText(checked: checkingText)
         case 2: try reader.skip(8)
         case 4: try reader.skip(1)
         case let tag: throw .malformed("value", "unknown value kind \(tag)")
