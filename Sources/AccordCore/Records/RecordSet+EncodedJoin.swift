@@ -40,7 +40,7 @@ extension RecordSet.Entry {
             var reader = WireReader(encoded, reading: "record entry")
             try layout.read(&reader)
             try reader.finish()
-            guard layout.deletes.count == other.deletes.count, layout.deletes.allSatisfy({ [layout] delete in
+            guard layout.deletes.count == other.deletes.count, layout.deletes.allSatisfy({ delete in
                 let stamp = layout.stamp(delete, in: encoded)
                 return other.deletes[stamp.node] == stamp
             }) else {
@@ -118,7 +118,8 @@ extension RecordSet.Entry {
         }
         for (_, write) in added { _ = scratch.stamps.index(of: write.stamp) }
 
-        var writer = WireWriter(capacity: encoded.count + 64)
+        // Room for a stamp and node ID more for each field given or added, and the added ones.
+        var writer = WireWriter(capacity: added.reduce(encoded.count + 64 * (1 + given.count)) { $0 + 64 + $1.name.utf8.count + $1.write.value.storedSize })
         scratch.nodes.removeAll()
         for stamp in scratch.stamps.items { _ = scratch.nodes.index(of: stamp.node) }
         writer.u8(format)
@@ -137,18 +138,22 @@ extension RecordSet.Entry {
         nextGiven = 0
         for field in kept {
             let stored = layout.fields[field]
-            let replacement = nextGiven < given.count && given[nextGiven].field == field ? given[nextGiven] : nil
-            if replacement == nil, scratch.renumbered[stored.stamp] == stored.stamp {
-                if !run.isEmpty, run.upperBound != stored.start { writer.raw(encoded[run]) }
-                run = (run.isEmpty || run.upperBound != stored.start ? stored.start : run.lowerBound)..<stored.value.upperBound
+            let replacing = nextGiven < given.count && given[nextGiven].field == field
+            if !replacing, scratch.renumbered[stored.stamp] == stored.stamp {
+                if !run.isEmpty, run.upperBound == stored.start {
+                    run = run.lowerBound..<stored.value.upperBound
+                } else {
+                    if !run.isEmpty { writer.raw(encoded[run]) }
+                    run = stored.start..<stored.value.upperBound
+                }
                 continue
             }
             if !run.isEmpty { writer.raw(encoded[run]) }
             run = 0..<0
             writer.raw(encoded[stored.start..<stored.name.upperBound])  // the name, after its length
-            if let replacement {
-                writer.varint(replacement.stamp.map { scratch.stamps.index(of: $0) } ?? scratch.renumbered[stored.stamp])
-                replacement.value.encode(to: &writer)
+            if replacing {
+                writer.varint(given[nextGiven].stamp.map { scratch.stamps.index(of: $0) } ?? scratch.renumbered[stored.stamp])
+                given[nextGiven].value.encode(to: &writer)
                 nextGiven += 1
             } else {
                 writer.varint(scratch.renumbered[stored.stamp])
