@@ -92,9 +92,9 @@ extension RecordSet.Entry: WireCodable {
 
     /// Reads an entry of the current format part by part, each checked as decoding checks it
     /// (with the same errors), and hands each part to `visitor`, nothing built: the one reading
-    /// of the format that an entry's `Layout` and its `Outline` are made by. Not `checkingText`,
-    /// its text is not checked to be UTF-8: for an entry stored, whose text was checked when it
-    /// was received or made (and whose bytes the store authenticates).
+    /// of the format that an entry's `Layout` and its `Outline` are made by. With `checkingText`
+    /// false its text is not checked as UTF-8: for an entry the store kept, whose text was
+    /// checked when it was received or made (and whose bytes the store authenticates).
     @inline(__always)
     static func walk(_ reader: inout WireReader, _ visitor: inout some EntryVisitor, checkingText: Bool = true) throws(MessageError) {
         guard try reader.u8() == format else { throw .malformed("record entry", "not of the current format") }

@@ -70,7 +70,7 @@ extension RecordSet.Entry {
     }
 
     /// The join of decoded states, encoded: where deletes differ, or the stored form is older.
-    static func joinDecoded(_ other: Self, into encoded: [UInt8]) throws(MessageError) -> EncodedJoin? {
+    private static func joinDecoded(_ other: Self, into encoded: [UInt8]) throws(MessageError) -> EncodedJoin? {
         var reader = WireReader(encoded, reading: "record entry")
         var joined = try Self(from: &reader)
         try reader.finish()
