@@ -3,7 +3,8 @@ extension Agreement {
     /// fields are read as they lie, copied when shown in clear and decoded only to be
     /// transformed, so an owner ships a record without building it. The result decodes to the
     /// projection of the decoded entry, and holds only the stamps (and node IDs) the kept fields
-    /// and deletes carry: a hidden field's stamp does not cross either.
+    /// and deletes carry: a hidden field's stamp does not cross either. `encoded` is an entry as
+    /// the store keeps it: its form is checked, its text is not again.
     /// - Returns: nil if the record is not the recipient's to see.
     /// - Throws: ``MessageError`` if `encoded` is not an entry of format 2 (older ones are
     ///   decoded and projected as entries; see `RecordSet.Entry.isCurrentFormat`).

@@ -14,6 +14,7 @@ extension RecordSet.Entry {
     /// when both have the same deletes (the usual case: an edit), the stored fields are copied
     /// as they lie and only the fields `other` wins are written anew. Otherwise, or for an older
     /// format, the entry is decoded, joined and encoded again.
+    /// `encoded` is an entry as the store keeps it: its form is checked, its text is not again.
     /// - Returns: nil if the join changes nothing; else what it made, which decodes to exactly
     ///   the entry `absorb` makes.
     /// - Throws: ``MessageError`` if `encoded` is not an entry.
