@@ -120,14 +120,14 @@ extension Agreement {
             // fields use, as this version writes only stamps an entry uses.
             if plan.hidesNone, !hidesMeta { return RecordSet.Entry.replacingValues(in: encoded, layout, with: given) }
 
-            // What is kept: each field shown, as it lies or its value transformed.
-            var nextGiven = 0
+            // What is kept: each field shown, as it lies or its value transformed, and the meta
+            // field if it holds text.
             let kept = plan.fates.indices.filter { field in
-                guard nextGiven < given.count, given[nextGiven].field == field else {
-                    if case .shown = plan.fates[field] { return true } else { return false }
+                switch plan.fates[field] {
+                case .hidden: false
+                case .shown: true
+                case .meta: given.contains { $0.field == field }
                 }
-                nextGiven += 1
-                return true
             }
             return RecordSet.Entry.rewrite(encoded, layout, keeping: kept, replacing: given, in: &scratch)
         }

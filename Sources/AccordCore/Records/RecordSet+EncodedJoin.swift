@@ -10,22 +10,8 @@ extension RecordSet.Entry {
         public struct Subject: Sendable { public let value: String? }
     }
 
-    /// ``absorb(_:)`` of `other` into the entry whose binary form is `encoded`, made in that form:
-    /// when both have the same deletes (the usual case: an edit), the stored fields are copied
-    /// as they lie and only the fields `other` wins are written anew. Otherwise, or for an older
-    /// format, the entry is decoded, joined and encoded again.
-    /// `encoded` is an entry as the store keeps it: its form is checked, its text is not again.
-    /// - Returns: nil if the join changes nothing; else what it made, which decodes to exactly
-    ///   the entry `absorb` makes.
-    /// - Throws: ``MessageError`` if `encoded` is not an entry.
-    public static func join(_ other: Self, into encoded: [UInt8]) throws(MessageError) -> EncodedJoin? {
-        var joiner = Joiner()
-        return try joiner.join(other, into: encoded)
-    }
-
-    /// Joins states into stored entries as they lie (``join(_:into:)`` of each), one after
-    /// another, its working lists' storage serving each in turn (allocating and freeing them
-    /// took a sixth of a join).
+    /// Joins states into stored entries as they lie, one after another, its working lists'
+    /// storage serving each in turn (allocating and freeing them took a sixth of a join).
     public struct Joiner {
         private var layout = Layout()
         /// The fields the state joined wins: in place of stored ones, or after them.
@@ -35,7 +21,14 @@ extension RecordSet.Entry {
 
         public init() {}
 
-        /// ``RecordSet/Entry/join(_:into:)``.
+        /// ``absorb(_:)`` of `other` into the entry whose binary form is `encoded`, made in that
+        /// form: when both have the same deletes (the usual case: an edit), the stored fields are
+        /// copied as they lie and only the fields `other` wins are written anew. Otherwise, or for
+        /// an older format, the entry is decoded, joined and encoded again. `encoded` is an entry
+        /// as the store keeps it: its form is checked, its text is not again.
+        /// - Returns: nil if the join changes nothing; else what it made, which decodes to exactly
+        ///   the entry `absorb` makes.
+        /// - Throws: ``MessageError`` if `encoded` is not an entry.
         public mutating func join(_ other: RecordSet.Entry, into encoded: [UInt8]) throws(MessageError) -> EncodedJoin? {
             guard isCurrentFormat(encoded) else { return try joinDecoded(other, into: encoded) }
             var reader = WireReader(encoded, reading: "record entry")
