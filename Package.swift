@@ -48,13 +48,13 @@ let package = Package(
         // What more than one test target uses (a seeded random number generator, a counter).
         .target(name: "AccordTestSupport", path: "Tests/AccordTestSupport", swiftSettings: strict),
         .testTarget(name: "AccordCoreTests", dependencies: ["AccordCore", "AccordTestSupport"], swiftSettings: strict),
-        .testTarget(name: "AccordCryptoTests", dependencies: ["AccordCrypto"], swiftSettings: strict),
+        .testTarget(name: "AccordCryptoTests", dependencies: ["AccordCrypto", "AccordTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "AccordNetTests",
             dependencies: ["AccordNet", "AccordCrypto", "AccordCore", "COpenSSL", "AccordTestSupport"],
             swiftSettings: strict
         ),
-        .testTarget(name: "AccordStoreTests", dependencies: ["AccordStore"], swiftSettings: strict),
+        .testTarget(name: "AccordStoreTests", dependencies: ["AccordStore", "AccordTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "AccordNodeTests",
             dependencies: ["AccordNode", "AccordNet", "AccordStore", "AccordCrypto", "AccordCore", "AccordTestSupport", "accord"],

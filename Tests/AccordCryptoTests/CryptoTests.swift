@@ -1,4 +1,5 @@
 import AccordCore
+import AccordTestSupport
 import Foundation
 import Testing
 
@@ -36,7 +37,7 @@ struct IdentityTests {
     }
 
     /// The node ID is what `openssl` computes as SHA-256 of the certificate's SubjectPublicKeyInfo.
-    @Test func nodeIDIsSHA256OfTheSPKIAsOpenSSLComputesIt() throws {
+    @Test func nodeIDIsSHA256OfTheSPKIAsOpenSSLComputesIt() async throws {
         let key = try SigningKey()
         let certificate = try Certificate.selfSigned(key: key, commonName: "interop")
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("accord-\(UUID()).crt")
@@ -48,8 +49,10 @@ struct IdentityTests {
         let pipe = Pipe()
         shell.standardOutput = pipe
         try shell.run()
-        shell.waitUntilExit()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let output = await offPool {
+            defer { shell.waitUntilExit() }
+            return String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        }
         let hex = certificate.nodeID.bytes.map { String(format: "%02x", $0) }.joined()
         #expect(output.hasPrefix(hex))
     }

@@ -1,5 +1,6 @@
 import AccordCore
 import AccordCrypto
+import AccordTestSupport
 import Foundation
 import Synchronization
 import Testing
@@ -98,8 +99,9 @@ enum SClient {
         try stdin.fileHandleForWriting.write(contentsOf: Data(input))
         try await Task.sleep(for: .milliseconds(200))
         try stdin.fileHandleForWriting.close()
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: output, as: UTF8.self)
+        return await offPool {
+            defer { process.waitUntilExit() }
+            return String(decoding: stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        }
     }
 }

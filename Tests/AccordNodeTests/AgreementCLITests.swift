@@ -1,3 +1,4 @@
+import AccordTestSupport
 import Foundation
 import Testing
 
@@ -45,7 +46,7 @@ struct AgreementCLITests {
         let firmLog = sandbox.root.appendingPathComponent("firm.log")
         let partnerLog = sandbox.root.appendingPathComponent("partner.log")
         let servers = [try CLI.serve(firm, log: firmLog), try CLI.serve(partner, log: partnerLog)]
-        defer { for server in servers { server.terminate(); server.waitUntilExit() } }
+        defer { for server in servers where server.isRunning { server.terminate() } }
         let linked = await eventually(timeout: .seconds(30)) { ((try? String(contentsOf: firmLog, encoding: .utf8)) ?? "").contains("linked with partner") }
         #expect(linked, "firm: \((try? String(contentsOf: firmLog, encoding: .utf8)) ?? "")\npartner: \((try? String(contentsOf: partnerLog, encoding: .utf8)) ?? "")")
 
@@ -71,5 +72,9 @@ struct AgreementCLITests {
             return status.contains("firm: serving") && status.contains("partner: connected since")
                 && status.contains("deliveries-2026 with partner: sending records of 'customers'; up to date")
         })
+        for server in servers {
+            server.terminate()
+            await server.exit()
+        }
     }
 }

@@ -1,4 +1,5 @@
 import AccordNode
+import AccordTestSupport
 import Foundation
 import Synchronization
 import Testing
@@ -35,28 +36,27 @@ struct CLI {
     @discardableResult
     static func run(_ arguments: String...) async throws -> Outcome { try await run(arguments) }
 
+    /// Runs the program, off the pool, and waits until it exits.
+    /// - Parameter program: what to run instead of `accord` (such as `nice`, to run it gently).
     @discardableResult
     static func run(_ arguments: [String], program: URL = CLI.executable) async throws -> Outcome {
-        try await offPool { try runBlocking(arguments, program: program) }
-    }
-
-    /// - Parameter program: what to run instead of `accord` (such as `nice`, to run it gently).
-    static func runBlocking(_ arguments: [String], program: URL = CLI.executable) throws -> Outcome {
-        let process = Process()
-        process.executableURL = program
-        process.arguments = program == executable ? arguments : Array(arguments.dropFirst())
-        let (out, err) = (Pipe(), Pipe())
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Outcome(
-            status: process.terminationStatus,
-            stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: stderr, as: UTF8.self)
-        )
+        try await offPool {
+            let process = Process()
+            process.executableURL = program
+            process.arguments = program == executable ? arguments : Array(arguments.dropFirst())
+            let (out, err) = (Pipe(), Pipe())
+            process.standardOutput = out
+            process.standardError = err
+            try process.run()
+            let stdout = out.fileHandleForReading.readDataToEndOfFile()
+            let stderr = err.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return Outcome(
+                status: process.terminationStatus,
+                stdout: String(decoding: stdout, as: UTF8.self),
+                stderr: String(decoding: stderr, as: UTF8.self)
+            )
+        }
     }
 
     /// Starts `accord serve` in the background; its output goes to `log`. `gently` runs it at
@@ -191,7 +191,7 @@ struct CLITests {
         #expect(ping.stdout.contains("2 pings: rtt min/avg/max"))
 
         for process in [firmProcess, partnerProcess] { kill(process.processIdentifier, SIGTERM) }
-        for process in [firmProcess, partnerProcess] { process.waitUntilExit() }
+        for process in [firmProcess, partnerProcess] { await process.exit() }
         #expect(firmProcess.terminationStatus == 0)
         #expect(partnerProcess.terminationStatus == 0)
         let text = try String(contentsOf: firmLog, encoding: .utf8)

@@ -1,5 +1,6 @@
 import AccordCore
 import AccordStore
+import AccordTestSupport
 import Foundation
 import Testing
 
@@ -88,21 +89,25 @@ struct ImportPipelineTests {
     }
 
     /// A taker that stops never leaves the putter waiting; a putter that finishes is seen as
-    /// the end, after every item, in order.
+    /// the end, after every item, in order. (Both sides wait as the node's threads do: on threads
+    /// of their own, not the pool's.)
     @Test func handoffKeepsOrderEndsAndCancels() async throws {
         let handoff = Handoff<Int>(capacity: 2)
-        let putter = Task.detached { (0..<100).map { handoff.put($0) }.allSatisfy { $0 } }
-        var taken: [Int] = []
-        while let item = handoff.take(), item < 99 { taken.append(item) }
+        async let putter = offPool { (0..<100).map { handoff.put($0) }.allSatisfy { $0 } }
+        let taken = await offPool {
+            var taken: [Int] = []
+            while let item = handoff.take(), item < 99 { taken.append(item) }
+            return taken
+        }
         #expect(taken == Array(0..<99))
-        #expect(await putter.value)
+        #expect(await putter)
 
         let stopped = Handoff<Int>(capacity: 1)
         #expect(stopped.put(1))
-        let blocked = Task.detached { stopped.put(2) }  // waits: the queue is full
+        async let blocked = offPool { stopped.put(2) }  // waits: the queue is full
         try await Task.sleep(for: .milliseconds(50))
         stopped.cancel()
-        #expect(await blocked.value == false)
+        #expect(await blocked == false)
         #expect(stopped.put(3) == false)
 
         let finished = Handoff<Int>(capacity: 4)

@@ -171,15 +171,15 @@ struct ImportTests {
         try process.run()
         // Kill once a batch has committed (its audit entry is in the store), long before the end.
         let store = dir + "/accord.sqlite"
-        let started = try await eventually(timeout: .seconds(60)) {
-            try await offPool {
+        let started = await eventually(timeout: .seconds(60)) {
+            await offPool {
                 guard FileManager.default.fileExists(atPath: store), let database = try? Database(path: store, migrations: RecordStore.migrations) else { return false }
                 return ((try? database.query("SELECT count(*) FROM audit") { $0.integer(0) })?.first ?? 0) >= 1
             }
         }
         #expect(started)
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        await process.exit()
         #expect(process.terminationReason == .uncaughtSignal, "the import ended by itself: \((try? String(contentsOf: importLog, encoding: .utf8)) ?? "")")
 
         let export = try await CLI.run("record", "export", "--dir", dir, "--collection", "customers")

@@ -54,11 +54,3 @@ func eventually(timeout: Duration = .seconds(30), every interval: Duration = .mi
     return try await condition()
 }
 
-/// Runs blocking work (a long child process, a scan of a big store) on a GCD thread instead of
-/// Swift's cooperative pool, which has only as many threads as cores (2 here): tests running
-/// alongside, and the nodes they start, keep theirs.
-func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
-    }
-}

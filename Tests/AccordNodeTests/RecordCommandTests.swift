@@ -1,3 +1,4 @@
+import AccordTestSupport
 import Foundation
 import Testing
 
@@ -106,7 +107,7 @@ struct AuditCommandTests {
         sqlite.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
         sqlite.arguments = [dir + "/accord.sqlite", "UPDATE audit SET detail = 'customers/C-9: created' WHERE seq = 2"]
         try sqlite.run()
-        sqlite.waitUntilExit()
+        await sqlite.exit()
         #expect(sqlite.terminationStatus == 0)
         let broken = try await CLI.run("audit", "verify", "--dir", dir)
         #expect(broken.status == 1)

@@ -1,5 +1,6 @@
 import AccordCore
 import AccordStore
+import AccordTestSupport
 import Foundation
 import Testing
 
@@ -56,7 +57,7 @@ struct SyncCrashTests {
 
         #expect(try await eventually(timeout: .seconds(120)) { try received() >= count / 5 })
         kill(partner.processIdentifier, SIGKILL)
-        partner.waitUntilExit()
+        await partner.exit()
         let atKill = try received()
         #expect(atKill < count, "the partner was killed mid-sync")
         partner = try serve(world.partner, "partner-2.log")
@@ -68,7 +69,7 @@ struct SyncCrashTests {
         }
         #expect(try await eventually(timeout: .seconds(120)) { try received() >= atKill + count / 5 }, "\(tails())")
         kill(firm.processIdentifier, SIGKILL)
-        firm.waitUntilExit()
+        await firm.exit()
         #expect(try received() < count, "the firm was killed mid-sync")
         firm = try serve(world.firm, "firm-2.log")
 

@@ -1,6 +1,7 @@
 import AccordCore
 import AccordCrypto
 import AccordNet
+import AccordTestSupport
 import Foundation
 import Synchronization
 import Testing
@@ -405,13 +406,6 @@ struct SyncWireTests {
         #expect(next.through > batches[3].through, "one acknowledgement frees one slot")
         #expect(try await peer.nextBatch(within: .milliseconds(500)) == nil)
         await peer.close()
-    }
-}
-
-extension Array where Element == UInt8 {
-    func contains(subsequence needle: [UInt8]) -> Bool {
-        guard !needle.isEmpty, count >= needle.count else { return false }
-        return (0...(count - needle.count)).contains { self[$0..<$0 + needle.count].elementsEqual(needle) }
     }
 }
 

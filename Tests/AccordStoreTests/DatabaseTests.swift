@@ -1,3 +1,4 @@
+import AccordTestSupport
 import CSQLite
 import Foundation
 import Synchronization
@@ -38,7 +39,7 @@ struct DatabaseTests {
     /// A reader that is always reading (as a node is while an import runs beside it) does not
     /// keep the WAL from starting over: the pass at the limit waits for its reads to end.
     /// (Passive passes alone let the WAL grow to hold all 12 MB written.)
-    @Test func theWALStartsOverWhileAnotherConnectionKeepsReading() throws {
+    @Test func theWALStartsOverWhileAnotherConnectionKeepsReading() async throws {
         let path = temporaryPath()
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
         func size(_ file: String) -> Int { (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0 }
@@ -47,8 +48,7 @@ struct DatabaseTests {
         try database.checkpointInBackground(start: 64 << 10, limit: 1 << 20)
         let stop = Mutex(false)
         let reads = Mutex(0)
-        let done = DispatchSemaphore(value: 0)
-        Thread.detachNewThread {
+        async let readerEnded: Void = offPool {
             let reader = try? Database(path: path, migrations: schema)
             while let reader, !stop.withLock({ $0 }) {
                 // Each read holds its snapshot a while, as a node's does while it ships a batch.
@@ -59,10 +59,9 @@ struct DatabaseTests {
                 usleep(500)
                 reads.withLock { $0 += 1 }
             }
-            done.signal()
         }
         let deadline = ContinuousClock.now + .seconds(30)
-        while reads.withLock({ $0 }) == 0, ContinuousClock.now < deadline { usleep(1_000) }
+        while reads.withLock({ $0 }) == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(1)) }
         let readsBefore = reads.withLock { $0 }
         var largestWAL = 0
         for batch in 0..<60 {
@@ -73,7 +72,7 @@ struct DatabaseTests {
         }
         let readsDuring = reads.withLock { $0 } - readsBefore
         stop.withLock { $0 = true }
-        done.wait()
+        await readerEnded
         #expect(readsBefore > 0 && readsDuring >= 3, "the reader kept reading: \(readsDuring) reads while the writer wrote")
         #expect(largestWAL < 3 << 20, "the WAL starts over: largest \(largestWAL) bytes")
         #expect(try Database(path: path, migrations: schema).text("SELECT count(*) FROM t") == "3000")
@@ -151,6 +150,8 @@ struct DatabaseTests {
 struct ConcurrentOpenTests {
     /// A running node and a command may open a brand-new store at the same moment. (Without
     /// the WAL switch tried again, about one run in five of 300 pairs failed: "database is locked".)
+    /// Each opener has a thread of its own: one waits on the other's lock, and the pool's threads
+    /// are not for waiting.
     @Test func twoConnectionsMigratingANewStoreAtOnceBothSucceed() async throws {
         for _ in 0..<300 {
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("accord-\(UUID()).sqlite").path
@@ -158,7 +159,7 @@ struct ConcurrentOpenTests {
             let migrations = ["CREATE TABLE a(x INTEGER) STRICT", "CREATE TABLE b(y INTEGER) STRICT", "CREATE TABLE c(z INTEGER) STRICT"]
             let versions = try await withThrowingTaskGroup(of: Int.self) { group in
                 for _ in 0..<2 {
-                    group.addTask { try Database(path: path, migrations: migrations).schemaVersion() }
+                    group.addTask { try await offPool { try Database(path: path, migrations: migrations).schemaVersion() } }
                 }
                 return try await group.reduce(into: [Int]()) { $0.append($1) }
             }

@@ -1,7 +1,7 @@
 import AccordCore
 import AccordCrypto
+import AccordTestSupport
 import Foundation
-import Synchronization
 import Testing
 
 @testable import AccordStore
@@ -61,12 +61,12 @@ struct RecordStoreTests {
 
     /// Records sealed on another thread are stored as new ones, once; none sealed under a key
     /// that was destroyed meanwhile is stored.
-    @Test func recordsSealedElsewhereAreStoredUnlessTheirKeyIsGone() throws {
+    @Test func recordsSealedElsewhereAreStoredUnlessTheirKeyIsGone() async throws {
         let folder = Folder()
         let store = try RecordStore(path: folder.store, masterKey: try secureRandomBytes(32))
         let recipe = try store.sealingRecipe(for: "customers")
         let entry = RecordSet.newEntry(collection: "customers", subject: "S", fields: ["n": .integer(1)], stamp: Stamp(clock: HLC(milliseconds: 1, counter: 0), node: node))
-        let sealed = try onAnotherThread { try RecordSealer(recipe).seal(id: "C-1", entry: entry) }
+        let sealed = try await offPool { try RecordSealer(recipe).seal(id: "C-1", entry: entry) }
         #expect(try store.insertNew(sealed))
         #expect(try !store.insertNew(sealed), "the store holds it already")
         #expect(try store.entry(collection: "customers", id: "C-1") == entry)
@@ -393,13 +393,6 @@ struct RecordStoreTests {
     }
 }
 
-extension Array where Element == UInt8 {
-    func contains(subsequence needle: [UInt8]) -> Bool {
-        guard !needle.isEmpty, count >= needle.count else { return false }
-        return (0...(count - needle.count)).contains { start in self[start..<start + needle.count].elementsEqual(needle) }
-    }
-}
-
 @Suite("Op log")
 struct OpLogTests {
     @Test func changesAfterASequenceComeInOrderFromAnIndexScan() throws {
@@ -642,16 +635,4 @@ struct IndexKeysMigrationTests {
         try RecordStoreTests().put(migrated, "C-3", subject: "S", ["name": .string(own)], at: 2)
         #expect(try RecordStore(path: folder.store, masterKey: key).entry(collection: own, id: "C-3") != nil)
     }
-}
-
-/// What `body` returns, run on a thread of its own.
-func onAnotherThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) throws -> T {
-    let result = Mutex<Result<T, any Error>?>(nil)
-    let done = DispatchSemaphore(value: 0)
-    Thread.detachNewThread {
-        result.withLock { $0 = Result { try body() } }
-        done.signal()
-    }
-    done.wait()
-    return try result.withLock { $0! }.get()
 }
