@@ -60,6 +60,7 @@ struct DatabaseTests {
                 reads.withLock { $0 += 1 }
             }
         }
+        defer { stop.withLock { $0 = true } }  // (before the reader is awaited, should a write throw)
         let deadline = ContinuousClock.now + .seconds(30)
         while reads.withLock({ $0 }) == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(1)) }
         let readsBefore = reads.withLock { $0 }
