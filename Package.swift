@@ -45,7 +45,8 @@ let package = Package(
             swiftSettings: strict
         ),
 
-        // What more than one test target uses (a seeded random number generator, a counter).
+        // What more than one test target uses: a seeded random number generator, a counter, waiting
+        // off the cooperative pool (`offPool`), a search of bytes.
         .target(name: "AccordTestSupport", path: "Tests/AccordTestSupport", swiftSettings: strict),
         .testTarget(name: "AccordCoreTests", dependencies: ["AccordCore", "AccordTestSupport"], swiftSettings: strict),
         .testTarget(name: "AccordCryptoTests", dependencies: ["AccordCrypto", "AccordTestSupport"], swiftSettings: strict),

@@ -1,6 +1,7 @@
 import AccordCore
 import AccordCrypto
 import AccordTestSupport
+import Synchronization
 import Testing
 
 @testable import AccordNet
@@ -88,8 +89,6 @@ struct FramingViolationTests {
         await loop.shutdown()
     }
 }
-
-import Synchronization
 
 extension TestServer {
     func connection(from id: NodeID, timeout: Duration = .seconds(30)) async throws -> Connection {
