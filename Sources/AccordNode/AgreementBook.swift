@@ -99,7 +99,8 @@ public final class AgreementBook {
     }
 
     private func readDocument(_ file: URL) throws -> String {
-        guard let data = FileManager.default.contents(atPath: file.path) else { throw NodeError("cannot read \(file.path): no such file, or not readable") }
+        try NodeError.checkReadable(file)
+        guard let data = FileManager.default.contents(atPath: file.path) else { throw NodeError("cannot read \(file.path)") }
         guard let text = String(data: data, encoding: .utf8) else { throw NodeError("\(file.path) is not UTF-8 text") }
         return text
     }

@@ -87,6 +87,7 @@ extension RecordBook {
     /// taken are destroyed again at once. Refuses while `accord serve` runs on the node.
     public static func restore(_ directory: NodeDirectory, from file: URL) throws {
         guard FileManager.default.fileExists(atPath: file.path) else { throw NodeError("no backup at \(file.path)") }
+        try NodeError.checkReadable(file)
         guard let lock = directory.takeServeLock() else {
             throw NodeError("`accord serve` is running on \(directory.url.path); stop it before restoring")
         }

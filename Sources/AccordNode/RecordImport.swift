@@ -263,16 +263,16 @@ struct ImportReader: Sendable {
         rejected: (Int, String) -> Void,
         progress: (Int, Int, Int) -> Void
     ) throws {
-        guard let handle = try? FileHandle(forReadingFrom: file) else {
-            throw NodeError("cannot read \(file.path): no such file, or not readable")
-        }
+        try NodeError.checkReadable(file)
+        let handle: FileHandle
+        do { handle = try FileHandle(forReadingFrom: file) } catch { throw NodeError.reading(file, error) }
         defer { try? handle.close() }
         let size = (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? 0
         var rowsRead = 0
         var header: Columns?
         var assembler = CSVRowAssembler()
         var ranges: [Range<Int>] = []  // a plain line's cells (`plainRow`)
-        var lines = LineReader(handle)
+        var lines = LineReader(handle, file: file)
         while let (lineNumber, line) = try lines.next() {
             rowsRead += 1
             progress(rowsRead, lines.bytesRead, size)
@@ -415,13 +415,14 @@ struct ImportReader: Sendable {
 /// its first line.
 struct LineReader {
     private let handle: FileHandle
+    private let file: URL
     private var buffer: [UInt8] = []
     private var start = 0
     private var ended = false
     private var lineNumber = 0
     private(set) var bytesRead = 0
 
-    init(_ handle: FileHandle) { self.handle = handle }
+    init(_ handle: FileHandle, file: URL) { (self.handle, self.file) = (handle, file) }
 
     /// The next line's number and bytes (without the line feed), nil at the end.
     mutating func next() throws -> (Int, ArraySlice<UInt8>)? {
@@ -439,7 +440,8 @@ struct LineReader {
             }
             buffer.removeFirst(start)
             start = 0
-            let chunk = try handle.read(upToCount: 1 << 20) ?? Data()
+            let chunk: Data
+            do { chunk = try handle.read(upToCount: 1 << 20) ?? Data() } catch { throw NodeError.reading(file, error) }
             if chunk.isEmpty { ended = true }
             bytesRead += chunk.count
             buffer.append(contentsOf: chunk)

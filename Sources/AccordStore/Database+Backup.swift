@@ -17,7 +17,10 @@ extension Database {
         guard sqlite3_open_v2(path, &target, flags, nil) == SQLITE_OK, let target else {
             let message = target.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
             sqlite3_close_v2(target)
-            throw StoreError(code: SQLITE_CANTOPEN, message: "cannot create \(path): \(message)")
+            // SQLite says only "unable to open database file"; the folder says why.
+            let folder = path.lastIndex(of: "/").map { path[..<$0].isEmpty ? "/" : String(path[..<$0]) } ?? "."
+            let why = access(folder, W_OK) == 0 ? message : "\(folder): \(String(cString: strerror(errno)))"
+            throw StoreError(code: SQLITE_CANTOPEN, message: "cannot create \(path): \(why)")
         }
         defer { sqlite3_close_v2(target) }
         guard let backup = sqlite3_backup_init(target, "main", handle, "main") else {

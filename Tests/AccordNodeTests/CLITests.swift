@@ -44,17 +44,21 @@ struct CLI {
             let process = Process()
             process.executableURL = program
             process.arguments = program == executable ? arguments : Array(arguments.dropFirst())
-            let (out, err) = (Pipe(), Pipe())
+            // Standard error goes to a file: read from a second pipe after standard output
+            // ended, it could fill (64 KiB) and leave the command waiting to write forever.
+            let out = Pipe()
+            let errors = FileManager.default.temporaryDirectory.appendingPathComponent("accord-cli-\(UUID()).err")
+            _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
+            defer { try? FileManager.default.removeItem(at: errors) }
             process.standardOutput = out
-            process.standardError = err
+            process.standardError = try FileHandle(forWritingTo: errors)
             try process.run()
             let stdout = out.fileHandleForReading.readDataToEndOfFile()
-            let stderr = err.fileHandleForReading.readDataToEndOfFile()
             process.waitUntilExit()
             return Outcome(
                 status: process.terminationStatus,
                 stdout: String(decoding: stdout, as: UTF8.self),
-                stderr: String(decoding: stderr, as: UTF8.self)
+                stderr: String(decoding: try Data(contentsOf: errors), as: UTF8.self)
             )
         }
     }

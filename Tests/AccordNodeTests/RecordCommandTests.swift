@@ -82,6 +82,31 @@ struct RecordCommandTests {
         }
         #expect(try await CLI.run("record", "list", "--dir", dir, "--collection", "customers").stdout.contains("No records."))
     }
+
+    /// A file argument that is a folder, or is missing, or a file to write in a folder that is
+    /// missing: each command names the file and says what is wrong, and changes nothing.
+    @Test func filesThatCannotBeReadOrWrittenSayWhy() async throws {
+        let sandbox = try Sandbox()
+        let dir = sandbox.path("firm")
+        try await CLI.run("init", "--dir", dir, "--name", "firm")
+        try await CLI.run("record", "put", "--dir", dir, "--collection", "customers", "--id", "C-1", "--subject", "S", "name=Li")
+        let (folder, missing) = (sandbox.root.path, sandbox.path("missing.csv"))
+        let cases: [([String], String)] = [
+            (["record", "import", "--collection", "customers", "--format", "csv", folder], "cannot read \(folder): it is a folder; give a file"),
+            (["record", "import", "--collection", "customers", missing], "cannot read \(missing): no such file"),
+            (["agreement", "check", folder], "cannot read \(folder): it is a folder; give a file"),
+            (["agreement", "check", missing], "cannot read \(missing): no such file"),
+            (["restore", folder], "cannot read \(folder): it is a folder; give a file"),
+            (["backup", sandbox.path("nowhere/firm.backup")], "cannot create \(sandbox.path("nowhere/firm.backup")): \(sandbox.path("nowhere")): No such file or directory"),
+        ]
+        for (arguments, message) in cases {
+            let outcome = try await CLI.run(arguments + ["--dir", dir])
+            #expect(outcome.status == 1, "\(arguments): \(outcome.stderr)")
+            #expect(outcome.stderr == "accord: \(message)\n", "\(arguments)")
+        }
+        let listed = try await CLI.run("record", "list", "--dir", dir, "--collection", "customers", "--json")
+        #expect(listed.stdout == #"{"collection":"customers","fields":{"name":"Li"},"id":"C-1","subject":"S"}"# + "\n")
+    }
 }
 
 @Suite("accord audit commands")
