@@ -72,6 +72,15 @@ public final class RecordBook {
         return stored.compactMap { RecordSet(id: $0.id, entry: $0.entry).record($0.id) }
     }
 
+    /// Why `collection` shows no records when that is not simply because it is empty: this node
+    /// never stored a record of it and has no schema for it (a name mistyped, most likely).
+    public func unknownCollectionNote(_ collection: String) throws -> String? {
+        guard try schema(of: collection) == nil else { return nil }
+        let known = try store.collections().filter { !Agreement.isReceived(collection: $0) }
+        guard !known.contains(collection) else { return nil }
+        return "this node has no collection '\(collection)'" + (known.isEmpty ? " (it has none yet)" : " (it has \(known.joined(separator: ", ")))")
+    }
+
     // MARK: Internals
 
     /// Checks a put and applies it to the record's current state (nothing is saved yet).

@@ -96,8 +96,9 @@ let recordCommands: [Command] = [
         run: { arguments in
             try arguments.noMorePositionals(than: 0)
             let directory = try nodeDirectory(arguments)
+            let book = try RecordBook(directory: directory)
             let records = try arguments["agreement"].map { try AgreementBook(directory: directory).sharedRecords($0, subject: arguments["subject"]) }
-                ?? RecordBook(directory: directory).records(collection: try arguments.required("collection"), subject: arguments["subject"])
+                ?? book.records(collection: try arguments.required("collection"), subject: arguments["subject"])
             for record in records {
                 if arguments.flags.contains("json") {
                     output(try json(record))
@@ -106,7 +107,13 @@ let recordCommands: [Command] = [
                     output("\(record.id)  \(record.subject)  \(fields)")
                 }
             }
-            if records.isEmpty, !arguments.flags.contains("json") { output("No records.") }
+            guard records.isEmpty else { return }
+            let note = try arguments["agreement"] == nil ? book.unknownCollectionNote(try arguments.required("collection")) : nil
+            if arguments.flags.contains("json") {
+                if let note { FileHandle.standardError.write(Data("accord: no records: \(note)\n".utf8)) }
+            } else {
+                output(note.map { "No records: \($0)." } ?? "No records.")
+            }
         }
     ),
     Command(
@@ -183,8 +190,10 @@ let recordCommands: [Command] = [
         flags: [],
         run: { arguments in
             try arguments.noMorePositionals(than: 0)
-            let records = try RecordBook(directory: try nodeDirectory(arguments)).records(collection: try arguments.required("collection"))
+            let (book, collection) = (try RecordBook(directory: try nodeDirectory(arguments)), try arguments.required("collection"))
+            let records = try book.records(collection: collection)
             for record in records { output(try json(record)) }
+            if records.isEmpty, let note = try book.unknownCollectionNote(collection) { FileHandle.standardError.write(Data("accord: no records: \(note)\n".utf8)) }
         }
     ),
 ]

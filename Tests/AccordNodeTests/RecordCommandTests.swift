@@ -80,7 +80,26 @@ struct RecordCommandTests {
             #expect(outcome.status != 0, "\(arguments)")
             #expect(outcome.stderr.contains(message), "\(arguments): \(outcome.stderr)")
         }
-        #expect(try await CLI.run("record", "list", "--dir", dir, "--collection", "customers").stdout.contains("No records."))
+        // Not even the collection was made.
+        #expect(try await CLI.run("record", "list", "--dir", dir, "--collection", "customers").stdout == "No records: this node has no collection 'customers' (it has none yet).\n")
+    }
+
+    /// A collection the node never had (a typing mistake) is named as such; an empty one of
+    /// its own, or one declared by a schema, is simply empty.
+    @Test func aCollectionTheNodeNeverHadIsNamedAsSuch() async throws {
+        let sandbox = try Sandbox()
+        let dir = sandbox.path("firm")
+        try await CLI.run("init", "--dir", dir, "--name", "firm")
+        #expect(try await CLI.run("record", "list", "--dir", dir, "--collection", "customers").stdout == "No records: this node has no collection 'customers' (it has none yet).\n")
+        try await CLI.run("record", "put", "--dir", dir, "--collection", "customers", "--id", "C-1", "--subject", "S", "name=Li")
+        let typo = try await CLI.run("record", "list", "--dir", dir, "--collection", "custmers")
+        #expect(typo.status == 0 && typo.stdout == "No records: this node has no collection 'custmers' (it has customers).\n")
+        let exported = try await CLI.run("record", "export", "--dir", dir, "--collection", "custmers")
+        #expect(exported.status == 0 && exported.stdout.isEmpty && exported.stderr == "accord: no records: this node has no collection 'custmers' (it has customers)\n")
+        #expect(try await CLI.run("record", "list", "--dir", dir, "--collection", "customers", "--subject", "T").stdout == "No records.\n")
+        try FileManager.default.createDirectory(atPath: sandbox.path("firm/Schemas"), withIntermediateDirectories: true)
+        try "name: text, personal\n".write(toFile: sandbox.path("firm/Schemas/invoices.schema"), atomically: true, encoding: .utf8)
+        #expect(try await CLI.run("record", "list", "--dir", dir, "--collection", "invoices").stdout == "No records.\n")
     }
 
     /// A file argument that is a folder, or is missing, or a file to write in a folder that is
