@@ -207,7 +207,7 @@ struct AgreementTests {
         }
     }
 
-    /// Seventeen broken documents (one edit each to the worked example): each problem names its
+    /// Nineteen broken documents (one edit each to the worked example): each problem names its
     /// line and column and says what to write instead.
     @Test(arguments: [
         ("Owner: firm", "Owner: frim", "4:8: unknown party 'frim' — did you mean 'firm'?"),
@@ -227,6 +227,9 @@ struct AgreementTests {
         ("partner may read:\n", "", "10:5: an indented line belongs under a 'NAME may read:' or 'NAME may write:' heading"),
         ("Recipients: partner", "Recipients: partner, acme\nacme may read:\n    name: clear", "5:22: unknown party 'acme' — parties are this node and the peers in Peers/ (firm, partner, vendor)"),
         ("Only records where: city = Shanghai", "Only records where: town = Shanghai", "8:21: 'town' is not a field of 'customers'"),
+        ("    name: clear\n    address: clear\n    phone: masked\n    delivery_status: clear\npartner may write:\n    delivery_status\n", "    name clear\n",
+         "10:1: partner receives nothing: no field under this heading can be used as written — mend or add its fields"),
+        ("    phone: masked", "    phone masked", "13:5: 'phone masked' needs a colon between the field and how it is shown — write 'phone: masked'"),
     ])
     func brokenDocumentsNameLineColumnAndFix(find: String, replace: String, expected: String) throws {
         let text = AgreementFixtures.deliveries.replacingFirst(find, with: replace)

@@ -176,7 +176,12 @@ private struct ParseState {
         let colon = content.text.firstIndex(of: ":")
         let field = trimmed(Token(text: colon.map { content.text[..<$0] } ?? content.text, column: content.column))
         guard isName(field.text) else {
-            problem(line, field.column, "'\(field.text)' is not a field name — use the name from the collection's schema, such as phone or delivery_status")
+            let words = field.text.split(separator: " ")
+            if kind == .read, colon == nil, words.count == 2, isName(words[0]) {
+                problem(line, field.column, "'\(field.text)' needs a colon between the field and how it is shown — write '\(words[0]): \(words[1])'")
+            } else {
+                problem(line, field.column, "'\(field.text)' is not a field name — use the name from the collection's schema, such as phone or delivery_status")
+            }
             return
         }
         let name = String(field.text)
@@ -296,8 +301,15 @@ private struct ParseState {
             let reads = reads[recipient] ?? [:]
             let writes = writes[recipient] ?? []
             if reads.isEmpty, writes.isEmpty {
-                let (line, column) = positions[.party(recipient)]
-                problem(line, column, "\(recipient) receives nothing — add a section '\(recipient) may read:' listing its fields")
+                // Under a heading of its own whose lines are all faulty (each named already),
+                // or none: the heading says so; else the recipient's name does.
+                if let section = [Section.read, .write].first(where: { positions.places[.section(recipient, $0)] != nil }) {
+                    let (line, column) = positions[.section(recipient, section)]
+                    problem(line, column, "\(recipient) receives nothing: no field under this heading can be used as written — mend or add its fields")
+                } else {
+                    let (line, column) = positions[.party(recipient)]
+                    problem(line, column, "\(recipient) receives nothing — add a section '\(recipient) may read:' listing its fields")
+                }
             }
             for field in writes.sorted() {
                 if let transform = reads[field], transform != .clear {
