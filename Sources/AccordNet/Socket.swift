@@ -59,7 +59,8 @@ enum Socket {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, size) }
             }
             guard bound == 0, Glibc.listen(fd, 512) == 0 else {
-                lastError = NetError(.system, "cannot listen on \(endpoint): \(String(cString: strerror(errno)))")
+                let reason = errno == EADDRINUSE ? "the port is in use (another program, or another node, holds it)" : String(cString: strerror(errno))
+                lastError = NetError(.system, "cannot listen on \(endpoint): \(reason)")
                 close(fd)
                 continue
             }

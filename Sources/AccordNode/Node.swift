@@ -104,7 +104,7 @@ public actor Node {
                 onRefusal: { [log] remote, error in log("refused connection from \(remote): \(error)") }
             )
         } catch {
-            throw NodeError("cannot listen on \(endpoint): \(error)")
+            throw NodeError("\(error) — the address is 'listen' in node.conf")
         }
         self.listener = listener
         state = .running

@@ -193,6 +193,12 @@ struct CLITests {
         #expect(ping.status == 0, "\(ping.stderr)")
         #expect(ping.stdout.contains("TLSv1.3, mutual authentication, protocol 2, node name 'partner'"))
         #expect(ping.stdout.contains("2 pings: rtt min/avg/max"))
+        // A third node set to listen where the firm does cannot start, and says why.
+        let other = sandbox.path("other")
+        try await CLI.run("init", "--dir", other, "--name", "other", "--listen", "127.0.0.1:\(firmPort)")
+        let clash = try await CLI.run("serve", "--dir", other)
+        #expect(clash.status == 1)
+        #expect(clash.stderr.hasSuffix("cannot listen on 127.0.0.1:\(firmPort): the port is in use (another program, or another node, holds it) — the address is 'listen' in node.conf\n"), "\(clash.stderr)")
 
         for process in [firmProcess, partnerProcess] { kill(process.processIdentifier, SIGTERM) }
         for process in [firmProcess, partnerProcess] { await process.exit() }
