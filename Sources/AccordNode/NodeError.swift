@@ -15,8 +15,8 @@ public struct NodeError: Error, Sendable, CustomStringConvertible {
 
     /// An error of reading `file` (Foundation's, whose own text says little on Linux), in words.
     static func reading(_ file: URL, _ error: any Error) -> NodeError {
-        let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
-        let code = underlying?.domain == NSPOSIXErrorDomain ? underlying?.code : (error as NSError).domain == NSPOSIXErrorDomain ? (error as NSError).code : nil
-        return NodeError("cannot read \(file.path): \(code.map { String(cString: strerror(Int32($0))) } ?? "\(error)")")
+        let errors = [error as NSError, (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError].compactMap { $0 }
+        let posix = errors.first { $0.domain == NSPOSIXErrorDomain }
+        return NodeError("cannot read \(file.path): \(posix.map { String(cString: strerror(Int32($0.code))) } ?? "\(error)")")
     }
 }

@@ -25,6 +25,9 @@ func nodeDirectory(_ arguments: Arguments) throws(UsageError) -> NodeDirectory {
 
 func output(_ line: String) { print(line) }
 
+/// A line for the user beside the output, on standard error ("accord: …").
+func remark(_ line: String) { FileHandle.standardError.write(Data("accord: \(line)\n".utf8)) }
+
 let nodeCommands: [Command] = [
     Command(
         path: ["init"],

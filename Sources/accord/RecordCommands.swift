@@ -96,9 +96,15 @@ let recordCommands: [Command] = [
         run: { arguments in
             try arguments.noMorePositionals(than: 0)
             let directory = try nodeDirectory(arguments)
-            let book = try RecordBook(directory: directory)
-            let records = try arguments["agreement"].map { try AgreementBook(directory: directory).sharedRecords($0, subject: arguments["subject"]) }
-                ?? book.records(collection: try arguments.required("collection"), subject: arguments["subject"])
+            let records: [RecordSet.Record]
+            var note: String?  // why none are listed, if not for want of records
+            if let agreement = arguments["agreement"] {
+                records = try AgreementBook(directory: directory).sharedRecords(agreement, subject: arguments["subject"])
+            } else {
+                let (book, collection) = (try RecordBook(directory: directory), try arguments.required("collection"))
+                records = try book.records(collection: collection, subject: arguments["subject"])
+                note = records.isEmpty ? try book.unknownCollectionNote(collection) : nil
+            }
             for record in records {
                 if arguments.flags.contains("json") {
                     output(try json(record))
@@ -108,9 +114,8 @@ let recordCommands: [Command] = [
                 }
             }
             guard records.isEmpty else { return }
-            let note = try arguments["agreement"] == nil ? book.unknownCollectionNote(try arguments.required("collection")) : nil
             if arguments.flags.contains("json") {
-                if let note { FileHandle.standardError.write(Data("accord: no records: \(note)\n".utf8)) }
+                if let note { remark("no records: \(note)") }
             } else {
                 output(note.map { "No records: \($0)." } ?? "No records.")
             }
@@ -193,7 +198,7 @@ let recordCommands: [Command] = [
             let (book, collection) = (try RecordBook(directory: try nodeDirectory(arguments)), try arguments.required("collection"))
             let records = try book.records(collection: collection)
             for record in records { output(try json(record)) }
-            if records.isEmpty, let note = try book.unknownCollectionNote(collection) { FileHandle.standardError.write(Data("accord: no records: \(note)\n".utf8)) }
+            if records.isEmpty, let note = try book.unknownCollectionNote(collection) { remark("no records: \(note)") }
         }
     ),
 ]

@@ -20,7 +20,7 @@ func printHelp() {
 }
 
 func fail(_ message: String, code: Int32) -> Never {
-    FileHandle.standardError.write(Data("accord: \(message)\n".utf8))
+    remark(message)
     exit(code)
 }
 

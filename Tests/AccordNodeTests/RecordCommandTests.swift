@@ -102,8 +102,9 @@ struct RecordCommandTests {
         #expect(try await CLI.run("record", "list", "--dir", dir, "--collection", "invoices").stdout == "No records.\n")
     }
 
-    /// A file argument that is a folder, or is missing, or a file to write in a folder that is
-    /// missing: each command names the file and says what is wrong, and changes nothing.
+    /// A file argument that is a folder, is missing or fails as it is read, or a file to write
+    /// in a folder that is missing: each command names the file and says what is wrong, and
+    /// changes nothing.
     @Test func filesThatCannotBeReadOrWrittenSayWhy() async throws {
         let sandbox = try Sandbox()
         let dir = sandbox.path("firm")
@@ -113,6 +114,8 @@ struct RecordCommandTests {
         let cases: [([String], String)] = [
             (["record", "import", "--collection", "customers", "--format", "csv", folder], "cannot read \(folder): it is a folder; give a file"),
             (["record", "import", "--collection", "customers", missing], "cannot read \(missing): no such file"),
+            // Opens, but fails as it is read.
+            (["record", "import", "--collection", "customers", "--format", "csv", "/proc/self/mem"], "cannot read /proc/self/mem: Input/output error"),
             (["agreement", "check", folder], "cannot read \(folder): it is a folder; give a file"),
             (["agreement", "check", missing], "cannot read \(missing): no such file"),
             (["restore", folder], "cannot read \(folder): it is a folder; give a file"),
