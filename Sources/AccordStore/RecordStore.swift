@@ -670,7 +670,12 @@ public final class RecordStore {
         guard fd >= 0 else { throw StoreError(code: 0, message: "cannot create the key file \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        guard written == bytes.count, fsync(fd) == 0 else { throw StoreError(code: 0, message: "cannot write the key file \(path)") }
+        guard written == bytes.count, fsync(fd) == 0 else {
+            // (A short write sets no errno: it ran out of room.)
+            let reason = written >= 0 && written < bytes.count ? "only \(written) of \(bytes.count) bytes fit" : String(cString: strerror(errno))
+            unlink(path)  // no half-written key left behind
+            throw StoreError(code: 0, message: "cannot write the key file \(path): \(reason)")
+        }
     }
 
     /// Overwrites a key file with zeros, then removes it.
