@@ -100,7 +100,8 @@ public final class AgreementBook {
 
     private func readDocument(_ file: URL) throws -> String {
         try NodeError.checkReadable(file)
-        guard let data = FileManager.default.contents(atPath: file.path) else { throw NodeError("cannot read \(file.path)") }
+        let data: Data
+        do { data = try Data(contentsOf: file) } catch { throw NodeError.reading(file, error) }
         guard let text = String(data: data, encoding: .utf8) else { throw NodeError("\(file.path) is not UTF-8 text") }
         return text
     }

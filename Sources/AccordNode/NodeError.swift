@@ -15,7 +15,8 @@ public struct NodeError: Error, Sendable, CustomStringConvertible {
 
     /// An error of reading `file` (Foundation's, whose own text says little on Linux), in words.
     static func reading(_ file: URL, _ error: any Error) -> NodeError {
-        let errors = [error as NSError, (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError].compactMap { $0 }
+        // (The underlying error may be a Swift error, not an NSError: bridged, it has its domain.)
+        let errors = [error as NSError, ((error as NSError).userInfo[NSUnderlyingErrorKey] as? any Error).map { $0 as NSError }].compactMap { $0 }
         let posix = errors.first { $0.domain == NSPOSIXErrorDomain }
         return NodeError("cannot read \(file.path): \(posix.map { String(cString: strerror(Int32($0.code))) } ?? "\(error)")")
     }

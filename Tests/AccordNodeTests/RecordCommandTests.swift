@@ -118,6 +118,7 @@ struct RecordCommandTests {
             (["record", "import", "--collection", "customers", "--format", "csv", "/proc/self/mem"], "cannot read /proc/self/mem: Input/output error"),
             (["agreement", "check", folder], "cannot read \(folder): it is a folder; give a file"),
             (["agreement", "check", missing], "cannot read \(missing): no such file"),
+            (["agreement", "check", "/proc/self/mem"], "cannot read /proc/self/mem: Input/output error"),
             (["restore", folder], "cannot read \(folder): it is a folder; give a file"),
             (["backup", sandbox.path("nowhere/firm.backup")], "cannot create \(sandbox.path("nowhere/firm.backup")): \(sandbox.path("nowhere")): No such file or directory"),
         ]
